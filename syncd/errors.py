@@ -1,0 +1,103 @@
+"""The one error tree of syncd, classified by what the caller must do.
+
+::
+
+    SyncdError
+    ├── ConfigError        the configuration is wrong: exit 2 listing every problem
+    ├── Transient          safe to try again later: retry with backoff (429, 5xx, timeouts,
+    │   │                  UNABLE_TO_LOCK_ROW, REQUEST_LIMIT_EXCEEDED from concurrency)
+    │   └── RateLimited    the service said how long to wait (Retry-After)
+    ├── Permanent          this one record can never succeed as it is: dead-letter it, go on
+    ├── AuthExpired        credentials were revoked or expired: pause the mailbox, alert ops once
+    ├── CursorExpired      the saved cursor is too old: full resync of a bounded window
+    └── BudgetExhausted    the daily API allocation (less the reserve) is spent: stop writing
+                           until the rolling window allows
+
+Connectors and the Salesforce client translate vendor errors into these at their edge; nothing
+above them catches a vendor exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class SyncdError(Exception):
+    """Base of every error syncd raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a configuration, at a key path such as ``connectors[1].interval``."""
+
+    path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path} (line {self.line})" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class ConfigError(SyncdError):
+    """The configuration has one or more problems; all of them are listed at once."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        count = len(self.problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{head}{count} configuration {noun}:\n{lines}")
+
+
+class Transient(SyncdError):
+    """A failure that may succeed if tried again later.
+
+    ``retry_after`` is the number of seconds the service asked us to wait, when it said.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class RateLimited(Transient):
+    """The service throttled us (HTTP 429, Slack ``ratelimited``, Graph throttling)."""
+
+
+class Permanent(SyncdError):
+    """One record is rejected for good (validation error, field too long).
+
+    ``code`` is the service's error code (``STRING_TOO_LONG``), ``fields`` the fields named.
+    """
+
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: Iterable[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.fields = tuple(fields)
+
+
+class AuthExpired(SyncdError):
+    """Credentials no longer work (invalid_grant, revoked consent): pause and tell ops."""
+
+
+class CursorExpired(SyncdError):
+    """The stored cursor (history id, sync token, delta link) is no longer accepted."""
+
+
+class BudgetExhausted(SyncdError):
+    """The Salesforce daily API allocation, less the configured reserve, is used up."""
+
+    def __init__(self, used: int, limit: int, reserve: float) -> None:
+        self.used = used
+        self.limit = limit
+        self.reserve = reserve
+        super().__init__(
+            f"Salesforce API budget reached: {used}/{limit} calls used, "
+            f"{reserve:.0%} kept in reserve for people using the org"
+        )

@@ -1,0 +1,115 @@
+"""The one place retry and backoff policies are defined (tenacity).
+
+Only :class:`~syncd.errors.Transient` errors are retried: they are the ones that are safe to
+repeat (reads, and Salesforce writes, which are upserts by external key). Waits grow
+exponentially with full jitter, a ``Retry-After`` the service sent wins over the computed wait,
+and both the number of attempts and the total time spent waiting are capped. After the last
+attempt the original ``Transient`` is re-raised, so the caller can give the mailbox back for
+the next pass.
+
+The clock and the sleep are injectable, so tests never sleep for real.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from syncd.errors import Transient
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: attempts, total waiting time, and the backoff curve (seconds)."""
+
+    max_attempts: int = 6
+    max_total_wait: float = 120.0
+    base: float = 0.5
+    cap: float = 30.0
+    #: A Retry-After longer than this is not waited for here; the error goes to the caller,
+    #: which gives the unit of work back for a later pass (Graph has sent minutes).
+    max_retry_after: float = 300.0
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given 1-based attempt number."""
+        ceiling = min(self.cap, self.base * (2 ** (attempt - 1)))
+        return self.rng.uniform(0, ceiling)
+
+
+#: Defaults per kind of work; connectors pick one by name.
+POLICIES: dict[str, RetryPolicy] = {
+    "default": RetryPolicy(),
+    "salesforce": RetryPolicy(max_attempts=6, max_total_wait=180.0),
+    "interactive": RetryPolicy(max_attempts=3, max_total_wait=10.0, cap=4.0),
+}
+
+
+class _Waited:
+    """Tracks the total time slept so far, for the total-time cap (fake-clock friendly)."""
+
+    def __init__(self) -> None:
+        self.total = 0.0
+
+
+def _wait_for(policy: RetryPolicy, waited: _Waited) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        delay = policy.backoff(state.attempt_number)
+        if isinstance(exc, Transient) and exc.retry_after is not None:
+            delay = max(float(exc.retry_after), 0.0)
+        waited.total += delay
+        return delay
+
+    return wait
+
+
+def _stop_for(policy: RetryPolicy, waited: _Waited) -> Callable[[RetryCallState], bool]:
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.max_attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, Transient) and exc.retry_after is not None:
+            if exc.retry_after > policy.max_retry_after:
+                return True
+            return waited.total + exc.retry_after > policy.max_total_wait
+        return waited.total >= policy.max_total_wait
+
+    return stop
+
+
+def retrying(
+    policy: RetryPolicy | str = "default",
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[RetryCallState], None] | None = None,
+) -> Retrying:
+    """A tenacity ``Retrying`` for ``policy`` that retries only :class:`Transient` errors."""
+    pol = POLICIES[policy] if isinstance(policy, str) else policy
+    waited = _Waited()
+    return Retrying(
+        retry=retry_if_exception_type(Transient),
+        wait=_wait_for(pol, waited),
+        stop=_stop_for(pol, waited),
+        sleep=sleep,
+        reraise=True,
+        before_sleep=on_retry,
+    )
+
+
+def call(
+    fn: Callable[[], T],
+    policy: RetryPolicy | str = "default",
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[RetryCallState], None] | None = None,
+) -> T:
+    """Call ``fn`` under ``policy``; re-raise the last error when the policy gives up."""
+    return retrying(policy, sleep=sleep, on_retry=on_retry)(fn)
