@@ -52,35 +52,25 @@ POLICIES: dict[str, RetryPolicy] = {
 }
 
 
-class _Waited:
-    """Tracks the total time slept so far, for the total-time cap (fake-clock friendly)."""
-
-    def __init__(self) -> None:
-        self.total = 0.0
-
-
-def _wait_for(policy: RetryPolicy, waited: _Waited) -> Callable[[RetryCallState], float]:
+def _wait_for(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        delay = policy.backoff(state.attempt_number)
         if isinstance(exc, Transient) and exc.retry_after is not None:
-            delay = max(float(exc.retry_after), 0.0)
-        waited.total += delay
-        return delay
+            return max(float(exc.retry_after), 0.0)
+        return policy.backoff(state.attempt_number)
 
     return wait
 
 
-def _stop_for(policy: RetryPolicy, waited: _Waited) -> Callable[[RetryCallState], bool]:
+def _stop_for(policy: RetryPolicy) -> Callable[[RetryCallState], bool]:
+    # tenacity computes the upcoming wait before asking whether to stop, and sums what was
+    # slept in ``idle_for``: the cap counts waiting, not wall time, so a fake sleep works.
     def stop(state: RetryCallState) -> bool:
         if state.attempt_number >= policy.max_attempts:
             return True
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, Transient) and exc.retry_after is not None:
-            if exc.retry_after > policy.max_retry_after:
-                return True
-            return waited.total + exc.retry_after > policy.max_total_wait
-        return waited.total >= policy.max_total_wait
+        if state.upcoming_sleep > policy.max_retry_after:
+            return True
+        return state.idle_for + state.upcoming_sleep > policy.max_total_wait
 
     return stop
 
@@ -93,11 +83,10 @@ def retrying(
 ) -> Retrying:
     """A tenacity ``Retrying`` for ``policy`` that retries only :class:`Transient` errors."""
     pol = POLICIES[policy] if isinstance(policy, str) else policy
-    waited = _Waited()
     return Retrying(
         retry=retry_if_exception_type(Transient),
-        wait=_wait_for(pol, waited),
-        stop=_stop_for(pol, waited),
+        wait=_wait_for(pol),
+        stop=_stop_for(pol),
         sleep=sleep,
         reraise=True,
         before_sleep=on_retry,
