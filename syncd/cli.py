@@ -1,0 +1,205 @@
+"""The ``syncd`` command line: the product's interface for operators.
+
+Each sub-command is a small function taking the parsed arguments and returning an exit code.
+Exit codes: 0 success, 1 the command ran and found a problem, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from syncd import __version__
+from syncd.errors import ConfigError, SyncdError
+
+log = logging.getLogger("syncd.cli")
+
+EXIT_OK = 0
+EXIT_PROBLEM = 1
+EXIT_CONFIG = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _out() -> Console:
+    return Console(soft_wrap=True)
+
+
+def _err() -> Console:
+    return Console(stderr=True, soft_wrap=True)
+
+
+def _print_config_error(err: ConfigError) -> None:
+    console = _err()
+    console.print(str(err), markup=False, highlight=False)
+
+
+def _load(args: argparse.Namespace) -> Any:
+    """Load and validate the config named by ``-c``, setting up logging from it."""
+    from syncd.config import check_config
+    from syncd.logs import setup_logging
+
+    config, warnings = check_config(Path(args.config))
+    setup_logging(
+        log_format=config.service.log_format,
+        level=config.service.log_level,
+        secrets=config.secret_values(),
+    )
+    for warning in warnings:
+        log.warning("config: %s", warning)
+    return config
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate the configuration; every problem is listed with its key path."""
+    from syncd.config import check_config
+
+    config, warnings = check_config(Path(args.config))
+    err = _err()
+    for warning in warnings:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+    connectors = len(config.connectors)
+    _out().print(
+        f"{args.config}: ok ({connectors} connector{'s' if connectors != 1 else ''})",
+        markup=False,
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Apply the state store's migrations up to the newest."""
+    from syncd.state import upgrade
+
+    config = _load(args)
+    upgrade(config.state.url)
+    _out().print("state store is at the newest schema", markup=False)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show, per connector and mailbox, the cursor, last run, last success and counts."""
+    from syncd.state import Store
+
+    config = _load(args)
+    store = Store.open(config.state.url)
+    try:
+        status = store.status()
+    finally:
+        store.close()
+    data = status.to_dict()
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return EXIT_OK
+    render_status(data, _out())
+    return EXIT_OK
+
+
+def render_status(data: dict[str, Any], console: Console) -> None:
+    """Print a status dict (``StoreStatus.to_dict()``) as tables an operator can scan."""
+    units = data.get("units", [])
+    table = Table(title="Connectors and mailboxes", title_justify="left")
+    for column in ("connector", "mailbox", "last success", "last run", "cursor", "counts"):
+        table.add_column(column)
+    for unit in units:
+        counts = ", ".join(f"{k}={v}" for k, v in sorted((unit.get("counts") or {}).items()))
+        cursors = ", ".join(sorted((unit.get("cursors") or {}).keys())) or "-"
+        last_run = unit.get("last_run") or {}
+        run_text = "-"
+        if last_run:
+            run_text = f"{last_run.get('status', '?')} {last_run.get('finished_at') or ''}".strip()
+            if last_run.get("error_class"):
+                run_text += f" ({last_run['error_class']})"
+        table.add_row(
+            str(unit.get("connector")),
+            str(unit.get("mailbox")),
+            str(unit.get("last_success") or "never"),
+            run_text,
+            cursors,
+            counts or "-",
+        )
+    if not units:
+        console.print("No connector has run yet.")
+    else:
+        console.print(table)
+    console.print(
+        f"unmatched: {data.get('unmatched', 0)}   open dead letters: {data.get('dead_letters', 0)}"
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run syncd once against the sandbox world and print a summary."""
+    from syncd.demo import run_demo
+
+    return run_demo(json_output=args.json)
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", required=True, metavar="FILE", help="the syncd TOML configuration"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; only commands that work are listed."""
+    parser = argparse.ArgumentParser(
+        prog="syncd",
+        description="Capture sales activity into Salesforce and flag deals at risk.",
+    )
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("demo", help="run the whole product once against the sandbox world")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(handler=cmd_demo)
+
+    p = sub.add_parser("check-config", help="validate a configuration; exit 2 on problems")
+    _add_config(p)
+    p.set_defaults(handler=cmd_check_config)
+
+    p = sub.add_parser("status", help="per connector and mailbox: last success, cursor, counts")
+    _add_config(p)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_status)
+
+    db = sub.add_parser("db", help="state store maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    p = db_sub.add_parser("upgrade", help="apply migrations up to the newest schema")
+    _add_config(p)
+    p.set_defaults(handler=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``syncd`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as err:
+        _print_config_error(err)
+        return EXIT_CONFIG
+    except SyncdError as err:
+        _err().print(f"error: {err}", markup=False, highlight=False)
+        return EXIT_PROBLEM
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
