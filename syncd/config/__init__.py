@@ -1,0 +1,49 @@
+"""Configuration: ``syncd.toml`` → validated, frozen models; every problem reported at once.
+
+::
+
+    load_config(path)  -> Config                       problems in the file itself
+    check_config(path) -> (Config, [warning Problem])  plus env vars, secret files, CA bundle
+
+Both raise :class:`syncd.errors.ConfigError` listing every problem with its key path
+(``connectors[1].interval``) and, where it can be found, its line.
+
+Modules: ``types`` (durations, cron, secret references), ``section`` (the base of every table:
+secrets, unknown keys, cross-field checks), ``models`` (the tables), ``lines`` (key → line),
+``loader`` (reading, translating pydantic's errors, outside checks).
+"""
+
+from syncd.config.loader import check_config, load_config
+from syncd.config.models import (
+    AlertsConfig,
+    CaptureConfig,
+    Config,
+    ConnectorSettings,
+    Rule,
+    RulesConfig,
+    SalesforceConfig,
+    ServiceConfig,
+    SlackAlerts,
+    StateConfig,
+)
+from syncd.config.types import Cron, Duration, SecretRef, parse_duration, secret_field
+
+__all__ = [
+    "AlertsConfig",
+    "CaptureConfig",
+    "Config",
+    "ConnectorSettings",
+    "Cron",
+    "Duration",
+    "Rule",
+    "RulesConfig",
+    "SalesforceConfig",
+    "SecretRef",
+    "ServiceConfig",
+    "SlackAlerts",
+    "StateConfig",
+    "check_config",
+    "load_config",
+    "parse_duration",
+    "secret_field",
+]

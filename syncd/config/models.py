@@ -1,0 +1,346 @@
+"""The shape of ``syncd.toml``: one frozen model per table (config.example.toml documents it).
+
+Attribute names here are what the rest of syncd codes against; change them only with everyone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from syncd.config.section import Loc, Section, _rebuild
+from syncd.config.types import (
+    ApiVersion,
+    Cron,
+    DomainName,
+    Duration,
+    Email,
+    FrozenMap,
+    HttpsUrl,
+    ListenAddress,
+    NonEmpty,
+    Regex,
+    RegionCode,
+    SecretRef,
+    StateUrl,
+    Tuple,
+    fail,
+    secret_field,
+    type_name,
+)
+from syncd.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Positive = Annotated[int, Field(ge=1)]
+
+
+class StateConfig(Section):
+    """``[state]``: where cursors, the ledger and flags live."""
+
+    url: StateUrl = "sqlite:///syncd.db"
+
+
+class ServiceConfig(Section):
+    """``[service]``: the daemon's HTTP endpoint and logging."""
+
+    listen: ListenAddress = "127.0.0.1:9464"
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+#: Which secrets each Salesforce auth mode needs.
+AUTH_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "jwt": ("client_id", "username", "private_key"),
+        "client_credentials": ("client_id", "client_secret"),
+        "password": ("client_id", "client_secret", "username", "password"),
+    }
+)
+
+
+class SalesforceConfig(Section):
+    """``[salesforce]``: how to log in and how to write."""
+
+    ref_ok_fields = frozenset({"client_id"})
+
+    login_url: HttpsUrl = "https://login.salesforce.com"
+    instance_url: HttpsUrl | None = None
+    auth: Literal["jwt", "client_credentials", "password"]
+    client_id: str | SecretRef | None = None
+    client_secret: SecretRef | None = secret_field("connected app consumer secret")
+    username: NonEmpty | None = None
+    password: SecretRef | None = secret_field("integration user's password")
+    security_token: SecretRef | None = secret_field("appended to the password when required")
+    private_key: SecretRef | None = secret_field("PEM key whose certificate is on the app")
+    api_version: ApiVersion = "60.0"
+    ca_bundle: Path | None = None
+    email_as: Literal["Task", "EmailMessage"] = "Task"
+    api_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("ca_bundle", mode="before")
+    @classmethod
+    def _path(cls, value: object, info: Any) -> object:
+        if value is None or isinstance(value, Path):
+            return value
+        if not isinstance(value, str) or not value.strip():
+            raise fail(f"must be a file path as a string, not {type_name(value)}")
+        path = Path(value).expanduser()
+        base_dir = (info.context or {}).get("base_dir")
+        return Path(base_dir) / path if base_dir and not path.is_absolute() else path
+
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+        """Each auth mode needs its own credentials."""
+        auth = data.get("auth")
+        for name in AUTH_NEEDS.get(auth, ()) if isinstance(auth, str) else ():
+            if data.get(name) is None:
+                if name == "username":
+                    how = 'write username = "integration@example.com"'
+                elif name == "client_id":
+                    how = 'write client_id = "…" or client_id_env = "SF_CLIENT_ID"'
+                else:
+                    how = f"write {name}_env = … or {name}_file = …"
+                yield (name,), f"required when auth = {auth!r}; {how}"
+
+
+class CaptureConfig(Section):
+    """``[capture]``: what is captured, what is skipped, how opportunities are chosen."""
+
+    internal_domains: Tuple[DomainName] = ()
+    capture_body: bool = False
+    redact_patterns: Tuple[Regex] = ()
+    exclude_addresses: Tuple[Email] = ()
+    exclude_domains: Tuple[DomainName] = ()
+    exclude_subject_patterns: Tuple[Regex] = ()
+    skip_internal_only: bool = True
+    skip_bulk_mail: bool = True
+    skip_role_senders: bool = True
+    opportunity_policy: Literal[
+        "contact_role_then_single_open", "contact_role_only", "account_only"
+    ] = "contact_role_then_single_open"
+    backfill_days: Annotated[int, Field(ge=1, le=3650)] = 90
+    default_region: RegionCode = "US"
+
+
+def _mailboxes(value: object) -> tuple[str, ...] | Literal["salesforce_users"]:
+    if value == "salesforce_users":
+        return "salesforce_users"
+    if isinstance(value, list | tuple) and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(v.strip() for v in value)
+    raise fail('must be a list of mailbox addresses or the string "salesforce_users"')
+
+
+class ConnectorSettings(Section):
+    """Keys every ``[[connectors]]`` table has; each connector subclasses it for its own keys.
+
+    A connector's secret is a field ``api_key: SecretRef | None = secret_field()``.
+    """
+
+    type: str
+    name: NonEmpty
+    enabled: bool = True
+    interval: Duration = timedelta(minutes=5)
+    mailboxes: Annotated[
+        tuple[str, ...] | Literal["salesforce_users"], PlainValidator(_mailboxes)
+    ] = ()
+
+
+RuleType = Literal[
+    "no_activity",
+    "stale",
+    "past_close_date",
+    "close_date_pushed",
+    "stalled_in_stage",
+    "missing_fields",
+    "no_decision_maker",
+    "single_threaded",
+    "engagement_drop",
+    "closing_soon_early_stage",
+    "competitor_mentioned",
+]
+
+
+class Rule(Section):
+    """One ``[[rules.rule]]``: a built-in rule and its thresholds (generic for now)."""
+
+    type: RuleType
+    enabled: bool = True
+    days: Positive | None = None
+    times: Positive | None = None
+    percent: Annotated[float, Field(gt=0, le=100)] | None = None
+    stages: Tuple[NonEmpty] = ()
+    fields: Tuple[NonEmpty] = ()
+    roles: Tuple[NonEmpty] = ()
+    competitors: Tuple[NonEmpty] = ()
+    severity: Literal["info", "warning", "critical"] = "warning"
+    per_stage: FrozenMap[Positive] = Field(default_factory=lambda: MappingProxyType({}))
+
+
+class RulesConfig(Section):
+    """``[rules]``: when the rules run and which ones."""
+
+    schedule: Cron = "0 7 * * 1-5"
+    early_stage_boundary: NonEmpty | None = None
+    rule: Tuple[Rule] = ()
+
+
+class SlackAlerts(Section):
+    """``[alerts.slack]``: where deal alerts and digests go."""
+
+    mode: Literal["app", "webhook"] = "app"
+    token: SecretRef | None = secret_field("bot token (xoxb-…), app mode")
+    webhook_url: SecretRef | None = secret_field("incoming webhook URL, webhook mode")
+    fallback_channel: NonEmpty | None = None
+    cooldown: Duration = timedelta(days=3)
+    digest: Cron = "0 9 * * 1-5"
+    manager_digest: Cron = "0 8 * * 1"
+    managers: Tuple[Email] = ()
+    salesforce_base_url: HttpsUrl | None = None
+
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+        """App mode needs a bot token, webhook mode a webhook URL."""
+        mode = data.get("mode", "app")
+        need = (
+            {"app": "token", "webhook": "webhook_url"}.get(mode) if isinstance(mode, str) else None
+        )
+        if need and data.get(need) is None:
+            yield (need,), f"required when mode = {mode!r}; write {need}_env = … or {need}_file = …"
+
+
+class AlertsConfig(Section):
+    """``[alerts]``: alert channels (Slack for now)."""
+
+    slack: SlackAlerts | None = None
+
+
+class Config(Section):
+    """A whole validated ``syncd.toml``."""
+
+    state: StateConfig = Field(default_factory=StateConfig)
+    service: ServiceConfig = Field(default_factory=ServiceConfig)
+    salesforce: SalesforceConfig | None = None
+    capture: CaptureConfig = Field(default_factory=CaptureConfig)
+    connectors: tuple[ConnectorSettings, ...] = ()
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+
+    @field_validator("connectors", mode="before")
+    @classmethod
+    def _by_type(cls, value: object, info: Any) -> object:
+        """Validate each connector table with the settings model its ``type`` names."""
+        if not isinstance(value, list | tuple):
+            return value  # pydantic says "must be an array"
+        errors: list[InitErrorDetails] = []
+        built: list[ConnectorSettings] = []
+        for index, item in enumerate(value):
+            if isinstance(item, ConnectorSettings):
+                built.append(item)
+                continue
+            model = _settings_model(item, index, errors)
+            if model is None:
+                continue
+            try:
+                built.append(model.model_validate(item, context=info.context))
+            except ValidationError as exc:
+                for detail in _rebuild(exc):
+                    detail["loc"] = (index, *detail["loc"])
+                    errors.append(detail)
+        if errors:
+            raise ValidationError.from_exception_data("connectors", errors)
+        return tuple(built)
+
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
+        """Connector names are how status, cursors and the CLI refer to them: unique."""
+        first: dict[str, int] = {}
+        items = data.get("connectors")
+        for index, item in enumerate(items if isinstance(items, list) else ()):
+            name = item.get("name") if isinstance(item, dict) else None
+            if not isinstance(name, str):
+                continue
+            if name in first:
+                where = f"connectors[{first[name]}]"
+                yield ("connectors", index, "name"), f"duplicate connector name {name!r} ({where})"
+            else:
+                first[name] = index
+
+    @property
+    def connectors_by_name(self) -> Mapping[str, ConnectorSettings]:
+        """The configured connectors keyed by their unique ``name``."""
+        return MappingProxyType({c.name: c for c in self.connectors})
+
+    def secret_refs(self) -> Iterator[tuple[str, SecretRef]]:
+        """Every secret reference in the config with the key that holds it."""
+        yield from _walk_refs(self, "")
+
+    def secret_values(self) -> list[str]:
+        """The value of every referenced secret that resolves now (for log redaction)."""
+        values = []
+        for _, ref in self.secret_refs():
+            try:
+                value = ref.resolve()
+            except ConfigError:
+                log.debug("secret at %s not available for redaction", ref.key or ref.source)
+            else:
+                if value:
+                    values.append(value)
+        return values
+
+
+def _settings_model(
+    item: object, index: int, errors: list[InitErrorDetails]
+) -> type[ConnectorSettings] | None:
+    """The settings model for one ``[[connectors]]`` item, or None with a problem added."""
+    import difflib
+
+    from connectors import base  # deferred: connector modules import this one
+
+    def problem(loc: Loc, message: str) -> None:
+        errors.append(
+            InitErrorDetails(type=PydanticCustomError("syncd", message), loc=loc, input=None)
+        )
+
+    if not isinstance(item, dict):
+        problem((index,), f"must be a table, not {type_name(item)}")
+        return None
+    kind = item.get("type")
+    if kind is None:
+        problem((index, "type"), f"required; one of: {', '.join(base.types())}")
+        return None
+    if not isinstance(kind, str):
+        problem((index, "type"), f"must be a string, not {type_name(kind)}")
+        return None
+    try:
+        return base.get(kind).settings_model
+    except KeyError:
+        known = base.types()
+        close = difflib.get_close_matches(kind, known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problem(
+            (index, "type"), f"unknown connector type {kind!r}{hint} (known: {', '.join(known)})"
+        )
+        return None
+
+
+def _walk_refs(node: object, prefix: str) -> Iterator[tuple[str, SecretRef]]:
+    if isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            value = getattr(node, name)
+            path = f"{prefix}.{name}" if prefix else name
+            if isinstance(value, SecretRef):
+                yield f"{path}_env" if value.env else f"{path}_file", value
+            else:
+                yield from _walk_refs(value, path)
+    elif isinstance(node, tuple):
+        for index, item in enumerate(node):
+            yield from _walk_refs(item, f"{prefix}[{index}]")
