@@ -1,0 +1,145 @@
+"""``syncd doctor`` for Salesforce: one line per check, with the fix when it fails.
+
+Checks, in order: the org answers over TLS, syncd can log in, ``Syncd_Key__c`` exists on Task
+and Event as a unique external id, the integration user may create and update Task, Event and
+EventRelation, and the API budget is below the point where syncd stops writing. Checks that
+need a login are reported as skipped when the login fails, so the first problem is the one to
+fix. Nothing here writes to the org.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
+from syncd.salesforce.client import SalesforceClient
+from syncd.salesforce.writer import KEY_FIELD
+
+PERMISSION_OBJECTS = ("Task", "Event", "EventRelation")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor line: what was checked, whether it is fine, what was seen, how to fix it."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _reach(client: SalesforceClient) -> Check:
+    url = client.options.login_url
+    try:
+        status = client.ping()
+    except Permanent as exc:
+        return Check(
+            "salesforce: reachable",
+            False,
+            f"{url}: {exc}",
+            "set salesforce.ca_bundle to the CA that signs the org's (or proxy's) certificate",
+        )
+    except Transient as exc:
+        return Check(
+            "salesforce: reachable",
+            False,
+            f"{url}: {exc}",
+            "check the URL, DNS, firewall and proxy between this host and Salesforce",
+        )
+    return Check("salesforce: reachable", True, f"{url} answered over TLS (HTTP {status})")
+
+
+def _auth(client: SalesforceClient) -> Check:
+    try:
+        client.login()
+    except AuthExpired as exc:
+        return Check(
+            "salesforce: login",
+            False,
+            str(exc),
+            "check the connected app's client id, the secret or key the config points to, "
+            "the username, and that the app is approved for this user",
+        )
+    except SyncdError as exc:
+        return Check("salesforce: login", False, str(exc), "try again; see the error above")
+    return Check("salesforce: login", True, f"{client.instance_url} as {client.auth_mode}")
+
+
+def _key_field(described: dict[str, dict[str, Any]]) -> list[Check]:
+    out = []
+    for sobject in ("Task", "Event"):
+        fields = {f["name"]: f for f in described[sobject].get("fields", [])}
+        key = fields.get(KEY_FIELD)
+        ok = bool(key and key.get("externalId") and key.get("unique"))
+        detail = (
+            f"{sobject}.{KEY_FIELD} is a unique external id"
+            if ok
+            else f"{sobject}.{KEY_FIELD} is missing"
+            if key is None
+            else f"{sobject}.{KEY_FIELD} exists but is not a unique external id"
+        )
+        fix = "" if ok else "run `syncd setup salesforce` (or fix the field in Setup)"
+        out.append(Check(f"salesforce: key field on {sobject}", ok, detail, fix))
+    return out
+
+
+def _permissions(described: dict[str, dict[str, Any]]) -> list[Check]:
+    out = []
+    for sobject in PERMISSION_OBJECTS:
+        d = described[sobject]
+        missing = [p for p in ("createable", "updateable") if not d.get(p)]
+        ok = not missing
+        detail = f"{sobject}: " + (
+            "create and update allowed" if ok else f"not {', '.join(missing)}"
+        )
+        fix = (
+            ""
+            if ok
+            else f"give the integration user create/edit on {sobject} (profile or permission set)"
+        )
+        out.append(Check(f"salesforce: permissions on {sobject}", ok, detail, fix))
+    return out
+
+
+def _budget(client: SalesforceClient) -> Check:
+    client.limits()
+    usage = client.usage
+    if usage is None:
+        return Check(
+            "salesforce: API budget",
+            False,
+            "the org did not report DailyApiRequests",
+            "check the integration user has the API Enabled permission",
+        )
+    reserve = client.options.api_reserve
+    stop_at = int(usage.threshold(reserve))
+    ok = usage.used < stop_at
+    detail = f"{usage.used}/{usage.limit} calls used in 24 h; syncd stops writing at {stop_at}"
+    fix = "" if ok else "wait for the rolling 24 h window, or lower salesforce.api_reserve"
+    return Check("salesforce: API budget", ok, detail, fix)
+
+
+def run_doctor(client_factory: Callable[[], SalesforceClient], settings: Any = None) -> list[Check]:
+    """Every Salesforce check, in order; never raises for an org-side problem."""
+    client = client_factory()
+    checks = [_reach(client)]
+    if not checks[0].ok:
+        return checks
+    checks.append(_auth(client))
+    if not checks[-1].ok:
+        skipped = "skipped: login failed"
+        for name in ("key field", "permissions", "API budget"):
+            checks.append(Check(f"salesforce: {name}", False, skipped, "fix the login first"))
+        return checks
+    try:
+        described = {s: client.describe(s) for s in ("Task", "Event", "EventRelation")}
+        checks += _key_field(described)
+        checks += _permissions(described)
+        checks.append(_budget(client))
+    except SyncdError as exc:
+        checks.append(Check("salesforce: describe", False, str(exc), "see the error above"))
+    finally:
+        client.close()
+    return checks

@@ -1,0 +1,60 @@
+"""``syncd setup salesforce``: create the ``Syncd_Key__c`` field through the Tooling API.
+
+The key is defined once on the Activity object (so Task and Event share it) as Text(255),
+External ID, Unique and not case-sensitive: the unique index is what makes two writers
+upserting the same activity at the same instant end with one record. Creating it is idempotent:
+an existing field is found by a Tooling query first, and a create that loses a race (duplicate
+name) is reported as "exists".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+from syncd.errors import Permanent
+from syncd.salesforce import soql
+from syncd.salesforce.client import SalesforceClient
+
+log = logging.getLogger(__name__)
+
+FIELD_NAME = "Syncd_Key"
+FULL_NAME = "Activity.Syncd_Key__c"
+_DUPLICATE_CODES = frozenset({"DUPLICATE_VALUE", "DUPLICATE_DEVELOPER_NAME", "DUPLICATE_NAME"})
+
+FIELD_METADATA = {
+    "label": "Syncd Key",
+    "type": "Text",
+    "length": 255,
+    "externalId": True,
+    "unique": True,
+    "caseSensitive": False,
+    "description": "Deterministic activity key written by syncd (email, meeting or call id).",
+}
+
+
+def key_field_exists(client: SalesforceClient) -> bool:
+    """True when the Tooling API lists ``Activity.Syncd_Key__c``."""
+    name = soql.where_eq("DeveloperName", FIELD_NAME)
+    where = f"{name} AND {soql.where_eq('TableEnumOrId', 'Activity')}"
+    return bool(client.tooling_query(soql.select(("Id", "DeveloperName"), "CustomField", where)))
+
+
+def ensure_key_field(client: SalesforceClient) -> Literal["created", "exists"]:
+    """Create ``Activity.Syncd_Key__c`` unless it is already there; say which."""
+    if key_field_exists(client):
+        log.info("salesforce key field exists", extra={"field": FULL_NAME})
+        return "exists"
+    try:
+        client.restful(
+            "tooling/sobjects/CustomField/",
+            method="POST",
+            json={"FullName": FULL_NAME, "Metadata": FIELD_METADATA},
+        )
+    except Permanent as exc:
+        if exc.code in _DUPLICATE_CODES:
+            log.info("salesforce key field created concurrently", extra={"field": FULL_NAME})
+            return "exists"
+        raise
+    log.info("salesforce key field created", extra={"field": FULL_NAME})
+    return "created"
