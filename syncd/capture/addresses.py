@@ -1,0 +1,161 @@
+"""Email address and domain normalisation, the personal mail domains, and who is internal.
+
+Two forms of an address are used:
+
+- :func:`normalize_address` — the address as stored on an activity: trimmed, angle brackets
+  removed, lower-cased as a whole. Local parts are case-sensitive by RFC 5321, but no mail
+  system in use by sales teams treats them so, and CRMs compare case-insensitively.
+- :func:`matching_address` — the form used to compare addresses with CRM records: also drops a
+  ``+tag`` from the local part, and for Gmail (gmail.com / googlemail.com) drops dots and folds
+  googlemail.com into gmail.com, because Gmail delivers all of those to one mailbox.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+#: Personal (consumer) mail domains: never used to match an Account by website domain.
+PERSONAL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "web.de",
+        "mail.ru",
+        "bk.ru",
+        "inbox.ru",
+        "list.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "sina.com",
+        "naver.com",
+        "daum.net",
+        "hanmail.net",
+        "zoho.com",
+        "fastmail.com",
+        "hey.com",
+        "tutanota.com",
+        "mail.com",
+        "email.com",
+        "yeah.net",
+        "rediffmail.com",
+        "libero.it",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "t-online.de",
+        "btinternet.com",
+        "comcast.net",
+        "verizon.net",
+        "att.net",
+        "sbcglobal.net",
+        "seznam.cz",
+        "wp.pl",
+        "o2.pl",
+        "onet.pl",
+        "interia.pl",
+        "ukr.net",
+        "rambler.ru",
+    }
+)
+
+#: Brands whose consumer mail lives under many country domains (yahoo.co.uk, gmx.de, ...).
+PERSONAL_BRANDS: frozenset[str] = frozenset(
+    {"yahoo", "ymail", "hotmail", "gmx", "yandex", "windowslive", "rocketmail"}
+)
+
+_GMAIL = frozenset({"gmail.com", "googlemail.com"})
+_WS = re.compile(r"\s+")
+
+
+def normalize_address(value: str | None) -> str | None:
+    """The stored form of an address, or None when ``value`` is not an address (no ``@``)."""
+    if not value:
+        return None
+    text = _WS.sub("", value).strip("<>").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    local, sep, domain = text.rpartition("@")
+    if not sep or not local or not domain:
+        return None
+    return f"{local}@{domain.rstrip('.')}".lower()
+
+
+def domain_of(address: str | None) -> str | None:
+    """The lower-case domain of an address, or None."""
+    normal = normalize_address(address)
+    return normal.rpartition("@")[2] if normal else None
+
+
+def matching_address(value: str | None) -> str | None:
+    """The form used to compare an address with CRM records (plus-tags, Gmail dots removed)."""
+    normal = normalize_address(value)
+    if normal is None:
+        return None
+    local, _, domain = normal.rpartition("@")
+    local = local.split("+", 1)[0] or local
+    if domain in _GMAIL:
+        domain = "gmail.com"
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def is_personal_domain(domain: str | None) -> bool:
+    """True for consumer mail domains (listed, or a known brand under any country domain)."""
+    if not domain:
+        return False
+    domain = domain.lower().rstrip(".")
+    if domain in PERSONAL_DOMAINS:
+        return True
+    brand = domain.split(".", 1)[0]
+    return brand in PERSONAL_BRANDS
+
+
+def domain_matches(domain: str, patterns: Iterable[str]) -> bool:
+    """True when ``domain`` is one of ``patterns`` or a subdomain of one."""
+    return any(domain == p or domain.endswith("." + p) for p in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class InternalParties:
+    """Who counts as internal: configured domains (and their subdomains) and known addresses.
+
+    ``addresses`` are the Salesforce users' emails and the mailboxes being captured; they are
+    compared in :func:`matching_address` form.
+    """
+
+    domains: frozenset[str] = frozenset()
+    addresses: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, domains: Iterable[str] = (), addresses: Iterable[str] = ()) -> InternalParties:
+        """Normalise the inputs (lower-case domains, matching-form addresses)."""
+        doms = frozenset(d.strip().lower().lstrip("@").rstrip(".") for d in domains if d.strip())
+        addrs = frozenset(a for a in (matching_address(x) for x in addresses) if a)
+        return cls(doms, addrs)
+
+    def with_addresses(self, addresses: Iterable[str]) -> InternalParties:
+        """A copy that also knows ``addresses`` (e.g. the mailbox being captured)."""
+        more = (a for a in (matching_address(x) for x in addresses) if a)
+        return InternalParties(self.domains, self.addresses | frozenset(more))
+
+    def is_internal(self, address: str | None) -> bool:
+        """True when ``address`` belongs to the company."""
+        match = matching_address(address)
+        if match is None:
+            return False
+        if match in self.addresses:
+            return True
+        return domain_matches(match.rpartition("@")[2], self.domains)
