@@ -10,9 +10,8 @@ Look-ups are dictionary reads (O(1)) on normalised keys (:mod:`.normalize`). Tho
 match more than one record return a list, so the matcher sees ambiguity instead of a guess.
 The records are frozen dataclasses: the pure matching code reads them, nothing writes them.
 
-SOQL datetime literals have one-second precision, so the watermark is rounded down to its
-second: rows changed in that same second are read again (harmless, they are re-indexed with the
-same values) rather than risk missing a change made later in that second.
+The watermark keeps SystemModstamp's millisecond precision in the SOQL literal, so a refresh
+neither re-reads the rows of the watermark's second nor misses the rest of that second.
 """
 
 from __future__ import annotations

@@ -21,10 +21,15 @@ __all__ = ["datetime_literal", "format_soql", "select", "where_eq", "where_in"]
 
 
 def datetime_literal(ts: datetime) -> str:
-    """A SOQL datetime literal (``2024-05-01T09:30:00Z``) for an aware datetime."""
+    """A SOQL datetime literal (``2024-05-01T09:30:00.250Z``) for an aware datetime.
+
+    Milliseconds are kept because that is SystemModstamp's precision: a watermark rounded to
+    the second would re-read every row of that second, or miss the rest of it.
+    """
     if ts.tzinfo is None:
         raise ValueError("SOQL datetimes must be timezone-aware")
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = ts.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def select(fields: Iterable[str], sobject: str, where: str | None = None) -> str:

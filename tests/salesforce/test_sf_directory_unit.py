@@ -161,7 +161,7 @@ def test_refresh_applies_changes_deletions_and_status_changes() -> None:
     changes = d.refresh(stub)
     asked = stub.asked[0]
     # Incremental: every query is bounded by the newest stamp seen, deletions via queryAll.
-    assert asked["Contact"][0].endswith("WHERE SystemModstamp > 2026-01-01T10:00:00Z")
+    assert asked["Contact"][0].endswith("WHERE SystemModstamp > 2026-01-01T10:00:00.000Z")
     assert asked["Contact"][1] is True and asked["User"][1] is False
     assert "IsDeleted" in asked["Contact"][0]
     assert changes.changed["Contact"] == {"003C"}

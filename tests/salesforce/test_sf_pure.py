@@ -92,8 +92,9 @@ def test_select_rejects_non_identifiers() -> None:
 
 def test_datetime_literal_is_utc_and_needs_a_zone() -> None:
     ts = datetime(2024, 5, 1, 11, 30, 15, 999, tzinfo=timezone(timedelta(hours=2)))
-    assert soql.datetime_literal(ts) == "2024-05-01T09:30:15Z"
-    assert soql.modified_since(ts) == "SystemModstamp > 2024-05-01T09:30:15Z"
+    assert soql.datetime_literal(ts) == "2024-05-01T09:30:15.000Z"
+    later = ts.replace(microsecond=250_999)
+    assert soql.modified_since(later) == "SystemModstamp > 2024-05-01T09:30:15.250Z"
     with pytest.raises(ValueError, match="aware"):
         soql.datetime_literal(datetime(2024, 5, 1))  # noqa: DTZ001 - the point of the test
 
