@@ -143,7 +143,10 @@ def _message(err: ErrorDetails, key: str) -> str:
         return f"must be {_TYPE_WORDS[kind]}, not {type_name(value)}"
     if kind in _BOUNDS:
         name, words = _BOUNDS[kind]
-        return f"must be {words} {ctx.get(name)}, not {value!r}"
+        bound = ctx.get(name)
+        if isinstance(bound, float) and bound.is_integer():
+            bound = int(bound)  # the bound of a float field reads better as "100" than "100.0"
+        return f"must be {words} {bound}, not {value!r}"
     if "error" in ctx:
         return str(ctx["error"])
     return str(err["msg"])

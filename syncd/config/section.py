@@ -118,7 +118,8 @@ class Section(BaseModel):
         try:
             result = handler(data)
         except ValidationError as exc:
-            errors = _rebuild(exc) + errors
+            ours = {e["loc"] for e in errors}
+            errors = [e for e in _rebuild(exc) if e["loc"] not in ours] + errors
             result = None
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
@@ -156,6 +157,8 @@ def _take_secret(
         data.pop(file_key)
         return [_error((name,), f"give either {env_key} or {file_key}, not both")]
     if not given:
+        if cls.model_fields[name].is_required():
+            return [_error((name,), f"required; write {env_key} = … or {file_key} = …")]
         return []
     key = given[0]
     raw = data.pop(key)
