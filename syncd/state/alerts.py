@@ -1,0 +1,138 @@
+"""The alert queue: Slack messages to send, sent, or given up on.
+
+An alert refers to a flag or to a digest (by key). Delivery is at-least-once from the queue:
+``due`` hands out queued alerts whose time has come; the sender marks each sent or failed
+(with a retry time for a 429's Retry-After, or none to give up). ``last_sent`` answers the
+cool-down question "when did this flag or digest last go out?".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from syncd.state.schema import AlertRow
+from syncd.state.scope import Scope
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One message for a Slack user or channel."""
+
+    id: int
+    flag_id: int | None
+    digest_key: str | None
+    channel: str
+    payload: Any
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+def _alert(row: AlertRow) -> Alert:
+    return Alert(
+        id=row.id,
+        flag_id=row.flag_id,
+        digest_key=row.digest_key,
+        channel=row.channel,
+        payload=row.payload,
+        status=row.status,
+        attempts=row.attempts,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
+    )
+
+
+class Alerts:
+    """Enqueue, hand out and settle alerts."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def enqueue(
+        self,
+        channel: str,
+        payload: Any,
+        *,
+        flag_id: int | None = None,
+        digest_key: str | None = None,
+    ) -> int:
+        """Queue an alert for delivery now; returns its id."""
+        if (flag_id is None) == (digest_key is None):
+            raise ValueError("an alert refers to exactly one of flag_id or digest_key")
+        now = self._scope.now()
+        with self._scope.session() as session:
+            row = AlertRow(
+                flag_id=flag_id,
+                digest_key=digest_key,
+                channel=channel,
+                payload=payload,
+                status="queued",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def due(self, limit: int = 50) -> list[Alert]:
+        """Queued alerts whose next attempt is due, oldest first."""
+        now = self._scope.now()
+        with self._scope.session(write=False) as session:
+            rows = session.scalars(
+                select(AlertRow)
+                .where(AlertRow.status == "queued", AlertRow.next_attempt_at <= now)
+                .order_by(AlertRow.next_attempt_at, AlertRow.id)
+                .limit(limit)
+            )
+            return [_alert(row) for row in rows]
+
+    def get(self, alert_id: int) -> Alert | None:
+        """One alert, or None."""
+        with self._scope.session(write=False) as session:
+            row = session.get(AlertRow, alert_id)
+            return _alert(row) if row else None
+
+    def mark_sent(self, alert_id: int) -> None:
+        """Record delivery."""
+        now = self._scope.now()
+        with self._scope.session() as session:
+            session.execute(
+                update(AlertRow)
+                .where(AlertRow.id == alert_id)
+                .values(status="sent", sent_at=now, attempts=AlertRow.attempts + 1)
+            )
+
+    def mark_failed(self, alert_id: int, error: str, retry_at: datetime | None = None) -> None:
+        """Record a failed attempt; stay queued until ``retry_at``, or give up when None."""
+        values: dict[str, Any] = {
+            "attempts": AlertRow.attempts + 1,
+            "last_error": self._scope.clean_error(error),
+        }
+        if retry_at is None:
+            values["status"] = "failed"
+        else:
+            values["next_attempt_at"] = retry_at
+        with self._scope.session() as session:
+            session.execute(update(AlertRow).where(AlertRow.id == alert_id).values(**values))
+
+    def last_sent(
+        self, *, flag_id: int | None = None, digest_key: str | None = None
+    ) -> datetime | None:
+        """When an alert for this flag or digest last went out, or None."""
+        stmt = select(func.max(AlertRow.sent_at)).where(AlertRow.status == "sent")
+        if flag_id is not None:
+            stmt = stmt.where(AlertRow.flag_id == flag_id)
+        if digest_key is not None:
+            stmt = stmt.where(AlertRow.digest_key == digest_key)
+        with self._scope.session(write=False) as session:
+            return session.scalar(stmt)

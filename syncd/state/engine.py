@@ -1,0 +1,77 @@
+"""Engine construction: URL normalisation and per-backend connection settings.
+
+SQLite is the embedded default for one process: WAL so readers never block the writer, a busy
+timeout so concurrent writers wait instead of failing, foreign keys on, and every transaction
+writing transaction begun with ``BEGIN IMMEDIATE`` so a writer takes the lock up front (a
+deferred transaction that upgrades from read to write fails at once with "database is locked"
+instead of waiting). Read-only work uses ``reader(engine)``, whose transactions begin deferred:
+in WAL mode they neither wait for nor block the writer.
+PostgreSQL goes through psycopg 3; a plain ``postgresql://`` URL is accepted and normalised.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import StaticPool
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY_OPTION = "syncd_read_only"
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Return ``url`` with PostgreSQL pointed at the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def is_sqlite_memory(url: URL) -> bool:
+    """True for an in-memory SQLite database, which must live on a single connection."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str | URL) -> Engine:
+    """Create the engine for ``url`` with the settings this module's docstring describes."""
+    parsed = normalise_url(url)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False}
+        if is_sqlite_memory(parsed):
+            # One shared connection, or every checkout would see an empty database.
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(parsed, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(parsed, **kwargs)
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine (pool, events) marked for read-only transactions."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" hook below emits BEGIN itself,
+        # which pysqlite would otherwise defer until the first write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")

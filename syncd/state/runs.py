@@ -1,0 +1,116 @@
+"""Run history: one row per sync pass of a unit, for status, lag and "last error".
+
+Error text is the exception's class name and its redacted, capped message — never a secret,
+never a payload. Counts are the pass's outcome totals (the same names as ``counts.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from syncd.state.schema import RunRow
+from syncd.state.scope import Scope
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sync pass."""
+
+    id: int
+    connector: str
+    mailbox: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str
+    counts: dict[str, int] | None
+    error_class: str | None
+    error_message: str | None
+
+
+def to_run(row: RunRow) -> Run:
+    """Detach a row into a ``Run``."""
+    return Run(
+        id=row.id,
+        connector=row.connector,
+        mailbox=row.mailbox,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=row.status,
+        counts=row.counts,
+        error_class=row.error_class,
+        error_message=row.error_message,
+    )
+
+
+class Runs:
+    """Start and finish runs; find the last success and recent errors."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+
+    def start(self, connector: str, mailbox: str) -> int:
+        """Record the start of a pass; returns the run id."""
+        with self._scope.session() as session:
+            row = RunRow(
+                connector=connector,
+                mailbox=mailbox,
+                started_at=self._scope.now(),
+                status="running",
+            )
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish(
+        self,
+        run_id: int,
+        counts: Mapping[str, int] | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        """Record the end of a pass: ``ok``, or ``error`` with the exception's class and text."""
+        values: dict[str, object] = {
+            "finished_at": self._scope.now(),
+            "status": "ok" if error is None else "error",
+            "counts": dict(counts) if counts is not None else None,
+        }
+        if error is not None:
+            values["error_class"] = type(error).__name__
+            values["error_message"] = self._scope.clean_error(str(error))
+        with self._scope.session() as session:
+            session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+
+    def get(self, run_id: int) -> Run | None:
+        """One run, or None."""
+        with self._scope.session(write=False) as session:
+            row = session.get(RunRow, run_id)
+            return to_run(row) if row else None
+
+    def last(self, connector: str, mailbox: str, status: str | None = None) -> Run | None:
+        """The unit's most recent run, optionally only with ``status``."""
+        stmt = select(RunRow).where(RunRow.connector == connector, RunRow.mailbox == mailbox)
+        if status is not None:
+            stmt = stmt.where(RunRow.status == status)
+        with self._scope.session(write=False) as session:
+            row = session.scalars(stmt.order_by(RunRow.id.desc()).limit(1)).first()
+            return to_run(row) if row else None
+
+    def last_success(self, connector: str, mailbox: str) -> Run | None:
+        """The unit's most recent run that finished ``ok``."""
+        return self.last(connector, mailbox, status="ok")
+
+    def recent_errors(
+        self, *, connector: str | None = None, mailbox: str | None = None, limit: int = 20
+    ) -> list[Run]:
+        """The most recent failed runs, newest first."""
+        stmt = select(RunRow).where(RunRow.status == "error")
+        if connector is not None:
+            stmt = stmt.where(RunRow.connector == connector)
+        if mailbox is not None:
+            stmt = stmt.where(RunRow.mailbox == mailbox)
+        with self._scope.session(write=False) as session:
+            rows = session.scalars(stmt.order_by(RunRow.id.desc()).limit(limit))
+            return [to_run(row) for row in rows]
