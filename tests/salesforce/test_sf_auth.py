@@ -1,0 +1,118 @@
+"""Authentication, setup and doctor against the sandbox org over real HTTPS."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from sf_helpers import make_client
+
+from syncd.errors import AuthExpired
+from syncd.salesforce.doctor import run_doctor
+from syncd.salesforce.setup import ensure_key_field
+
+
+@pytest.mark.parametrize("auth", ["client_credentials", "jwt", "password"])
+def test_each_auth_mode_logs_in_and_queries(org: Any, auth: str) -> None:
+    client = make_client(org, auth)
+    rows = client.query_all("SELECT Id FROM User")
+    assert rows, "the org has at least the integration user"
+    assert client.logins == 1
+    assert client.calls_made == 1
+    assert client.usage is not None and client.usage.used >= 1
+
+
+@pytest.mark.parametrize(
+    ("auth", "field", "secret"),
+    [
+        ("client_credentials", "client_secret", "wrong-secret-value-123"),
+        ("password", "password", "wrong-password-value-456"),
+    ],
+)
+def test_bad_secret_is_auth_expired_without_the_secret(
+    org: Any, auth: str, field: str, secret: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = make_client(org, auth, **{field: secret})
+    with pytest.raises(AuthExpired) as info:
+        client.query_all("SELECT Id FROM User")
+    assert secret not in str(info.value)
+    assert secret not in repr(client)
+    assert secret not in caplog.text
+
+
+def test_jwt_signed_by_another_key_is_refused(org: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = other.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    client = make_client(org, "jwt", private_key=pem)
+    with pytest.raises(AuthExpired) as info:
+        client.login()
+    assert "PRIVATE KEY" not in str(info.value)
+
+
+def test_expired_session_logs_in_again_once(org: Any) -> None:
+    client = make_client(org)
+    client.query_all("SELECT Id FROM User")
+    org.faults.inject("expire_sessions")
+    client.query_all("SELECT Id FROM User")
+    assert client.logins == 2
+    assert org.calls["oauth"] == 2
+
+
+def test_setup_is_idempotent_and_says_what_it_did(org: Any) -> None:
+    # The module fixture created the field; asking again finds it.
+    assert ensure_key_field(make_client(org)) == "exists"
+    task = make_client(org).describe("Task")
+    field = {f["name"]: f for f in task["fields"]}["Syncd_Key__c"]
+    assert field["externalId"] and field["unique"] and field["length"] == 255
+
+
+def test_doctor_reports_every_check_ok(org: Any) -> None:
+    checks = run_doctor(lambda: make_client(org))
+    names = [c.name for c in checks]
+    assert names == [
+        "salesforce: reachable",
+        "salesforce: login",
+        "salesforce: key field on Task",
+        "salesforce: key field on Event",
+        "salesforce: permissions on Task",
+        "salesforce: permissions on Event",
+        "salesforce: permissions on EventRelation",
+        "salesforce: API budget",
+    ]
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_doctor_explains_a_bad_login_and_skips_the_rest(org: Any) -> None:
+    checks = run_doctor(lambda: make_client(org, client_secret="nope-not-it-789"))
+    assert checks[0].ok
+    assert not checks[1].ok and checks[1].fix
+    assert all(not c.ok and "skipped" in c.detail for c in checks[2:])
+    assert not any("nope-not-it-789" in f"{c.detail} {c.fix}" for c in checks)
+
+
+def test_doctor_reports_a_tls_problem(org: Any, tmp_path: Any) -> None:
+    import trustme
+
+    wrong_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(wrong_ca))
+    from sf_helpers import credentials
+
+    from syncd.salesforce.client import ClientOptions, SalesforceClient
+
+    def factory() -> SalesforceClient:
+        return SalesforceClient(
+            credentials(org), ClientOptions(login_url=org.url, ca_bundle=str(wrong_ca))
+        )
+
+    checks = run_doctor(factory)
+    assert len(checks) == 1 and not checks[0].ok
+    assert "ca_bundle" in checks[0].fix
