@@ -35,6 +35,8 @@ _TYPE_WORDS = {
     "dict_type": "a table",
     "model_type": "a table",
     "model_attributes_type": "a table",
+    "date_type": "a date, written unquoted like 2024-01-31",
+    "datetime_type": "a date and time, written unquoted like 2024-01-31T09:00:00Z",
 }
 _BOUNDS = {
     "greater_than_equal": ("ge", "at least"),

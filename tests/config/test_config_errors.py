@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,6 +18,7 @@ class DialerSettings(ConnectorSettings):
 
     region: str = "eu"
     page_delay: Duration | None = None
+    since: date | None = None
     api_key: SecretRef = secret_field("vendor API key", required=True)
 
 
@@ -221,3 +223,36 @@ per_stage = { Proposal = "five" }
     assert messages["rules.rule[0].percent"] == "must be at most 100, not 150"
     assert messages["rules.rule[0].per_stage.Proposal"] == "must be an integer, not string"
     assert found["rules.rule[0].per_stage.Proposal"].line == 20
+
+
+def test_top_level_mistakes(tmp_path: Path) -> None:
+    text = """\
+[salesforc]
+auth = "jwt"
+
+[connectors]
+type = "memory"
+
+[alerts.slak]
+mode = "app"
+"""
+    found = problems_of(write(tmp_path, text))
+    assert found["salesforc"].message == "unknown key; did you mean 'salesforce'?"
+    assert found["salesforc"].line == 1
+    assert found["connectors"].message == "must be an array, not table"
+    assert found["alerts.slak"].message == "unknown key; did you mean 'slack'?"
+    assert found["alerts.slak"].line == 7
+
+
+def test_connector_fields_of_the_wrong_type(tmp_path: Path) -> None:
+    text = """\
+[[connectors]]
+type = "test_dialer"
+name = "calls"
+api_key_env = "K"
+region = 3
+since = "2024-01-01"
+"""
+    found = problems_of(write(tmp_path, text))
+    assert found["connectors[0].region"].message == "must be a string, not integer"
+    assert "a date, written unquoted like 2024-01-31" in found["connectors[0].since"].message
