@@ -1,26 +1,101 @@
 """The Connector interface and the registry that maps a config ``type`` to one class.
 
 A connector declares its facts as class attributes (``type``, ``kinds``, ``settings_model``,
-page size, cursor kind, quota cost) and implements the few methods the capture runner calls.
+page size, cursor kind, quota cost) and implements the two methods the capture runner calls:
+
+- :meth:`Connector.mailboxes` — the mailboxes (internal users' addresses) it captures;
+- :meth:`Connector.pull` — one :class:`~syncd.model.Batch` from a cursor.
+
+The pull contract (checked for every connector by ``tests/connectors/contract.py``):
+
+- ``cursor=None`` is a full sync of the bounded backfill window (``capture.backfill_days``
+  back from the injected clock); the starting cursor of the next incremental pull is taken
+  before the full listing begins.
+- ``next_cursor`` resumes exactly after the batch. The runner persists it only after the
+  batch's records are written, so a crash re-pulls the batch; pulling again from an old cursor
+  returns the same keys.
+- An expired, foreign or garbled cursor raises :class:`~syncd.errors.CursorExpired`; the runner
+  answers with a full sync.
+- A malformed raw item becomes a :class:`~syncd.model.Skip`, never an exception.
+- Vendor errors are translated here, at the edge, into syncd's error tree.
+
 ``type = "gmail"`` in the TOML resolves to exactly one class through :func:`get`.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, ClassVar
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from syncd.capture.addresses import InternalParties
+from syncd.capture.normalize import Origin
 
 if TYPE_CHECKING:
     from syncd.config import ConnectorSettings
+    from syncd.model import Batch
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector needs at run time, injected so tests control it.
+
+    ``capture`` is the ``[capture]`` settings object (duck-typed: ``backfill_days``,
+    ``capture_body``, ``default_region``, ``internal_domains``), or None for defaults.
+    ``internal_addresses`` are the Salesforce users' emails when known.
+    """
+
+    clock: Callable[[], datetime] = _utc_now
+    capture: Any = None
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncd.connectors"))
+    internal_addresses: frozenset[str] = frozenset()
+
+    def now(self) -> datetime:
+        """The injected clock's time, checked to be aware."""
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the connector clock must return aware datetimes")
+        return now.astimezone(UTC)
+
+    def setting(self, name: str, default: Any) -> Any:
+        """One ``[capture]`` setting, or ``default`` when there are no settings or no such key."""
+        value = getattr(self.capture, name, None) if self.capture is not None else None
+        return default if value is None else value
+
+    def backfill_start(self) -> datetime:
+        """The oldest time a full sync reaches back to."""
+        return self.now() - timedelta(days=int(self.setting("backfill_days", 90)))
+
+    def origin(self, source: str, mailbox: str) -> Origin:
+        """The normaliser's view of an item captured by ``source`` from ``mailbox``."""
+        internal = InternalParties.build(
+            self.setting("internal_domains", ()), self.internal_addresses
+        )
+        return Origin(
+            source=source,
+            mailbox=mailbox,
+            internal=internal,
+            capture_body=bool(self.setting("capture_body", False)),
+            default_region=self.setting("default_region", None),
+        )
+
 
 #: Modules holding the built-in connectors; each registers its classes when imported.
-BUILTIN_MODULES: tuple[str, ...] = ("connectors.memory",)
+BUILTIN_MODULES: tuple[str, ...] = ("connectors.memory", "connectors.mbox")
 
 _REGISTRY: dict[str, type[Connector]] = {}
 _loaded = False
 
 
-class Connector:
+class Connector(ABC):
     """Base of every connector. Subclasses set the class attributes and register themselves."""
 
     #: The ``type`` operators write in ``[[connectors]]``.
@@ -33,6 +108,30 @@ class Connector:
     page_size: ClassVar[int] = 100
     #: What the opaque cursor string holds (for status and docs).
     cursor_kind: ClassVar[str] = "opaque"
+    #: Vendor quota units one page costs (Gmail messages.list is 5), 0 where there is none.
+    quota_cost_per_call: ClassVar[int] = 0
+
+    def __init__(self, settings: ConnectorSettings, context: ConnectorContext | None = None):
+        self.settings = settings
+        self.context = context or ConnectorContext()
+        self.log = self.context.logger
+
+    @property
+    def name(self) -> str:
+        """The configured connector name (``Activity.source``)."""
+        return self.settings.name
+
+    @abstractmethod
+    def mailboxes(self) -> list[str]:
+        """The mailboxes this connector captures, as internal users' addresses."""
+
+    @abstractmethod
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """One batch of at most ``limit`` items (activities + skips) after ``cursor``.
+
+        ``limit`` None means the connector's ``page_size``. Raises ``CursorExpired`` for a
+        cursor it cannot resume from.
+        """
 
 
 def register(cls: type[Connector]) -> type[Connector]:

@@ -1,0 +1,204 @@
+"""Import an mbox export (Google Takeout, Thunderbird, any ``mailbox.mbox`` file).
+
+For history the APIs no longer offer. The file is streamed line by line with constant memory:
+``mailbox.mbox`` is not used because it builds a table of every message offset first. A
+message starts at a line beginning ``From `` (as ``mailbox.mbox`` splits them); mboxrd quoting
+(``>From ``) is undone in kept lines. Unless bodies are captured only the header lines of each
+message are kept, so even a message with large attachments costs the size of its headers.
+
+Cursor: ``mbox:1:<byte offset>:<fingerprint>``. The offset is where the next message starts;
+the fingerprint hashes the file's first 4 KiB and the 256 bytes before the offset, so appending
+to the file keeps the cursor valid while a replaced or truncated file raises ``CursorExpired``
+(the runner then imports it again from the start; keys make that harmless).
+
+Settings (``[[connectors]] type = "mbox"``): ``path`` to the file, ``mailbox`` (the internal
+user whose mail it is), and ``since`` (a date): messages before it are skipped as
+``outside_window``. Without ``since`` the usual ``capture.backfill_days`` window applies; an
+operator importing all history sets ``since`` to an early date. The date on the ``From `` line
+stands in for a missing Date header. A message still being appended while it is read is taken
+as it stands; import files that are complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO, ClassVar
+
+from connectors.base import Connector, register
+from syncd.capture.normalize import Origin
+from syncd.capture.normalize_email import normalize_email
+from syncd.config import ConnectorSettings
+from syncd.errors import ConfigError, CursorExpired, Problem
+from syncd.model import Activity, Batch, Skip, SkipReason
+
+_HEAD = 4096
+_TAIL = 256
+_QUOTED_FROM = re.compile(rb"^>(>*From )")
+_ZONE = re.compile(r"^[+-]\d{4}$")
+
+
+class MboxSettings(ConnectorSettings):
+    """``[[connectors]]`` keys of the mbox importer."""
+
+    path: str
+    mailbox: str
+    since: date | None = None
+
+
+def _fingerprint(handle: BinaryIO, offset: int) -> str:
+    digest = hashlib.sha256()
+    handle.seek(0)
+    digest.update(handle.read(min(offset, _HEAD)))
+    start = max(0, offset - _TAIL)
+    handle.seek(start)
+    digest.update(handle.read(offset - start))
+    return digest.hexdigest()[:16]
+
+
+def from_line_time(line: bytes) -> datetime | None:
+    """The date on an mbox ``From `` line (asctime, optionally with a +hhmm zone), or None."""
+    tokens = line.decode("ascii", "replace").split()[2:]
+    zone = UTC
+    for token in list(tokens):
+        if _ZONE.match(token):
+            sign = -1 if token[0] == "-" else 1
+            delta = timedelta(hours=int(token[1:3]), minutes=int(token[3:5]))
+            zone = timezone(sign * delta)
+            tokens.remove(token)
+    try:
+        naive = datetime.strptime(" ".join(tokens[-5:]), "%a %b %d %H:%M:%S %Y")  # noqa: DTZ007
+    except ValueError:
+        return None
+    # The zone is attached on the next line: asctime carries none, so it is UTC unless given.
+    return naive.replace(tzinfo=zone).astimezone(UTC)
+
+
+@dataclass(slots=True)
+class _Raw:
+    offset: int
+    from_line: bytes
+    data: bytes
+
+
+@register
+class MboxConnector(Connector):
+    """One mbox file, one mailbox, pulled in file order."""
+
+    type: ClassVar[str] = "mbox"
+    kinds: ClassVar[frozenset[str]] = frozenset({"email"})
+    settings_model: ClassVar[type[ConnectorSettings]] = MboxSettings
+    page_size: ClassVar[int] = 500
+    cursor_kind: ClassVar[str] = "byte offset + file fingerprint"
+
+    @property
+    def path(self) -> Path:
+        """The mbox file."""
+        return Path(self._settings.path)
+
+    @property
+    def _settings(self) -> MboxSettings:
+        assert isinstance(self.settings, MboxSettings)
+        return self.settings
+
+    def mailboxes(self) -> list[str]:
+        """The one mailbox the file belongs to."""
+        return [self._settings.mailbox]
+
+    def _window(self) -> datetime:
+        since = self._settings.since
+        if since is not None:
+            return datetime.combine(since, time(0), tzinfo=UTC)
+        return self.context.backfill_start()
+
+    def _resume(self, handle: BinaryIO, cursor: str | None, size: int) -> int:
+        if cursor is None:
+            return 0
+        parts = cursor.split(":")
+        if len(parts) != 4 or parts[:2] != ["mbox", "1"] or not parts[2].isdigit():
+            raise CursorExpired(f"not an mbox cursor: {cursor[:40]!r}")
+        offset = int(parts[2])
+        if offset > size or _fingerprint(handle, offset) != parts[3]:
+            raise CursorExpired("the mbox file was replaced or truncated")
+        handle.seek(offset)
+        if offset < size and not handle.read(5) == b"From ":
+            raise CursorExpired("the mbox cursor does not point at a message")
+        return offset
+
+    def _read(
+        self, handle: BinaryIO, start: int, limit: int, keep_body: bool
+    ) -> tuple[list[_Raw], int, bool]:
+        """Up to ``limit`` raw messages from ``start``; returns (messages, next offset, prefix)."""
+        handle.seek(start)
+        found: list[_Raw] = []
+        current: _Raw | None = None
+        lines: list[bytes] = []
+        in_headers = True
+        prefix = False
+        while True:
+            pos = handle.tell()
+            line = handle.readline()
+            if not line or line.startswith(b"From "):
+                if current is not None:
+                    current.data = b"".join(lines)
+                    found.append(current)
+                    current = None
+                if not line or len(found) >= limit:
+                    return found, pos, prefix
+                current, lines, in_headers = _Raw(pos, line, b""), [], True
+                continue
+            if current is None:
+                prefix = True  # text before the first From line: not an mbox message
+                continue
+            if in_headers or keep_body:
+                lines.append(_QUOTED_FROM.sub(rb"\1", line))
+            if in_headers and line in (b"\n", b"\r\n"):
+                in_headers = False
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """The next messages after ``cursor``, normalised; malformed ones become skips."""
+        origin: Origin = self.context.origin(self.name, mailbox)
+        window = self._window()
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            problem = Problem(f"connectors.{self.name}.path", f"cannot read the mbox file: {exc}")
+            raise ConfigError([problem]) from exc
+        with handle:
+            size = self.path.stat().st_size
+            start = self._resume(handle, cursor, size)
+            raws, next_offset, prefix = self._read(
+                handle, start, max(1, limit or self.page_size), origin.capture_body
+            )
+            fingerprint = _fingerprint(handle, next_offset)
+        activities: list[Activity] = []
+        skips: list[Skip] = []
+        if prefix and start == 0:
+            skips.append(Skip("0", SkipReason.UNPARSEABLE, "text before the first From line"))
+        for raw in raws:
+            sid = str(raw.offset)
+            result = normalize_email(
+                raw.data, origin, source_id=sid, received_at=from_line_time(raw.from_line)
+            )
+            if isinstance(result, Skip):
+                skips.append(result)
+            elif result.occurred_at < window:
+                skips.append(Skip(sid, SkipReason.OUTSIDE_WINDOW, key=result.key))
+            else:
+                activities.append(result)
+        self.log.info(
+            "mbox pull: %d activities, %d skipped, offset %d of %d",
+            len(activities),
+            len(skips),
+            next_offset,
+            size,
+        )
+        return Batch(
+            activities=tuple(activities),
+            skips=tuple(skips),
+            next_cursor=f"mbox:1:{next_offset}:{fingerprint}",
+            more=next_offset < size,
+        )
