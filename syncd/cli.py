@@ -98,7 +98,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         status = store.status()
     finally:
         store.close()
-    data = status.to_dict()
+    data = status.as_dict()
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return EXIT_OK
@@ -107,14 +107,21 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def render_status(data: dict[str, Any], console: Console) -> None:
-    """Print a status dict (``StoreStatus.to_dict()``) as tables an operator can scan."""
+    """Print a status dict (``StatusReport.as_dict()``) as tables an operator can scan."""
     units = data.get("units", [])
     table = Table(title="Connectors and mailboxes", title_justify="left")
     for column in ("connector", "mailbox", "last success", "last run", "cursor", "counts"):
         table.add_column(column)
     for unit in units:
         counts = ", ".join(f"{k}={v}" for k, v in sorted((unit.get("counts") or {}).items()))
-        cursors = ", ".join(sorted((unit.get("cursors") or {}).keys())) or "-"
+        cursors = (
+            ", ".join(
+                f"{c['stream']}"
+                + (f" (resynced {c['resync_count']}x)" if c.get("resync_count") else "")
+                for c in unit.get("cursors") or []
+            )
+            or "-"
+        )
         last_run = unit.get("last_run") or {}
         run_text = "-"
         if last_run:
@@ -134,7 +141,8 @@ def render_status(data: dict[str, Any], console: Console) -> None:
     else:
         console.print(table)
     console.print(
-        f"unmatched: {data.get('unmatched', 0)}   open dead letters: {data.get('dead_letters', 0)}"
+        f"unmatched: {data.get('unmatched_total', 0)}   "
+        f"open dead letters: {data.get('dead_letters_open', 0)}"
     )
 
 

@@ -57,7 +57,7 @@ def run_demo(*, json_output: bool = False) -> int:
         url = f"sqlite:///{Path(tmp) / 'syncd.db'}"
         store = Store.open(url)
         try:
-            status = store.status().to_dict()
+            status = store.status().as_dict()
         finally:
             store.close()
     summary = {

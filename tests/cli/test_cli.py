@@ -1,0 +1,111 @@
+"""The command line as an operator uses it: exit codes, messages, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from syncd import __version__
+from syncd.cli import main
+from syncd.demo import EXAMPLE_CONFIG, dummy_environment
+
+ROOT = Path(__file__).resolve().parents[2]
+SYNCD = [sys.executable, "-m", "syncd.cli"]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "syncd.toml"
+    path.write_text(text)
+    return path
+
+
+def test_version_and_help_from_the_installed_entry_point() -> None:
+    out = subprocess.run([*SYNCD, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"syncd {__version__}"
+    help_text = subprocess.run(
+        [*SYNCD, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    for command in ("check-config", "status", "db", "demo"):
+        assert command in help_text
+
+
+def test_check_config_lists_every_problem_and_exits_2(tmp_path: Path) -> None:
+    config = write(
+        tmp_path,
+        """
+[state]
+url = "sqlite:///x.db"
+
+[service]
+log_format = "xml"
+
+[salesforce]
+auth = "client_credentials"
+client_id = "abc"
+client_secret = "inline-secret-value"
+
+[[connectors]]
+type = "gmial"
+name = "mail"
+
+[[connectors]]
+type = "memory"
+name = "mem"
+interval = "soon"
+colour = "blue"
+""",
+    )
+    proc = subprocess.run(
+        [*SYNCD, "check-config", "-c", str(config)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr
+    for path in (
+        "service.log_format",
+        "salesforce.client_secret",
+        "connectors[0].type",
+        "connectors[1].interval",
+        "connectors[1].colour",
+    ):
+        assert path in err, f"{path} missing from:\n{err}"
+    assert "inline-secret-value" not in err + proc.stdout
+
+
+def test_check_config_on_a_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    assert main(["check-config", "-c", str(tmp_path / "nope.toml")]) == 2
+
+
+def test_example_config_passes_with_its_variables_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in dummy_environment(EXAMPLE_CONFIG).items():
+        monkeypatch.setenv(name, value)
+    assert main(["check-config", "-c", str(EXAMPLE_CONFIG)]) == 0
+
+
+def test_db_upgrade_then_status_json_on_a_fresh_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "state.db"
+    config = write(tmp_path, f'[state]\nurl = "sqlite:///{db}"\n')
+    assert main(["db", "upgrade", "-c", str(config)]) == 0
+    assert db.exists()
+    capsys.readouterr()
+    assert main(["status", "-c", str(config), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["units"] == []
+    assert status["unmatched_total"] == 0
+    assert status["dead_letters_open"] == 0
+
+
+def test_demo_exits_0_and_prints_json() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
+    proc = subprocess.run(
+        [*SYNCD, "demo", "--json"], capture_output=True, text=True, cwd=ROOT, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["config"]["valid"] is True
