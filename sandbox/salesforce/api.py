@@ -1,0 +1,443 @@
+"""Routing of the sandbox org's HTTP API, with call counting, the API budget and faults.
+
+Every request is counted per endpoint label (``calls``); API requests (not OAuth) also count
+against the daily allocation, which ``Sforce-Limit-Info`` reports on every response. Faults are
+applied before the handler runs, in the order a real org would fail: slow network first, then
+server errors and limits, then the session check.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from sandbox.salesforce import tooling
+from sandbox.salesforce.auth import Auth, OAuthError
+from sandbox.salesforce.errors import ApiError
+from sandbox.salesforce.faults import Faults
+from sandbox.salesforce.query import Executor, Result
+from sandbox.salesforce.records import RecordsApi
+from sandbox.salesforce.store import Store
+
+API_VERSION = "60.0"
+PAGE_SIZE = 2000
+COMPOSITE_LIMIT = 25
+_DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
+NOT_FOUND = ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+@dataclass
+class Request:
+    """The parts of an HTTP request the API looks at."""
+
+    method: str
+    path: str
+    args: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def json(self) -> Any:
+        """Return the JSON body, or raise Salesforce's JSON_PARSER_ERROR."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError as err:
+            raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {err}") from None
+
+
+@dataclass
+class Reply:
+    """Status, body and extra headers of a response."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json;charset=UTF-8"
+
+
+@dataclass
+class _Cursor:
+    result: Result
+    include_deleted: bool
+    size: int
+
+
+class Api:
+    """The org's HTTP API over its stores."""
+
+    def __init__(
+        self,
+        store: Store,
+        tool_store: Store,
+        auth: Auth,
+        faults: Faults,
+        api_limit: int,
+        base_url: Callable[[], str],
+    ) -> None:
+        self.store = store
+        self.tool_store = tool_store
+        self.auth = auth
+        self.faults = faults
+        self.api_limit = api_limit
+        self.base_url = base_url
+        self.calls: Counter[str] = Counter()
+        self.api_calls_used = 0
+        self._lock = threading.Lock()
+        self._cursors: dict[str, _Cursor] = {}
+        self._locators = itertools.count(1)
+        self.records = RecordsApi(store, self._data_base)
+        self.executor = Executor(store, self._data_base)
+        self.tool_executor = Executor(tool_store, lambda: self._data_base() + "/tooling")
+        self._version = API_VERSION
+
+    def _data_base(self) -> str:
+        return f"/services/data/v{self._version}"
+
+    def usage_header(self) -> dict[str, str]:
+        """Return the Sforce-Limit-Info header as of now."""
+        return {"Sforce-Limit-Info": f"api-usage={self.api_calls_used}/{self.api_limit}"}
+
+    # -- entry point ---------------------------------------------------------------------------
+
+    def handle(self, req: Request) -> Reply:
+        """Answer one HTTP request."""
+        label = self.label(req)
+        with self._lock:
+            self.calls[label] += 1
+        try:
+            self._faults_before(req)
+            if req.path == "/services/oauth2/token":
+                return self._oauth(req)
+            if req.path.startswith("/services/Soap/u/"):
+                status, xml = self.auth.soap_login(
+                    req.body, self.base_url(), req.path.rsplit("/", 1)[-1]
+                )
+                return Reply(status, xml, content_type="text/xml;charset=UTF-8")
+            if req.path in ("/services/data", "/services/data/"):
+                return Reply(
+                    200,
+                    [
+                        {
+                            "label": "Spring '24",
+                            "url": f"/services/data/v{API_VERSION}",
+                            "version": API_VERSION,
+                        }
+                    ],
+                )
+            m = _DATA.match(req.path)
+            if m is None or int(m.group(1)) < 46 or int(m.group(1)) > 62:
+                raise NOT_FOUND
+            self.auth.check(req.headers.get("authorization"))
+            with self._lock:
+                if self.api_calls_used >= self.api_limit:
+                    raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                self.api_calls_used += 1
+            self._version = f"{m.group(1)}.{m.group(2)}"
+            status, body = self.route(req, m.group(3) or "/")
+            return Reply(status, body, self.usage_header())
+        except ApiError as err:
+            headers = self.usage_header() if err.status != 401 else {}
+            return Reply(err.status, err.body(), headers)
+        except OAuthError as err:
+            return Reply(err.status, {"error": err.error, "error_description": err.description})
+
+    def _faults_before(self, req: Request) -> None:
+        slow = self.faults.take(req.path, req.method, {"slow"})
+        if slow is not None:
+            self.faults.stop.wait(float(slow.params.get("seconds", 1.0)))
+        if self.faults.take(req.path, req.method, {"expire_sessions"}) is not None:
+            self.auth.expire_all()
+        fault = self.faults.take(req.path, req.method, {"status", "request_limit"})
+        if fault is None:
+            return
+        if fault.kind == "request_limit":
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        status = int(fault.params.get("status", 503))
+        if status == 503:
+            raise ApiError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+        raise ApiError(
+            status,
+            "UNKNOWN_EXCEPTION",
+            "An unexpected error occurred. Please include this ErrorId if you contact support: "
+            "1234567890-12345 (-123456789)",
+        )
+
+    def _oauth(self, req: Request) -> Reply:
+        if req.method != "POST":
+            raise OAuthError("invalid_request", "must use HTTP POST")
+        from urllib.parse import parse_qsl
+
+        form = dict(parse_qsl(req.body.decode("utf-8", "replace"))) | req.args
+        return Reply(200, self.auth.token(form, self.base_url()))
+
+    @staticmethod
+    def label(req: Request) -> str:
+        """Return the endpoint label a request is counted under."""
+        path, method = req.path, req.method
+        if path == "/services/oauth2/token":
+            return "oauth"
+        if path.startswith("/services/Soap/"):
+            return "soap_login"
+        m = _DATA.match(path)
+        rest = (m.group(3) or "/") if m else path
+        parts = [p for p in rest.split("/") if p]
+        if not parts:
+            return "versions"
+        head = parts[0]
+        if head in ("query", "queryAll", "limits", "tooling"):
+            return head
+        if head == "composite":
+            if len(parts) > 1 and parts[1] == "sobjects":
+                return f"composite/sobjects:{method}"
+            return "composite"
+        if head == "sobjects":
+            if len(parts) == 1:
+                return "describe_global"
+            if parts[-1] == "describe":
+                return "describe"
+            return f"sobject:{method}"
+        return head
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def route(self, req: Request, rest: str) -> tuple[int, Any]:
+        """Dispatch a data API path (after /services/data/vXX.X) to its handler."""
+        parts = [unquote(p) for p in rest.split("/") if p]
+        method = req.method
+        if not parts:
+            raise NOT_FOUND
+        head = parts[0]
+        if head == "limits" and method == "GET":
+            return 200, self.limits()
+        if head in ("query", "queryAll") and method == "GET":
+            if len(parts) == 2:
+                return 200, self.query_more(parts[1])
+            return 200, self.query(req.args.get("q", ""), head == "queryAll", req)
+        if head == "sobjects":
+            return self._sobjects(req, parts[1:])
+        if head == "composite":
+            if len(parts) >= 2 and parts[1] == "sobjects":
+                return self._collections(req, parts[2:])
+            if len(parts) == 1 and method == "POST":
+                return self.composite(req)
+        if head == "tooling":
+            return self._tooling(req, parts[1:])
+        raise NOT_FOUND
+
+    def _sobjects(self, req: Request, parts: list[str]) -> tuple[int, Any]:
+        method, base = req.method, self._data_base()
+        if not parts:
+            return 200, {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [o.summary(base) for o in self.store.schema.objects.values()],
+            }
+        obj = self.store.table(parts[0]).obj
+        if len(parts) == 1:
+            if method == "POST":
+                return self.records.create(obj.name, req.json())
+            if method == "GET":
+                return 200, {"objectDescribe": obj.summary(base), "recentItems": []}
+        elif len(parts) == 2 and parts[1] == "describe" and method == "GET":
+            with self.store.lock:
+                return 200, obj.describe(base)
+        elif len(parts) == 2:
+            if method == "GET":
+                return self.records.read(obj.name, parts[1], req.args.get("fields"))
+            if method == "PATCH":
+                return self.records.update(obj.name, parts[1], req.json())
+            if method == "DELETE":
+                return self.records.delete(obj.name, parts[1])
+        elif len(parts) == 3 and method in ("GET", "PATCH", "DELETE"):
+            body = req.json() if method == "PATCH" else None
+            return self.records.by_external_id(
+                method, obj.name, parts[1], parts[2], body, req.args.get("fields")
+            )
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed.")
+
+    def _collections(self, req: Request, parts: list[str]) -> tuple[int, Any]:
+        method = req.method
+        lock = None
+        if method in ("POST", "PATCH"):
+            lock = self.faults.take(req.path, method, {"lock_row"})
+        if not parts:
+            if method == "POST":
+                return self.records.collection_create(req.json(), lock)
+            if method == "PATCH":
+                return self.records.collection_update(req.json(), lock)
+            if method == "DELETE":
+                all_or_none = req.args.get("allOrNone", "false").lower() == "true"
+                return self.records.collection_delete(req.args.get("ids", ""), all_or_none)
+        elif len(parts) == 1 and method == "GET":
+            return self.records.collection_read(
+                parts[0], req.args.get("ids", ""), req.args.get("fields", "Id")
+            )
+        elif len(parts) == 2 and method == "PATCH":
+            return self.records.collection_upsert(parts[0], parts[1], req.json(), lock)
+        raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed.")
+
+    def _tooling(self, req: Request, parts: list[str]) -> tuple[int, Any]:
+        if parts[:1] == ["query"] and req.method == "GET":
+            if len(parts) == 2:
+                return 200, self.query_more(parts[1])
+            return 200, self.query(req.args.get("q", ""), False, req, tooling_api=True)
+        if parts[:2] == ["sobjects", "CustomField"] and len(parts) == 2 and req.method == "POST":
+            return 201, tooling.create_custom_field(self.store.schema, self.tool_store, req.json())
+        if parts[:2] == ["sobjects", "CustomField"] and len(parts) == 3 and req.method == "GET":
+            row = self.tool_store.get("CustomField", parts[2])
+            if row is None:
+                raise NOT_FOUND
+            return 200, {"attributes": {"type": "CustomField"}, **row}
+        raise NOT_FOUND
+
+    # -- query ---------------------------------------------------------------------------------
+
+    def query(self, text: str, include_deleted: bool, req: Request, *, tooling_api: bool = False):
+        """Run a query and return its first page."""
+        executor = self.tool_executor if tooling_api else self.executor
+        result = executor.run(text, include_deleted=include_deleted)
+        return self._page(result, 0, include_deleted, _batch_size(req), tooling_api)
+
+    def query_more(self, locator: str) -> dict[str, Any]:
+        """Return a later page of a query by its ``nextRecordsUrl`` locator."""
+        key, _, offset = locator.rpartition("-")
+        with self._lock:
+            cursor = self._cursors.get(key)
+        if cursor is None or not offset.isdigit():
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return self._page(
+            cursor.result, int(offset), cursor.include_deleted, cursor.size, False, key=key
+        )
+
+    def _page(
+        self,
+        result: Result,
+        start: int,
+        include_deleted: bool,
+        size: int,
+        tooling_api: bool,
+        key: str | None = None,
+    ) -> dict[str, Any]:
+        rows = result.rows[start : start + size]
+        page: dict[str, Any] = {
+            "totalSize": result.total,
+            "done": start + size >= len(result.rows),
+            "records": [result.render(r) for r in rows],
+        }
+        if not page["done"]:
+            if key is None:
+                key = f"01g8c{next(self._locators):010d}IAA"
+                with self._lock:
+                    self._cursors[key] = _Cursor(result, include_deleted, size)
+            kind = "queryAll" if include_deleted else "query"
+            prefix = "tooling/" if tooling_api else ""
+            page["nextRecordsUrl"] = f"{self._data_base()}/{prefix}{kind}/{key}-{start + size}"
+        elif key is not None:
+            with self._lock:
+                self._cursors.pop(key, None)
+        return page
+
+    def limits(self) -> dict[str, Any]:
+        """Return the /limits document."""
+        remaining = max(self.api_limit - self.api_calls_used, 0)
+
+        def limit(n: int, left: int | None = None) -> dict[str, int]:
+            return {"Max": n, "Remaining": n if left is None else left}
+
+        return {
+            "DailyApiRequests": limit(self.api_limit, remaining),
+            "DailyBulkApiBatches": limit(15000),
+            "DailyBulkV2QueryJobs": limit(10000),
+            "DailyAsyncApexExecutions": limit(250000),
+            "DataStorageMB": limit(1024),
+            "FileStorageMB": limit(1024),
+            "ConcurrentSyncApexLimit": limit(10),
+        }
+
+    # -- composite -----------------------------------------------------------------------------
+
+    def composite(self, req: Request) -> tuple[int, Any]:
+        """POST /composite: up to 25 subrequests, one API call, optional allOrNone."""
+        body = req.json()
+        subs = body.get("compositeRequest") if isinstance(body, dict) else None
+        if not isinstance(subs, list) or not subs:
+            raise ApiError(400, "JSON_PARSER_ERROR", "compositeRequest is required")
+        if len(subs) > COMPOSITE_LIMIT:
+            raise ApiError(
+                400,
+                "INVALID_BATCH_REQUEST",
+                f"Composite request is limited to {COMPOSITE_LIMIT} subrequests",
+            )
+        all_or_none = bool(body.get("allOrNone", False))
+        results: dict[str, Any] = {}
+        out: list[dict[str, Any]] = []
+        with self.store.transaction() as rollback:
+            failed = False
+            for sub in subs:
+                ref = str(sub.get("referenceId", ""))
+                if failed and all_or_none:
+                    out.append(
+                        _sub_reply(
+                            ref,
+                            400,
+                            [
+                                {
+                                    "errorCode": "PROCESSING_HALTED",
+                                    "message": "The transaction was rolled back since another "
+                                    "operation "
+                                    "in the same transaction failed.",
+                                }
+                            ],
+                        )
+                    )
+                    continue
+                status, reply_body = self._subrequest(sub, results)
+                results[ref] = reply_body
+                out.append(_sub_reply(ref, status, reply_body))
+                failed = failed or status >= 400
+            if failed and all_or_none:
+                rollback()
+        return 200, {"compositeResponse": out}
+
+    def _subrequest(self, sub: dict[str, Any], results: dict[str, Any]) -> tuple[int, Any]:
+        def substitute(text: str) -> str:
+            def one(m: re.Match[str]) -> str:
+                value: Any = results
+                for part in m.group(1).split("."):
+                    value = value.get(part) if isinstance(value, dict) else None
+                return str(value)
+
+            return re.sub(r"@\{([A-Za-z0-9_.]+)\}", one, text)
+
+        url = substitute(str(sub.get("url", "")))
+        path, _, query = url.partition("?")
+        from urllib.parse import parse_qsl
+
+        m = _DATA.match(path)
+        if m is None:
+            return 404, NOT_FOUND.body()
+        body = sub.get("body")
+        raw = substitute(json.dumps(body)).encode() if body is not None else b""
+        req = Request(str(sub.get("method", "GET")).upper(), path, dict(parse_qsl(query)), {}, raw)
+        try:
+            return self.route(req, m.group(3) or "/")
+        except ApiError as err:
+            return err.status, err.body()
+
+
+def _batch_size(req: Request) -> int:
+    options = req.headers.get("sforce-query-options", "")
+    m = re.search(r"batchSize=(\d+)", options)
+    return max(200, min(int(m.group(1)), PAGE_SIZE)) if m else PAGE_SIZE
+
+
+def _sub_reply(ref: str, status: int, body: Any) -> dict[str, Any]:
+    return {"body": body, "httpHeaders": {}, "httpStatusCode": status, "referenceId": ref}

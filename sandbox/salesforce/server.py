@@ -1,0 +1,268 @@
+"""The sandbox org as a running HTTPS server, and its Python API for tests and seeding.
+
+``SalesforceSandbox().start()`` serves the REST API on 127.0.0.1 (a free port) with a certificate
+from :mod:`sandbox.tls`, in a daemon thread; ``url`` is both the login URL and the instance URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request as WsgiRequest
+from werkzeug.wrappers import Response
+
+from sandbox import tls
+from sandbox.salesforce.api import API_VERSION, Api, Request
+from sandbox.salesforce.auth import Auth
+from sandbox.salesforce.errors import ApiError, RecordError
+from sandbox.salesforce.faults import Faults
+from sandbox.salesforce.schema import org_schema, tooling_schema
+from sandbox.salesforce.seed import DEFAULT_STAGES, replace_stages, seed_csv, stage_rows
+from sandbox.salesforce.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Request handler that logs at DEBUG through logging instead of writing to stderr."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        log.debug("%s " + message, type, *args)
+
+
+class SalesforceSandbox:
+    """A strict Salesforce org emulator over HTTPS on loopback."""
+
+    def __init__(
+        self,
+        *,
+        api_limit: int = 100_000,
+        session_idle_timeout: float = 7200.0,
+        clock: Callable[[], datetime] | None = None,
+        ca: tls.TestCA | None = None,
+    ) -> None:
+        self.clock = clock or _utcnow
+        self.api_version = API_VERSION
+        self._ca = ca or tls.default_ca()
+        self.ca_bundle = self._ca.ca_bundle_path
+        self.store = Store(org_schema(), clock=self.clock)
+        self._tooling = Store(tooling_schema(), clock=self.clock)
+        self.auth = Auth(clock=self.clock, idle_timeout=session_idle_timeout)
+        self.faults = Faults()
+        self.url = ""
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.api = Api(
+            self.store, self._tooling, self.auth, self.faults, api_limit, lambda: self.url
+        )
+        self._seed_defaults()
+
+    def __repr__(self) -> str:
+        return f"SalesforceSandbox(url={self.url!r})"
+
+    def _seed_defaults(self) -> None:
+        replace_stages(self.store, stage_rows(DEFAULT_STAGES))
+        admin = self.store.create(
+            "User",
+            {
+                "Username": self.auth.username,
+                "Email": self.auth.username,
+                "FirstName": "Integration",
+                "LastName": "User",
+                "Alias": "integ",
+            },
+            system=True,
+        )
+        self.store.default_user_id = admin["Id"]
+        self.auth.run_as_user_id = admin["Id"]
+        self.auth.find_user = self._active_user_id
+
+    def _active_user_id(self, username: str) -> str | None:
+        row = self.store.find_by_key("User", "Username", username)
+        return row["Id"] if row is not None and row.get("IsActive") else None
+
+    # -- credentials (read-only views of the connected app) ------------------------------------
+
+    @property
+    def client_id(self) -> str:
+        """The connected app's consumer key."""
+        return self.auth.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The connected app's consumer secret."""
+        return self.auth.client_secret
+
+    @property
+    def username(self) -> str:
+        """The integration user's username."""
+        return self.auth.username
+
+    @property
+    def password(self) -> str:
+        """The integration user's password (without the security token)."""
+        return self.auth.password
+
+    @property
+    def security_token(self) -> str:
+        """The integration user's security token."""
+        return self.auth.security_token
+
+    @property
+    def jwt_certificate_pem(self) -> str:
+        """The certificate uploaded to the connected app for the JWT bearer flow."""
+        return self.auth.jwt_certificate_pem
+
+    @property
+    def jwt_private_key_pem(self) -> str:
+        """The private key matching :attr:`jwt_certificate_pem`, for signing test assertions."""
+        return self.auth.jwt_private_key_pem
+
+    # -- server --------------------------------------------------------------------------------
+
+    def start(self, port: int = 0) -> SalesforceSandbox:
+        """Serve on 127.0.0.1 (``port`` 0 picks a free one) in a daemon thread."""
+        self._server = make_server(
+            "127.0.0.1",
+            port,
+            self._wsgi,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=self._ca.server_ssl_context(),
+        )
+        self.url = f"https://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="salesforce-sandbox", daemon=True
+        )
+        self._thread.start()
+        log.info("salesforce sandbox listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        self.faults.stop.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> SalesforceSandbox:
+        return self.start() if self._server is None else self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        wreq = WsgiRequest(environ)
+        req = Request(
+            wreq.method.upper(),
+            wreq.path,
+            {k: v for k, v in wreq.args.items()},
+            {k.lower(): v for k, v in wreq.headers.items()},
+            wreq.get_data(),
+        )
+        reply = self.api.handle(req)
+        if reply.body is None:
+            payload = b""
+        elif isinstance(reply.body, str):
+            payload = reply.body.encode()
+        else:
+            payload = json.dumps(reply.body).encode()
+        response = Response(
+            payload,
+            status=reply.status,
+            headers=reply.headers,
+            content_type=reply.content_type if payload else None,
+        )
+        return response(environ, start_response)
+
+    # -- data access for tests and seeding -----------------------------------------------------
+
+    def insert(self, sobject: str, records: list[dict[str, Any]]) -> list[str]:
+        """Insert records validated like the API (audit fields and Ids allowed); return ids."""
+        ids: list[str] = []
+        try:
+            with self.store.transaction():
+                for record in records:
+                    ids.append(self.store.create(sobject, record, system=True)["Id"])
+        except RecordError as err:
+            raise ValueError(f"{sobject} record {len(ids)}: {err.code}: {err.message}") from None
+        except ApiError as err:
+            raise ValueError(f"{sobject} record {len(ids)}: {err.code}: {err.message}") from None
+        return ids
+
+    def records(self, sobject: str) -> list[dict[str, Any]]:
+        """Return copies of the live and deleted records of ``sobject``."""
+        with self.store.lock:
+            return [dict(row) for row in self.store.table(sobject).rows.values()]
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any] | None:
+        """Return a copy of one record, or None."""
+        with self.store.lock:
+            row = self.store.get(sobject, record_id)
+            return dict(row) if row is not None else None
+
+    def count(self, sobject: str) -> int:
+        """Return how many live (not deleted) records ``sobject`` has."""
+        with self.store.lock:
+            return sum(1 for r in self.store.table(sobject).rows.values() if not r["IsDeleted"])
+
+    def seed_csv(self, directory: str | Path) -> dict[str, int]:
+        """Load Data Loader CSVs (``<SObject>.csv``) from ``directory``; return counts."""
+        return seed_csv(self.store, directory)
+
+    def set_stages(self, stages: list[dict[str, Any]]) -> None:
+        """Replace the OpportunityStage set (MasterLabel, IsClosed, IsWon, SortOrder, …)."""
+        replace_stages(self.store, stages)
+
+    def expire_sessions(self) -> None:
+        """Invalidate every session now."""
+        self.auth.expire_all()
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Requests per endpoint label (``oauth``, ``query``, ``composite/sobjects:PATCH`` …)."""
+        return self.api.calls
+
+    @property
+    def api_calls_used(self) -> int:
+        """Calls counted against the daily allocation (authentication is not)."""
+        return self.api.api_calls_used
+
+    @property
+    def api_limit(self) -> int:
+        """The daily API allocation."""
+        return self.api.api_limit
+
+    def reset_counters(self) -> None:
+        """Zero the call counters and the API usage."""
+        self.api.calls.clear()
+        self.api.api_calls_used = 0
+
+    def describe_credentials(self) -> dict[str, Any]:
+        """Return what a client needs to connect (for ``python -m sandbox serve``)."""
+        return {
+            "url": self.url,
+            "api_version": self.api_version,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "username": self.username,
+            "password": self.password,
+            "security_token": self.security_token,
+            "jwt_private_key_pem": self.jwt_private_key_pem,
+        }

@@ -1,0 +1,185 @@
+"""Record ids and field values in the forms Salesforce stores and returns them.
+
+Ids are 15 characters (key prefix + 12) plus the 3-character case-safe checksum. Dates are kept as
+``YYYY-MM-DD`` and datetimes as ``YYYY-MM-DDTHH:MM:SS.sss+0000`` in UTC, so stored values compare
+correctly as strings and go back to clients unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sandbox.salesforce.errors import ApiError, RecordError, json_parser_error
+from sandbox.salesforce.schema import Field
+
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+_CHECKSUM = string.ascii_uppercase + "012345"
+_ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+STRING_TYPES = frozenset(
+    {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url", "anyType"}
+)
+NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
+
+
+def checksum(id15: str) -> str:
+    """Return the 3-character suffix that makes a 15-character id case-insensitive."""
+    out = []
+    for chunk in range(3):
+        bits = 0
+        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << i
+        out.append(_CHECKSUM[bits])
+    return "".join(out)
+
+
+def make_id(prefix: str, number: int) -> str:
+    """Return the 18-character id of the ``number``-th record with ``prefix``."""
+    digits = []
+    for _ in range(6):
+        number, rem = divmod(number, 62)
+        digits.append(_BASE62[rem])
+    # "8c0000" stands in for the pod and reserved characters of real ids.
+    id15 = prefix + "8c0000" + "".join(reversed(digits))
+    return id15 + checksum(id15)
+
+
+def normalize_id(value: Any) -> str | None:
+    """Return the 18-character form of a 15/18-character id, or None if it is malformed."""
+    if not isinstance(value, str) or not _ID_RE.match(value):
+        return None
+    id15 = value[:15]
+    full = id15 + checksum(id15)
+    if len(value) == 18 and value[15:].upper() != full[15:]:
+        return None
+    return full
+
+
+def format_datetime(value: datetime) -> str:
+    """Return an aware datetime in Salesforce's output form, in UTC."""
+    value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """Parse an ISO 8601 datetime (naive means UTC, as Salesforce assumes); None if invalid."""
+    candidate = text.strip()
+    if candidate.endswith("Z"):
+        candidate = candidate[:-1] + "+00:00"
+    # Salesforce writes +0000; fromisoformat needs the colon.
+    m = re.match(r"^(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2})(\d{2})$", candidate)
+    if m:
+        candidate = f"{m.group(1)}{m.group(2)}:{m.group(3)}"
+    if "T" not in candidate:
+        return None
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def parse_date(text: str) -> date | None:
+    """Parse ``YYYY-MM-DD``; None if invalid."""
+    if not _DATE_RE.match(text.strip()):
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        return None
+
+
+def datetime_value(stored: str) -> datetime:
+    """Return a stored datetime string as an aware datetime."""
+    parsed = parse_datetime(stored)
+    assert parsed is not None
+    return parsed
+
+
+def date_of(stored_datetime: str) -> str:
+    """Return the UTC date part of a stored datetime."""
+    return stored_datetime[:10]
+
+
+def add_minutes(stored_datetime: str, minutes: int) -> str:
+    """Return a stored datetime moved by ``minutes``."""
+    return format_datetime(datetime_value(stored_datetime) + timedelta(minutes=minutes))
+
+
+def minutes_between(start: str, end: str) -> int:
+    """Return the whole minutes from one stored datetime to another."""
+    return int((datetime_value(end) - datetime_value(start)).total_seconds() // 60)
+
+
+def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
+    """Return ``value`` in the stored form of field ``f``.
+
+    Raises :class:`ApiError` (JSON_PARSER_ERROR) when the value cannot have the field's type, as
+    Salesforce's deserialiser does, and :class:`RecordError` for validation failures. ``lenient``
+    accepts strings for every type, for CSV seeding.
+    """
+    if value is None or (lenient and value == ""):
+        return None
+    kind = f.type
+    if kind in STRING_TYPES or kind == "id":
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise json_parser_error(value, "String")
+        text = value if isinstance(value, str) else str(value)
+        if f.length and len(text) > f.length:
+            shown = text if len(text) <= 30 else text[:27] + "..."
+            raise RecordError(
+                "STRING_TOO_LONG",
+                f"{f.label or f.name}: data value too large: {shown} (max length={f.length})",
+                [f.name],
+            )
+        if kind == "email" and text and not _EMAIL_RE.match(text):
+            raise RecordError(
+                "INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {text}", [f.name]
+            )
+        if kind == "picklist" and f.restricted and f.picklist and text not in f.picklist:
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{f.name}: bad value for restricted picklist field: {text}",
+                [f.name],
+            )
+        return text
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if lenient and isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+            return value.lower() in ("true", "1")
+        raise json_parser_error(value, "boolean")
+    if kind in NUMBER_TYPES:
+        if isinstance(value, str) and lenient:
+            try:
+                value = float(value)
+            except ValueError:
+                raise json_parser_error(value, "double") from None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise json_parser_error(value, "double")
+        return int(value) if kind == "int" else float(value)
+    if kind == "date":
+        if not isinstance(value, str):
+            raise json_parser_error(value, "date")
+        parsed_date = parse_date(value)
+        if parsed_date is None and lenient:
+            parsed_dt = parse_datetime(value)
+            parsed_date = parsed_dt.date() if parsed_dt else None
+        if parsed_date is None:
+            raise json_parser_error(value, "date")
+        return parsed_date.isoformat()
+    if kind == "datetime":
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise json_parser_error(value, "datetime")
+        return format_datetime(parsed)
+    if kind == "reference":
+        return value  # checked against the store by the validator
+    raise ApiError(400, "INVALID_TYPE", f"unsupported field type {kind}")
