@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -122,3 +125,17 @@ def test_store_open_on_in_memory_sqlite_keeps_one_database():
     with Store.open("sqlite://") as store:
         store.cursors.set("gmail", "a@example.com", "h1")
         assert store.cursors.get("gmail", "a@example.com") == "h1"
+
+
+def test_workers_starting_together_migrate_once(db_url: URL):
+    # Several `syncd run` processes opening one empty database at the same moment.
+    start = threading.Barrier(3)
+
+    def open_store() -> tuple[str | None, str | None]:
+        start.wait(timeout=30)
+        with Store.open(db_url) as store:
+            return store.schema_revision()
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = [f.result(timeout=60) for f in [pool.submit(open_store) for _ in range(3)]]
+    assert results == [(head_revision(), head_revision())] * 3
