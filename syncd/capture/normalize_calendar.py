@@ -20,8 +20,9 @@ shape into this dict; every key but ``uid`` and ``start`` is optional::
 a plain ``YYYY-MM-DD``, or Google's ``{"dateTime": ..., "timeZone": ...}`` / ``{"date": ...}``.
 A date-time without an offset takes ``timeZone`` (IANA name) when given; without either it is
 unusable and the event is skipped as ``unparseable``. ``partstat`` follows iCalendar
-(ACCEPTED, DECLINED, TENTATIVE, NEEDS-ACTION) or Google (accepted, declined, tentative,
-needsAction); it is stored lower-case with ``needsaction`` spelled ``needs-action``.
+(ACCEPTED, DECLINED, TENTATIVE, NEEDS-ACTION), Google (accepted, declined, tentative,
+needsAction) or Graph (accepted, declined, tentativelyAccepted, notResponded, organizer, none);
+it is stored as the lower-case iCalendar word (``needs-action``, ``tentative``, ...).
 """
 
 from __future__ import annotations
@@ -72,11 +73,21 @@ def parse_when(value: Any) -> tuple[datetime, bool]:
     raise _BadTime(f"not a time: {type(value).__name__}")
 
 
+#: Google and Graph spellings of a response → the iCalendar PARTSTAT word, lower-case.
+_RESPONSES = {
+    "needsaction": "needs-action",
+    "notresponded": "needs-action",
+    "tentativelyaccepted": "tentative",
+    "organizer": "accepted",
+    "none": None,
+}
+
+
 def _partstat(value: Any) -> str | None:
     if not value:
         return None
     text = str(value).strip().lower().replace("_", "-")
-    return "needs-action" if text in {"needsaction", "needs-action"} else text
+    return _RESPONSES.get(text.replace("-", ""), text)
 
 
 def _person(value: Any) -> tuple[str | None, str | None]:
