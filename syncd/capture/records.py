@@ -1,0 +1,109 @@
+"""What is written: an activity and its match → the fields of one Task or Event. Pure.
+
+Email → Task (TaskSubtype Email, Status Completed, Subject "Email: …"); call → Task
+(TaskSubtype Call, CallType, CallDurationInSeconds, CallDisposition); meeting → Event (start
+and end, or IsAllDayEvent with ActivityDate and DurationInMinutes). Text is cut to Salesforce's
+lengths here, so a long subject never becomes a dead letter. ``Syncd_Key__c`` carries the key
+every write upserts by.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from syncd.capture.match import Match
+from syncd.model import Activity, Call, Email, Meeting
+
+KEY_FIELD = "Syncd_Key__c"
+SUBJECT_MAX = 255
+DESCRIPTION_MAX = 32_000
+LOCATION_MAX = 255
+DISPOSITION_MAX = 255
+
+_CALL_TYPES = {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"}
+
+
+def sobject_for(activity: Activity) -> str:
+    """``Event`` for meetings, ``Task`` for emails and calls."""
+    return "Event" if isinstance(activity, Meeting) else "Task"
+
+
+def _cut(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _stamp(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def subject_for(activity: Activity) -> str:
+    """The Subject as reps see it in the activity timeline."""
+    subject = activity.subject.strip()
+    if isinstance(activity, Call):
+        label = _CALL_TYPES.get(activity.call_direction, "Phone")
+        return _cut(f"Call: {subject}" if subject else f"{label} call", SUBJECT_MAX) or ""
+    subject = subject or "(no subject)"
+    if isinstance(activity, Email):
+        subject = f"Email: {subject}"
+    elif isinstance(activity, Meeting) and activity.cancelled:
+        subject = f"Canceled: {subject}"
+    return _cut(subject, SUBJECT_MAX) or ""
+
+
+def fields_for(activity: Activity, found: Match) -> dict[str, Any]:
+    """The Salesforce record for ``activity``, matched as ``found``."""
+    row: dict[str, Any] = {KEY_FIELD: activity.key, "Subject": subject_for(activity)}
+    if found.who_id:
+        row["WhoId"] = found.who_id
+    if found.what_id:
+        row["WhatId"] = found.what_id
+    if found.owner_id:
+        row["OwnerId"] = found.owner_id
+    if activity.body:
+        row["Description"] = _cut(activity.body, DESCRIPTION_MAX)
+    if isinstance(activity, Meeting):
+        row.update(_event_fields(activity))
+    else:
+        row.update(
+            {
+                "Status": "Completed",
+                "Priority": "Normal",
+                "ActivityDate": activity.occurred_at.date().isoformat(),
+            }
+        )
+        if isinstance(activity, Call):
+            row.update(_call_fields(activity))
+        else:
+            row["TaskSubtype"] = "Email"
+    return row
+
+
+def _event_fields(meeting: Meeting) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    if meeting.all_day:
+        days = max(1, (meeting.end.date() - meeting.start.date()).days)
+        row["IsAllDayEvent"] = True
+        row["ActivityDate"] = meeting.start.date().isoformat()
+        row["DurationInMinutes"] = days * 1440
+    else:
+        row["IsAllDayEvent"] = False
+        row["StartDateTime"] = _stamp(meeting.start)
+        row["EndDateTime"] = _stamp(meeting.end)
+    if meeting.location:
+        row["Location"] = _cut(meeting.location, LOCATION_MAX)
+    row["ShowAs"] = "Free" if meeting.cancelled else "Busy"
+    return row
+
+
+def _call_fields(call: Call) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "TaskSubtype": "Call",
+        "CallType": _CALL_TYPES.get(call.call_direction, "Inbound"),
+        "CallDurationInSeconds": max(0, int(call.duration_seconds)),
+    }
+    if call.disposition:
+        row["CallDisposition"] = _cut(call.disposition, DISPOSITION_MAX)
+    return row

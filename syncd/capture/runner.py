@@ -1,0 +1,249 @@
+"""One sync pass for one (connector, mailbox): pull → screen → key → match → plan → write → commit.
+
+The order is the exactly-once guarantee. Records are upserted into Salesforce by key *before*
+the ledger rows and the advanced cursor are committed, in one database transaction. A crash
+between the two re-pulls the batch next time; the upserts by key make the replay harmless and
+the ledger then records what is already there. Nothing is marked done that is not in
+Salesforce.
+
+Per batch:
+
+- a permanent per-record error dead-letters that record (with Salesforce's error) and the
+  batch goes on;
+- records still failing transiently after the retries leave the cursor where it was: the pass
+  ends and the next one pulls the batch again;
+- an expired cursor is counted (``resync_count``) and answered with a bounded full sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from connectors.base import Connector
+from syncd.capture.addresses import InternalParties
+from syncd.capture.match import Match, match
+from syncd.capture.plan import Known, Plan, Relation, Write, plan, relations_for_new_event
+from syncd.capture.privacy import PrivacyRules, screen
+from syncd.errors import CursorExpired
+from syncd.model import Activity, Batch
+from syncd.state import LedgerEntry, Store, Transaction
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassResult:
+    """What one pass did, by outcome, and what it cost in Salesforce calls."""
+
+    connector: str
+    mailbox: str
+    outcomes: Counter[str] = field(default_factory=Counter)
+    batches: int = 0
+    salesforce_calls: int = 0
+    resynced: bool = False
+    complete: bool = True
+
+    def merge(self, outcomes: Mapping[str, int]) -> None:
+        """Add a batch's outcome counts."""
+        self.outcomes.update(outcomes)
+
+
+class Runner:
+    """Runs passes; holds what every pass shares (store, writer, directory, rules)."""
+
+    def __init__(
+        self,
+        store: Store,
+        writer: Any,
+        directory: Any,
+        rules: PrivacyRules,
+        *,
+        policy: str = "contact_role_then_single_open",
+        max_batches: int | None = None,
+        on_batch: Callable[[PassResult, Batch], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.writer = writer
+        self.directory = directory
+        self.rules = rules
+        self.policy = policy
+        self.max_batches = max_batches
+        self.on_batch = on_batch
+
+    # -- the pass ------------------------------------------------------------------------
+
+    def run(self, connector: Connector, mailbox: str) -> PassResult:
+        """Pull and write until the connector has nothing more, or a batch cannot finish."""
+        result = PassResult(connector.name, mailbox)
+        run_id = self.store.runs.start(connector.name, mailbox)
+        error: BaseException | None = None
+        try:
+            self._loop(connector, mailbox, result)
+        except Exception as exc:
+            error = exc
+            self.store.cursors.record_error(connector.name, mailbox, f"{type(exc).__name__}")
+            raise
+        finally:
+            self.store.runs.finish(run_id, dict(result.outcomes), error)
+            log.info(
+                "pass finished",
+                extra={
+                    "connector": connector.name,
+                    "batches": result.batches,
+                    "outcomes": dict(result.outcomes),
+                    "salesforce_calls": result.salesforce_calls,
+                },
+            )
+        return result
+
+    def _loop(self, connector: Connector, mailbox: str, result: PassResult) -> None:
+        cursor = self.store.cursors.get(connector.name, mailbox)
+        while self.max_batches is None or result.batches < self.max_batches:
+            try:
+                batch = connector.pull(mailbox, cursor)
+            except CursorExpired:
+                count = self.store.cursors.mark_resync(connector.name, mailbox, None)
+                log.warning(
+                    "cursor expired: full resync of the backfill window",
+                    extra={"connector": connector.name, "resyncs": count},
+                )
+                result.resynced = True
+                cursor = None
+                batch = connector.pull(mailbox, None)
+            result.batches += 1
+            finished = self.process(connector.name, mailbox, batch, result)
+            if self.on_batch is not None:
+                self.on_batch(result, batch)
+            if not finished:
+                result.complete = False
+                return
+            if batch.next_cursor is not None:
+                cursor = batch.next_cursor
+            if not batch.more:
+                return
+
+    def process(self, connector: str, mailbox: str, batch: Batch, result: PassResult) -> bool:
+        """Write one batch and commit it with its cursor; False when the cursor must stay."""
+        outcomes: Counter[str] = Counter()
+        for skip in batch.skips:
+            outcomes[f"skipped:{skip.reason}"] += 1
+        screened = screen(batch.activities, self.rules)
+        for reason, n in screened.counts.items():
+            outcomes[f"skipped:{reason}"] += n
+        the_plan = self.plan(mailbox, screened.kept)
+        for skip in the_plan.skips:
+            outcomes[f"skipped:{skip.reason}"] += 1
+
+        entries, failed, deferred, calls = self._write(connector, mailbox, the_plan)
+        result.salesforce_calls += calls
+        outcomes["written"] += len(entries)
+        outcomes["already_written"] += len(the_plan.seen)
+        outcomes["unmatched"] += len(the_plan.unmatched)
+        outcomes["dead_letter"] += len(failed)
+        outcomes = +outcomes  # drop zero counts
+
+        with self.store.transaction() as tx:
+            tx.ledger.record(entries)
+            tx.ledger.see(connector, mailbox, [a.key for a in the_plan.seen])
+            for activity, found in the_plan.unmatched:
+                tx.unmatched.add(
+                    connector,
+                    mailbox,
+                    activity.key,
+                    activity.to_dict(),
+                    found.unmatched_reason or "",
+                )
+            self._dead_letter(tx, connector, mailbox, failed)
+            tx.counts.increment(connector, mailbox, outcomes)
+            if not deferred and batch.next_cursor is not None:
+                tx.cursors.set(connector, mailbox, batch.next_cursor)
+        result.merge(outcomes)
+        return not deferred
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def plan(self, mailbox: str, activities: Iterable[Activity]) -> Plan:
+        """Look up the ledger and match, then plan (shared with ``syncd explain``)."""
+        activities = list(activities)
+        ledger = self.store.ledger.lookup([a.key for a in activities])
+        known = {
+            key: Known(e.sobject, e.salesforce_id, frozenset(_related(e.match_trace)))
+            for key, e in ledger.items()
+        }
+        internal = InternalParties(self.rules.internal_domains, self.rules.internal_addresses)
+        matches: dict[str, Match] = {
+            a.key: match(a, self.directory, internal=internal, policy=self.policy)
+            for a in activities
+        }
+        return plan(activities, known, matches)
+
+    def _write(
+        self, connector: str, mailbox: str, the_plan: Plan
+    ) -> tuple[list[LedgerEntry], list[tuple[Write, Any]], list[Any], int]:
+        entries: list[LedgerEntry] = []
+        failed: list[tuple[Write, Any]] = []
+        deferred: list[Any] = []
+        calls = 0
+        relations: list[Relation] = list(the_plan.relations)
+        for sobject in ("Task", "Event"):
+            writes = the_plan.writes_for(sobject)
+            if not writes:
+                continue
+            outcome = self.writer.upsert(sobject, [w.fields for w in writes])
+            calls += outcome.calls
+            by_key = {w.activity.key: w for w in writes}
+            for failure in outcome.failed:
+                failed.append((by_key[failure.key], failure))
+            deferred.extend(outcome.deferred)
+            for key, (sf_id, _created) in outcome.written.items():
+                write = by_key[key]
+                new_relations = relations_for_new_event(write, sf_id) if sobject == "Event" else []
+                relations.extend(new_relations)
+                entries.append(
+                    LedgerEntry(
+                        key=key,
+                        sobject=sobject,
+                        salesforce_id=sf_id,
+                        connector=connector,
+                        mailbox=mailbox,
+                        kind=str(write.activity.kind),
+                        occurred_at=write.activity.occurred_at,
+                        what_id=write.match.what_id,
+                        match_trace={
+                            **write.match.as_dict(),
+                            "related": sorted(r.relation_id for r in new_relations),
+                        },
+                    )
+                )
+        if relations:
+            outcome = self.writer.create(
+                "EventRelation",
+                [{"EventId": r.event_id, "RelationId": r.relation_id} for r in relations],
+            )
+            calls += outcome.calls
+            # A relation that failed is retried on a later sighting; it is never lost data.
+        return entries, failed, deferred, calls
+
+    @staticmethod
+    def _dead_letter(
+        tx: Transaction, connector: str, mailbox: str, failed: list[tuple[Write, Any]]
+    ) -> None:
+        for write, failure in failed:
+            tx.dead_letters.add(
+                connector,
+                mailbox,
+                {"activity": write.activity.to_dict(), "sobject": write.sobject},
+                failure.code,
+                failure.message,
+                key=write.activity.key,
+            )
+
+
+def _related(trace: Any) -> list[str]:
+    if isinstance(trace, dict):
+        return [str(x) for x in trace.get("related", []) if x]
+    return []
