@@ -146,3 +146,48 @@ def test_memory_stays_flat_with_large_attachments(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert len(keys(batches)) == 20
     assert peak < 1_000_000, peak
+
+
+def test_keeping_bodies_costs_the_body(tmp_path: Path) -> None:
+    # The contrast that shows the flat-memory test measures the headers-only path.
+    path = tmp_path / "big.mbox"
+    blob = ("B" * 76 + "\n") * ((1 << 20) // 77)
+    for i in range(3):
+        append(path, message(i, body=blob))
+    connector = make(path, capture_body=True)
+    tracemalloc.start()
+    try:
+        batch = connector.pull(MAILBOX, None, limit=1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(batch.activities) == 1 and batch.more
+    assert batch.activities[0].body is not None and len(batch.activities[0].body) > 30_000
+    assert peak > 1_000_000
+
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "email" / "imap_tools_corpus"
+
+
+def test_importing_the_real_corpus_as_one_mbox_accounts_for_every_message(tmp_path: Path) -> None:
+    messages = sorted(CORPUS.rglob("*.eml")) if CORPUS.is_dir() else []
+    if not messages:
+        pytest.skip(f"real email corpus not present at {CORPUS}")
+    path = tmp_path / "corpus.mbox"
+    with path.open("wb") as out:
+        for eml in messages:
+            data = eml.read_bytes().replace(b"\r\n", b"\n")
+            # mboxrd: quote body lines that would read as a separator.
+            lines = [
+                b">" + ln if ln.lstrip(b">").startswith(b"From ") else ln
+                for ln in data.split(b"\n")
+            ]
+            out.write(b"From importer@x Sun Mar  1 09:00:00 2026\n" + b"\n".join(lines) + b"\n\n")
+    # since 1900: the RFC 2822 examples in the corpus are dated 1969.
+    batches, _ = pull_all(make(path, since=date(1900, 1, 1)), MAILBOX, None, limit=17)
+    activities = [a for b in batches for a in b.activities]
+    skips = [s for b in batches for s in b.skips]
+    assert len(activities) + len(skips) == len(messages)
+    # The From line date stands in for a missing Date header, so only sender-less mail is lost.
+    assert {s.reason for s in skips} <= {SkipReason.NO_SENDER, SkipReason.UNPARSEABLE}
+    assert len(activities) >= 100
