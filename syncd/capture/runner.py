@@ -34,6 +34,10 @@ from syncd.state import LedgerEntry, Store, Transaction
 
 log = logging.getLogger(__name__)
 
+#: What one batch's writes produced: ledger entries, permanent failures, deferred records,
+#: Salesforce calls spent, and EventRelations created per activity key.
+_Written = tuple[list[LedgerEntry], list[tuple[Write, Any]], list[Any], int, dict[str, set[str]]]
+
 
 @dataclass
 class PassResult:
@@ -138,7 +142,8 @@ class Runner:
         for skip in the_plan.skips:
             outcomes[f"skipped:{skip.reason}"] += 1
 
-        entries, failed, deferred, calls = self._write(connector, mailbox, the_plan)
+        written = self._write(connector, mailbox, the_plan)
+        entries, failed, deferred, calls, related = written
         result.salesforce_calls += calls
         outcomes["written"] += len(entries)
         outcomes["already_written"] += len(the_plan.seen)
@@ -148,7 +153,11 @@ class Runner:
 
         with self.store.transaction() as tx:
             tx.ledger.record(entries)
+            for entry in entries:
+                tx.ledger.relate(entry.key, related.get(entry.key, ()))
             tx.ledger.see(connector, mailbox, [a.key for a in the_plan.seen])
+            for key in {a.key for a in the_plan.seen} & related.keys():
+                tx.ledger.relate(key, related[key])
             for activity, found in the_plan.unmatched:
                 tx.unmatched.add(
                     connector,
@@ -181,9 +190,7 @@ class Runner:
         }
         return plan(activities, known, matches)
 
-    def _write(
-        self, connector: str, mailbox: str, the_plan: Plan
-    ) -> tuple[list[LedgerEntry], list[tuple[Write, Any]], list[Any], int]:
+    def _write(self, connector: str, mailbox: str, the_plan: Plan) -> _Written:
         entries: list[LedgerEntry] = []
         failed: list[tuple[Write, Any]] = []
         deferred: list[Any] = []
@@ -213,20 +220,22 @@ class Runner:
                         kind=str(write.activity.kind),
                         occurred_at=write.activity.occurred_at,
                         what_id=write.match.what_id,
-                        match_trace={
-                            **write.match.as_dict(),
-                            "related": sorted(r.relation_id for r in new_relations),
-                        },
+                        match_trace=write.match.as_dict(),
                     )
                 )
+        related: dict[str, set[str]] = {}
         if relations:
             outcome = self.writer.create(
                 "EventRelation",
                 [{"EventId": r.event_id, "RelationId": r.relation_id} for r in relations],
             )
             calls += outcome.calls
-            # A relation that failed is retried on a later sighting; it is never lost data.
-        return entries, failed, deferred, calls
+            # create() keys rows by position; a relation that failed is tried again on the
+            # next sighting of the meeting, so it is never lost.
+            for position in outcome.written:
+                rel = relations[int(position)]
+                related.setdefault(rel.key, set()).add(rel.relation_id)
+        return entries, failed, deferred, calls, related
 
     @staticmethod
     def _dead_letter(

@@ -126,6 +126,19 @@ class Ledger:
         with self._scope.session() as session:
             return self._see(session, [(k, connector, mailbox) for k in keys], self._scope.now())
 
+    def relate(self, key: str, relation_ids: Iterable[str]) -> None:
+        """Remember EventRelations created for ``key`` (in its match trace's ``related``)."""
+        ids = set(relation_ids)
+        if not ids:
+            return
+        with self._scope.session() as session:
+            row = session.get(LedgerRow, key, with_for_update=True)
+            if row is None:
+                return
+            trace = dict(row.match_trace) if isinstance(row.match_trace, dict) else {}
+            trace["related"] = sorted(ids | set(trace.get("related") or ()))
+            row.match_trace = trace
+
     def sightings(self, key: str) -> list[Sighting]:
         """Every mailbox that saw ``key``, first seen first."""
         with self._scope.session(write=False) as session:

@@ -128,3 +128,35 @@ def test_same_meeting_in_five_calendars_is_one_event_with_invitees(capture: Capt
     assert related == others - {ev["WhoId"]}
     seen_by = {s.mailbox for s in capture.store.ledger.sightings(ev["Syncd_Key__c"])}
     assert seen_by == set(REPS)
+
+
+def test_an_invitee_matched_later_becomes_an_event_relation_once(capture: Capture) -> None:
+    start = NOW - timedelta(days=1)
+    event = {
+        "uid": "late-invitee@ourco.com",
+        "summary": "Follow-up",
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat(),
+        "organizer": {"email": REPS[0]},
+        "attendees": [
+            {"email": REPS[0], "partstat": "ACCEPTED"},
+            {"email": "alice@globex.com", "partstat": "ACCEPTED"},
+            {"email": "zed@globex.com", "partstat": "ACCEPTED"},
+        ],
+    }
+    capture.connector.add(REPS[0], "meeting", event)
+    run_all(capture)
+    assert capture.sandbox.records("EventRelation") == []
+
+    # zed becomes a contact; the meeting is then seen from a second calendar
+    (zed,) = capture.sandbox.insert(
+        "Contact",
+        [{"LastName": "Zed", "Email": "zed@globex.com", "AccountId": capture.org.account}],
+    )
+    capture.runner.directory.refresh(capture.client)
+    capture.connector.add(REPS[1], "meeting", event)
+    capture.connector.add(REPS[2], "meeting", event)
+    run_all(capture)
+    relations = capture.sandbox.records("EventRelation")
+    assert [r["RelationId"] for r in relations] == [zed]
+    assert capture.sandbox.count("Event") == 1
