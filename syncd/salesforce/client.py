@@ -247,7 +247,10 @@ class SalesforceClient:
         self.logins += 1
         if resp.status_code != 200:
             raise sferrors.from_oauth_response(resp)
-        body = resp.json()
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
         instance = (self.options.instance_url or body.get("instance_url") or "").rstrip("/")
         if not instance or "access_token" not in body:
             raise AuthExpired("Salesforce login answered without an access token or instance URL")

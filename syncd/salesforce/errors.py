@@ -91,9 +91,17 @@ def _where(resp: requests.Response) -> str:
     return f"{resp.request.method if resp.request else ''} {urlsplit(resp.url).path}".strip()
 
 
-def is_daily_limit(err: SfError) -> bool:
-    """True when REQUEST_LIMIT_EXCEEDED is the org's daily allocation, not concurrency."""
-    return err.code == "REQUEST_LIMIT_EXCEEDED" and "totalrequests" in err.message.lower()
+def is_daily_limit(err: SfError, usage: tuple[int, int] | None = None) -> bool:
+    """True when REQUEST_LIMIT_EXCEEDED is the org's daily allocation, not concurrency.
+
+    Salesforce says "TotalRequests Limit exceeded" for the daily allocation; concurrency limits
+    name themselves (ConcurrentPerOrgLongTxn, ...). When the same response's Sforce-Limit-Info
+    shows allocation left, the org cannot be out of its daily calls, so the limit is a
+    transient one whatever the message says.
+    """
+    if err.code != "REQUEST_LIMIT_EXCEEDED" or "totalrequests" not in err.message.lower():
+        return False
+    return usage is None or usage[1] <= 0 or usage[0] >= usage[1]
 
 
 def from_response(
@@ -126,7 +134,7 @@ def from_status(
     if status == 401 and first.code == "INVALID_SESSION_ID":
         return SessionExpired(text)
     if first.code == "REQUEST_LIMIT_EXCEEDED":
-        if is_daily_limit(first):
+        if is_daily_limit(first, usage):
             used, limit = usage if usage else (0, 0)
             return BudgetExhausted(used, limit, reserve)
         return RateLimited(text, retry_after=retry_after)

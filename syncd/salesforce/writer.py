@@ -10,6 +10,9 @@ with ``allOrNone`` false, answers one result per record in request order. So:
   chunk's pending records;
 - a permanent per-record error (``STRING_TOO_LONG``, ``INVALID_FIELD``, ...) comes back in
   :attr:`WriteResult.failed` for the dead-letter table while the rest of the chunk lands;
+- an upsert that hits an existing record carrying a create-only field (``TaskSubtype``:
+  ``INVALID_FIELD_FOR_INSERT_UPDATE``) is sent again at once without the fields named; the
+  record already has them, so rewriting costs one extra call per chunk;
 - records still failing transiently when the policy gives up come back in
   :attr:`WriteResult.deferred`: not written, to be picked up by the next pass.
 
@@ -35,6 +38,8 @@ log = logging.getLogger(__name__)
 KEY_FIELD = "Syncd_Key__c"
 CHUNK = 200
 ACTIVITY_OBJECTS = ("Task", "Event")
+#: Upserting an existing record with a create-only field set (Task.TaskSubtype) fails with this.
+CREATE_ONLY_CODE = "INVALID_FIELD_FOR_INSERT_UPDATE"
 
 
 @dataclass(frozen=True)
@@ -155,37 +160,62 @@ class ActivityWriter:
     ) -> None:
         pending = list(chunk)
         last: dict[str, tuple[str, str]] = {}
+        stripped: set[str] = set()
+        upsert = method == "PATCH"
 
-        def attempt() -> None:
-            nonlocal pending
-            records = [{"attributes": {"type": sobject}, **row} for _, row in pending]
+        def send(batch: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+            records = [{"attributes": {"type": sobject}, **row} for _, row in batch]
             answer = self.client.restful(
                 path,
                 method=method,
                 json={"allOrNone": False, "records": records},
                 retry_transient=False,
             )
-            if not isinstance(answer, list) or len(answer) != len(pending):
-                raise Transient(f"collection answer does not match the {len(pending)} records")
-            retry_again = []
-            for (key, row), res in zip(pending, answer, strict=True):
-                if res.get("success"):
-                    created = bool(res.get("created", created_default))
-                    result.written[key] = (str(res.get("id")), created)
-                    continue
-                code, message, fields = _first_error(res)
-                if code in RETRYABLE_CODES and not (method == "POST" and code == "DUPLICATE_VALUE"):
-                    retry_again.append((key, row))
-                    last[key] = (code, message)
-                else:
-                    result.failed.append(Failure(key, code, message, fields))
-            pending = retry_again
-            if pending:
-                codes = sorted({last[k][0] for k, _ in pending})
+            if not isinstance(answer, list) or len(answer) != len(batch):
+                raise Transient(f"collection answer does not match the {len(batch)} records")
+            return answer
+
+        def attempt() -> None:
+            nonlocal pending
+            retry_again: list[tuple[str, dict[str, Any]]] = []
+            to_send = pending
+            progressed = False
+            try:
+                while to_send:
+                    answer = send(to_send)
+                    resend = []
+                    for (key, row), res in zip(to_send, answer, strict=True):
+                        if res.get("success"):
+                            created = bool(res.get("created", created_default))
+                            result.written[key] = (str(res.get("id")), created)
+                            progressed = True
+                            continue
+                        code, message, fields = _first_error(res)
+                        if upsert and code == CREATE_ONLY_CODE and fields and key not in stripped:
+                            # The record exists and these fields are create-only (TaskSubtype):
+                            # it already has them, so update it without them, at once.
+                            stripped.add(key)
+                            resend.append((key, {k: v for k, v in row.items() if k not in fields}))
+                        elif code in RETRYABLE_CODES and (upsert or code != "DUPLICATE_VALUE"):
+                            retry_again.append((key, row))
+                            last[key] = (code, message)
+                        else:
+                            result.failed.append(Failure(key, code, message, fields))
+                            progressed = True
+                    to_send = resend
+            finally:
+                # Whatever did not land or fail for good is still pending, even mid-exception.
+                pending = retry_again + to_send
+            if pending and not progressed:
+                codes = sorted({last[k][0] for k, _ in pending if k in last})
                 raise _Pending(f"{len(pending)} records to retry ({', '.join(codes)})")
 
         try:
-            self.client.retrying(attempt)
+            # A round that lands some records starts a fresh retry budget for the rest, so a
+            # few locked rows cannot use up the attempts a 503 burst already spent; every round
+            # shrinks ``pending`` or ends in the policy giving up.
+            while pending:
+                self.client.retrying(attempt)
         except Transient as exc:
             for key, _ in pending:
                 code, message = last.get(key, (type(exc).__name__, str(exc)))

@@ -140,7 +140,7 @@ def test_quotes_in_values_neither_break_nor_alter_a_query(big_org: Any) -> None:
     assert injected == []
     listed = client.query_all(
         soql.select(
-            fields, "Contact", soql.where_in("Email", ["o'brien@example.com", "c1@acct1.example"])
+            fields, "Contact", soql.where_in("Email", ["o'brien@example.com", "c500@acct0.example"])
         )
     )
-    assert sorted(r["Email"] for r in listed) == ["c1@acct1.example", "o'brien@example.com"]
+    assert sorted(r["Email"] for r in listed) == ["c500@acct0.example", "o'brien@example.com"]
