@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from sf_helpers import make_client
+from sf_helpers import SleepLog, make_client, start_sandbox
 
 from syncd.errors import AuthExpired
+from syncd.salesforce.client import SalesforceClient
 from syncd.salesforce.doctor import run_doctor
 from syncd.salesforce.setup import ensure_key_field
 
@@ -116,3 +118,42 @@ def test_doctor_reports_a_tls_problem(org: Any, tmp_path: Any) -> None:
     checks = run_doctor(factory)
     assert len(checks) == 1 and not checks[0].ok
     assert "ca_bundle" in checks[0].fix
+
+
+def test_setup_on_a_fresh_org_creates_then_finds_the_field() -> None:
+    sb = start_sandbox()
+    try:
+        before = {c.name: c for c in run_doctor(lambda: make_client(sb))}
+        missing = before["salesforce: key field on Task"]
+        assert not missing.ok and "syncd setup salesforce" in missing.fix
+
+        assert ensure_key_field(make_client(sb)) == "created"
+        assert ensure_key_field(make_client(sb)) == "exists"
+
+        after = run_doctor(lambda: make_client(sb))
+        assert all(c.ok for c in after), [c for c in after if not c.ok]
+        event = make_client(sb).describe("Event")
+        assert "Syncd_Key__c" in {f["name"] for f in event["fields"]}
+    finally:
+        sb.stop()
+
+
+def test_every_call_has_a_timeout_and_a_slow_answer_is_retried(org: Any) -> None:
+    sleep = SleepLog()
+    client = make_client(org, sleep=sleep)
+    client.login()
+    fast = SalesforceClient(client._creds, replace(client.options, timeout=0.3), sleep=sleep)
+    org.faults.inject("slow", path="/query", seconds=2.0, times=1)
+    rows = fast.query_all("SELECT Id FROM User")
+    assert rows and len(sleep.waits) == 1  # one timeout, retried once
+    assert org.calls["query"] == 2
+
+
+def test_usage_and_calls_made_follow_the_org(org: Any) -> None:
+    client = make_client(org)
+    for _ in range(3):
+        client.query_all("SELECT Id FROM User")
+    client.limits()
+    assert client.calls_made == 4
+    assert client.usage is not None
+    assert client.usage.used == org.api_calls_used and client.usage.limit == org.api_limit
