@@ -141,7 +141,9 @@ def append(figures: dict[str, Any]) -> None:
         with DOC.open("a") as fh:
             note = (
                 "\nCalls counted by the sandbox org (logins excluded). Write calls include one "
-                "`/limits` read the client makes before its first write to know the budget.\n\n"
+                "`/limits` read the client makes before its first write to know the budget. "
+                "Rewrite calls are two per chunk: Task.TaskSubtype is create-only, so records "
+                "that already exist are sent again without it.\n\n"
             )
             fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{note}{HEADER}{row}")
         return
