@@ -81,7 +81,7 @@ class SalesforceCredentials:
         """Build from ``config.salesforce`` (duck-typed), resolving the secret references."""
         return cls(
             auth=sf.auth,
-            client_id=sf.client_id,
+            client_id=_secret(sf.client_id) or "",
             username=getattr(sf, "username", None),
             client_secret=_secret(getattr(sf, "client_secret", None)),
             password=_secret(getattr(sf, "password", None)),

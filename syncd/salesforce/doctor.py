@@ -122,8 +122,19 @@ def _budget(client: SalesforceClient) -> Check:
 
 
 def run_doctor(client_factory: Callable[[], SalesforceClient], settings: Any = None) -> list[Check]:
-    """Every Salesforce check, in order; never raises for an org-side problem."""
+    """Every Salesforce check, in order; never raises for an org-side problem.
+
+    ``settings`` (``config.salesforce``) is accepted so the CLI can pass what it has; the
+    checks read everything they need from the client the factory builds from it.
+    """
     client = client_factory()
+    try:
+        return _checks(client)
+    finally:
+        client.close()
+
+
+def _checks(client: SalesforceClient) -> list[Check]:
     checks = [_reach(client)]
     if not checks[0].ok:
         return checks
@@ -140,6 +151,4 @@ def run_doctor(client_factory: Callable[[], SalesforceClient], settings: Any = N
         checks.append(_budget(client))
     except SyncdError as exc:
         checks.append(Check("salesforce: describe", False, str(exc), "see the error above"))
-    finally:
-        client.close()
     return checks

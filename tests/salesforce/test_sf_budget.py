@@ -9,6 +9,7 @@ import pytest
 from sf_helpers import make_client, start_sandbox
 
 from syncd.errors import BudgetExhausted
+from syncd.salesforce.doctor import run_doctor
 from syncd.salesforce.setup import ensure_key_field
 from syncd.salesforce.writer import KEY_FIELD, ActivityWriter
 
@@ -55,6 +56,10 @@ def test_writing_pauses_at_the_reserve(small_org: Any) -> None:
     with pytest.raises(BudgetExhausted):
         ActivityWriter(make_client(small_org, reserve=reserve)).upsert("Task", rows("cl:more", 5))
     assert small_org.calls["composite/sobjects:PATCH"] == written
+
+    # And the doctor says so, with the way out.
+    [budget] = [c for c in run_doctor(lambda: make_client(small_org)) if "budget" in c.name]
+    assert not budget.ok and f"/{LIMIT} calls used" in budget.detail and budget.fix
 
 
 def test_daily_limit_is_budget_exhausted_not_retried(small_org: Any) -> None:

@@ -244,3 +244,23 @@ def test_jwt_assertion_claims() -> None:
     with pytest.raises(AuthExpired) as info:
         SalesforceClient(broken, ClientOptions(login_url="https://l.example"))._token_request()
     assert "PEMSECRET" not in str(info.value)
+
+
+def test_from_config_with_the_real_config_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    models = pytest.importorskip("syncd.config.models")
+    monkeypatch.setenv("SYNCD_TEST_SF_SECRET", "from-the-env")
+    monkeypatch.setenv("SYNCD_TEST_SF_CLIENT_ID", "cid-from-env")
+    settings = models.SalesforceConfig.model_validate(
+        {
+            "auth": "client_credentials",
+            "client_id_env": "SYNCD_TEST_SF_CLIENT_ID",
+            "client_secret_env": "SYNCD_TEST_SF_SECRET",
+            "api_reserve": 0.25,
+        }
+    )
+    client = SalesforceClient.from_config(settings)
+    form = client._token_request()
+    assert form["client_id"] == "cid-from-env" and form["client_secret"] == "from-the-env"
+    assert client.options.login_url == "https://login.salesforce.com"
+    assert client.options.api_reserve == 0.25 and client.options.timeout == 30.0
+    assert "from-the-env" not in repr(client)
