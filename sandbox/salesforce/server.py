@@ -143,8 +143,12 @@ class SalesforceSandbox:
             ssl_context=self._ca.server_ssl_context(),
         )
         self.url = f"https://127.0.0.1:{self._server.server_port}"
+        server = self._server
+        # A short poll interval keeps stop() quick; the loop only checks a flag.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="salesforce-sandbox", daemon=True
+            target=lambda: server.serve_forever(poll_interval=0.05),
+            name="salesforce-sandbox",
+            daemon=True,
         )
         self._thread.start()
         log.info("salesforce sandbox listening on %s", self.url)

@@ -76,6 +76,7 @@ class Store:
         self.default_user_id: str | None = None
         # Seeding turns this off when it loads OpportunityHistory rows of its own.
         self.derive_history = True
+        self._last_now: tuple[datetime | None, str] = (None, "")
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -111,7 +112,11 @@ class Store:
 
     def now(self) -> str:
         """Return the current time in Salesforce's datetime form."""
-        return format_datetime(self.clock())
+        current = self.clock()
+        if current != self._last_now[0]:
+            # Formatting is the hot spot of bulk inserts; the clock rarely moves between them.
+            self._last_now = (current, format_datetime(current))
+        return self._last_now[1]
 
     # -- transactions --------------------------------------------------------------------------
 
@@ -144,7 +149,9 @@ class Store:
             finally:
                 self._undo = None
 
-    def _put(self, table: Table, rid: str, new: dict[str, Any] | None) -> None:
+    def _put(
+        self, table: Table, rid: str, new: dict[str, Any] | None, *, undoing: bool = False
+    ) -> None:
         """Replace a row (None removes it), keeping indexes and the undo log in step."""
         old = table.rows.get(rid)
         for f in table.indexed_fields():
@@ -157,8 +164,8 @@ class Store:
             table.rows.pop(rid, None)
         else:
             table.rows[rid] = new
-        if self._undo is not None:
-            self._undo.append(lambda: self._put(table, rid, old))
+        if self._undo is not None and not undoing:
+            self._undo.append(lambda: self._put(table, rid, old, undoing=True))
 
     # -- writing -------------------------------------------------------------------------------
 

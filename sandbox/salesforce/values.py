@@ -7,6 +7,7 @@ correctly as strings and go back to clients unchanged.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from datetime import UTC, date, datetime, timedelta
@@ -51,7 +52,15 @@ def make_id(prefix: str, number: int) -> str:
 
 def normalize_id(value: Any) -> str | None:
     """Return the 18-character form of a 15/18-character id, or None if it is malformed."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
+    if not isinstance(value, str):
+        return None
+    return _normalize_id(value)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _normalize_id(value: str) -> str | None:
+    # Cached: the same owner and account ids recur across thousands of records.
+    if not _ID_RE.match(value):
         return None
     id15 = value[:15]
     full = id15 + checksum(id15)
@@ -62,8 +71,8 @@ def normalize_id(value: Any) -> str | None:
 
 def format_datetime(value: datetime) -> str:
     """Return an aware datetime in Salesforce's output form, in UTC."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+    utc = value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "+0000"
 
 
 def parse_datetime(text: str) -> datetime | None:

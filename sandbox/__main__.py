@@ -1,0 +1,90 @@
+"""``python -m sandbox serve [--seed DIR] [--port P]``: run the emulators standalone.
+
+Prints ONE JSON line describing every service (``ca_bundle`` plus one entry per service, e.g.
+``salesforce``), then serves until SIGTERM or SIGINT and exits 0. Later services add themselves
+to :data:`SERVICES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from sandbox import tls
+
+
+class Service(Protocol):
+    """What ``serve`` needs from an emulator."""
+
+    def stop(self) -> None:
+        """Stop serving."""
+
+    def describe_credentials(self) -> dict[str, Any]:
+        """Return the URL and credentials a client needs."""
+
+
+def _salesforce(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+    from sandbox.salesforce import SalesforceSandbox
+
+    sandbox = SalesforceSandbox(ca=ca)
+    if args.seed:
+        sandbox.seed_csv(args.seed)
+    return sandbox.start(port=args.port)
+
+
+#: Service name → factory; each later emulator (google, graph, slack) registers here.
+SERVICES: dict[str, Callable[[argparse.Namespace, tls.TestCA], Service]] = {
+    "salesforce": _salesforce,
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the emulators until SIGTERM/SIGINT")
+    serve.add_argument("--seed", metavar="DIR", help="Data Loader CSVs (<SObject>.csv) to load")
+    serve.add_argument("--port", type=int, default=0, help="Salesforce port (default: any free)")
+    return parser.parse_args(argv)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start every service, print the JSON line, wait for a signal, stop them all."""
+    ca = tls.default_ca()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    started: dict[str, Service] = {}
+    try:
+        for name, factory in SERVICES.items():
+            started[name] = factory(args, ca)
+        line = {"ca_bundle": ca.ca_bundle_path} | {
+            name: service.describe_credentials() for name, service in started.items()
+        }
+        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.flush()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        for service in started.values():
+            service.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    args = parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
