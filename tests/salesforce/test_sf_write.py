@@ -141,3 +141,33 @@ def test_events_and_event_relations(org: Any) -> None:
 def test_unknown_activity_object_is_refused(org: Any) -> None:
     with pytest.raises(ValueError, match="Task or Event"):
         ActivityWriter(make_client(org)).upsert("Contact", [{KEY_FIELD: "x"}])
+
+
+def test_permanent_errors_are_per_record_and_the_rest_lands(org: Any) -> None:
+    writer = ActivityWriter(make_client(org))
+    result = writer.upsert(
+        "Task",
+        [
+            {KEY_FIELD: "em:perm:ok", "Subject": "Email: fine"},
+            {KEY_FIELD: "em:perm:field", "Subject": "Email: x", "Bogus__c": 1},
+            {KEY_FIELD: "em:perm:who", "Subject": "Email: y", "WhoId": "001000000000000AAA"},
+        ],
+    )
+    assert list(result.written) == ["em:perm:ok"]
+    assert {(f.key, f.code) for f in result.failed} == {
+        ("em:perm:field", "INVALID_FIELD"),
+        ("em:perm:who", "FIELD_INTEGRITY_EXCEPTION"),
+    }
+    key, code, message, fields = result.failed[0]  # unpacks for the dead-letter table
+    assert key.startswith("em:perm:") and code and fields and message
+    assert records_by_key(org, "Task", "em:perm") == Counter({"em:perm:ok": 1})
+
+
+def test_a_request_refused_as_a_whole_fails_every_record(org: Any) -> None:
+    writer = ActivityWriter(make_client(org))
+    result = writer.upsert_records(
+        "NoSuchThing__c", KEY_FIELD, [{KEY_FIELD: "a"}, {KEY_FIELD: "b"}]
+    )
+    assert not result.written and not result.deferred
+    assert [f.key for f in result.failed] == ["a", "b"]
+    assert len({f.code for f in result.failed}) == 1 and result.calls == 2  # limits + 1 try
