@@ -49,8 +49,11 @@ def where_eq(field: str, value: Any) -> str:
 
 
 def where_in(field: str, values: Iterable[Any]) -> str:
-    """``field IN ('a','b')`` with each value escaped."""
-    return format_soql(f"{field} IN {{}}", list(values))
+    """``field IN ('a','b')`` with each value escaped; an empty list is refused (bad SOQL)."""
+    items = list(values)
+    if not items:
+        raise ValueError("IN needs at least one value")
+    return format_soql(f"{field} IN {{}}", items)
 
 
 def modified_since(ts: datetime) -> str:

@@ -82,6 +82,12 @@ def test_injection_attempt_stays_one_literal() -> None:
     assert clause == "Email = 'x\\' OR Email != \\''"
 
 
+def test_where_in_escapes_each_value_and_refuses_empty() -> None:
+    assert soql.where_in("Email", ["o'b@x.com", "a@x.com"]) == "Email IN ('o\\'b@x.com','a@x.com')"
+    with pytest.raises(ValueError, match="at least one"):
+        soql.where_in("Email", [])
+
+
 def test_select_rejects_non_identifiers() -> None:
     assert soql.select(["Id", "Account.Website"], "Contact") == (
         "SELECT Id, Account.Website FROM Contact"

@@ -171,3 +171,15 @@ def test_a_request_refused_as_a_whole_fails_every_record(org: Any) -> None:
     assert not result.written and not result.deferred
     assert [f.key for f in result.failed] == ["a", "b"]
     assert len({f.code for f in result.failed}) == 1 and result.calls == 2  # limits + 1 try
+
+
+def test_a_row_locked_for_good_is_deferred_not_lost(org: Any) -> None:
+    rows = task_rows("em:stuck", 20)
+    stuck = rows[7][KEY_FIELD]
+    sleep = SleepLog()
+    org.faults.inject("lock_row", path="composite/sobjects", keys=[stuck], times=100)
+    result = ActivityWriter(make_client(org, sleep=sleep)).upsert("Task", rows)
+    assert [(f.key, f.code) for f in result.deferred] == [(stuck, "UNABLE_TO_LOCK_ROW")]
+    assert not result.failed and len(result.written) == 19 and stuck not in result.written
+    assert len(sleep.waits) == 5  # the policy's six attempts, with backoff between them
+    assert stuck not in records_by_key(org, "Task", "em:stuck")
