@@ -2,8 +2,9 @@
 
 Every call syncd makes to Salesforce goes through :class:`SalesforceClient`:
 
-- **Auth.** Three OAuth flows against ``{login_url}/services/oauth2/token``: client
-  credentials, JWT bearer (an RS256 assertion signed here with pyjwt) and username-password.
+- **Auth.** Three OAuth flows against ``{login_url}/services/oauth2/token`` (forms built in
+  :mod:`.auth`): client credentials, JWT bearer (an RS256 assertion signed with pyjwt) and
+  username-password.
   The token and instance URL then feed a ``simple_salesforce.Salesforce`` in session-id mode;
   because simple-salesforce cannot refresh a bare session, this client logs in again itself
   when a call answers 401 INVALID_SESSION_ID, once, and repeats the call.
@@ -28,12 +29,11 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-import jwt
 import requests
 from simple_salesforce import Salesforce
 from tenacity import RetryCallState
@@ -41,53 +41,17 @@ from tenacity import RetryCallState
 from syncd import retry
 from syncd.errors import AuthExpired, BudgetExhausted
 from syncd.salesforce import errors as sferrors
+from syncd.salesforce.auth import SalesforceCredentials, token_form
+
+__all__ = ["ApiUsage", "ClientOptions", "SalesforceClient", "SalesforceCredentials"]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-AUTH_MODES = ("client_credentials", "jwt", "password")
 _USAGE = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
 #: Salesforce allows 25 subrequests per composite call but at most 5 of them queries.
 QUERIES_PER_COMPOSITE = 5
-_JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-
-
-def _secret(ref: Any) -> str | None:
-    """The value of a SecretRef-like object (``.resolve()``), or None when not configured."""
-    if ref is None:
-        return None
-    return ref.resolve() if hasattr(ref, "resolve") else str(ref)
-
-
-@dataclass(frozen=True)
-class SalesforceCredentials:
-    """How to log in. Secret values are excluded from the repr."""
-
-    auth: str
-    client_id: str
-    username: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    password: str | None = field(default=None, repr=False)
-    security_token: str | None = field(default=None, repr=False)
-    private_key: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.auth not in AUTH_MODES:
-            raise ValueError(f"unknown Salesforce auth mode {self.auth!r}; use one of {AUTH_MODES}")
-
-    @classmethod
-    def from_config(cls, sf: Any) -> SalesforceCredentials:
-        """Build from ``config.salesforce`` (duck-typed), resolving the secret references."""
-        return cls(
-            auth=sf.auth,
-            client_id=_secret(sf.client_id) or "",
-            username=getattr(sf, "username", None),
-            client_secret=_secret(getattr(sf, "client_secret", None)),
-            password=_secret(getattr(sf, "password", None)),
-            security_token=_secret(getattr(sf, "security_token", None)),
-            private_key=_secret(getattr(sf, "private_key", None)),
-        )
 
 
 @dataclass(frozen=True)
@@ -210,36 +174,7 @@ class SalesforceClient:
     # -- authentication --------------------------------------------------------------------
 
     def _token_request(self) -> dict[str, str]:
-        c = self._creds
-        if c.auth == "client_credentials":
-            return {
-                "grant_type": "client_credentials",
-                "client_id": c.client_id,
-                "client_secret": c.client_secret or "",
-            }
-        if c.auth == "password":
-            return {
-                "grant_type": "password",
-                "client_id": c.client_id,
-                "client_secret": c.client_secret or "",
-                "username": c.username or "",
-                "password": (c.password or "") + (c.security_token or ""),
-            }
-        if not c.private_key or not c.username:
-            raise AuthExpired("Salesforce JWT login needs a username and a private key")
-        claims = {
-            "iss": c.client_id,
-            "sub": c.username,
-            "aud": self.options.login_url,
-            "exp": int((self._now() + timedelta(minutes=3)).timestamp()),
-        }
-        try:
-            assertion = jwt.encode(claims, c.private_key, algorithm="RS256")
-        except (ValueError, TypeError, jwt.PyJWTError) as exc:
-            # The key is unreadable; say so without echoing any of it.
-            kind = type(exc).__name__
-            raise AuthExpired(f"Salesforce JWT private key unusable ({kind})") from None
-        return {"grant_type": _JWT_GRANT, "assertion": assertion}
+        return token_form(self._creds, self.options.login_url, self._now())
 
     def _login_once(self) -> None:
         url = f"{self.options.login_url}/services/oauth2/token"
