@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import FakeClock
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 
 from sandbox.salesforce import SalesforceSandbox
 
@@ -60,7 +60,9 @@ def test_completed_task_rolls_up_last_activity_date(
         }
     )
     assert sandbox.get("Contact", deal["contact"])["LastActivityDate"] == "2026-03-10"
-    task = sf.query(f"SELECT AccountId FROM Task WHERE WhoId = '{deal['contact']}' LIMIT 1")
+    task = sf.query(
+        format_soql("SELECT AccountId FROM Task WHERE WhoId = {} LIMIT 1", deal["contact"])
+    )
     assert task["records"][0]["AccountId"] == deal["account"]
 
 
@@ -96,8 +98,11 @@ def test_opportunity_history_and_field_history(
     sf.Opportunity.update(opp, {"StageName": "Proposal/Price Quote", "Amount": 1500.0})
     sf.Opportunity.update(opp, {"NextStep": "Send contract"})  # not a history field
     history = sf.query(
-        "SELECT StageName, Amount, CloseDate, PrevAmount, PrevCloseDate, Probability "
-        f"FROM OpportunityHistory WHERE OpportunityId = '{opp}' ORDER BY CreatedDate, Id"
+        format_soql(
+            "SELECT StageName, Amount, CloseDate, PrevAmount, PrevCloseDate, Probability "
+            "FROM OpportunityHistory WHERE OpportunityId = {} ORDER BY CreatedDate, Id",
+            opp,
+        )
     )["records"]
     assert [(h["StageName"], h["CloseDate"], h["PrevCloseDate"]) for h in history] == [
         ("Qualification", "2026-04-30", None),
@@ -107,8 +112,11 @@ def test_opportunity_history_and_field_history(
     assert history[2]["PrevAmount"] == 1000.0 and history[2]["Amount"] == 1500.0
     assert history[2]["Probability"] == 75  # the stage's default probability
     fields = sf.query(
-        "SELECT Field, OldValue, NewValue FROM OpportunityFieldHistory "
-        f"WHERE OpportunityId = '{opp}' ORDER BY CreatedDate, Id"
+        format_soql(
+            "SELECT Field, OldValue, NewValue FROM OpportunityFieldHistory "
+            "WHERE OpportunityId = {} ORDER BY CreatedDate, Id",
+            opp,
+        )
     )["records"]
     assert [(f["Field"], f["OldValue"], f["NewValue"]) for f in fields] == [
         ("CloseDate", "2026-04-30", "2026-05-31"),
