@@ -124,12 +124,14 @@ def _activity_account(store: Store, row: dict[str, Any]) -> str | None:
 
 
 def stages(store: Store) -> dict[str, dict[str, Any]]:
-    """Return the org's active OpportunityStage rows by ApiName."""
-    return {
-        row.get("ApiName") or row.get("MasterLabel"): row
-        for row in store.tables["OpportunityStage"].rows.values()
-        if row.get("IsActive", True)
-    }
+    """Return the org's active OpportunityStage rows by ApiName (cached until stages change)."""
+    if store.stage_cache is None:
+        store.stage_cache = {
+            row.get("ApiName") or row.get("MasterLabel"): row
+            for row in store.tables["OpportunityStage"].rows.values()
+            if row.get("IsActive", True) and not row.get("IsDeleted")
+        }
+    return store.stage_cache
 
 
 def _opportunity_stage(store: Store, row: dict[str, Any], old: dict | None) -> None:

@@ -73,6 +73,7 @@ def replace_stages(store: Store, rows: list[dict[str, Any]]) -> None:
         table = store.tables["OpportunityStage"]
         table.rows.clear()
         table.indexes.clear()
+        store.stage_cache = None
         for row in rows:
             store.create("OpportunityStage", row, system=True, lenient=True)
 

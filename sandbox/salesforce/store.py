@@ -46,7 +46,7 @@ class Table:
 
     def indexed_fields(self) -> list[Field]:
         """Return the fields that carry a value index."""
-        return [f for f in self.obj.fields.values() if f.external_id or f.unique]
+        return self.obj.indexed
 
     def index_for(self, f: Field) -> dict[Any, str]:
         """Return (creating on first use) the index of field ``f``."""
@@ -77,6 +77,7 @@ class Store:
         # Seeding turns this off when it loads OpportunityHistory rows of its own.
         self.derive_history = True
         self._last_now: tuple[datetime | None, str] = (None, "")
+        self.stage_cache: dict[str, dict[str, Any]] | None = None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -160,6 +161,8 @@ class Store:
                 index.pop(unique_key(f, old[f.name]), None)
             if new is not None and new.get(f.name) is not None and not new.get("IsDeleted"):
                 index[unique_key(f, new[f.name])] = rid
+        if table.obj.name == "OpportunityStage":
+            self.stage_cache = None  # effects.stages() rebuilds it on next use
         if new is None:
             table.rows.pop(rid, None)
         else:

@@ -93,7 +93,7 @@ def check_reference(
 
 def check_required(obj: SObjectType, row: dict[str, Any]) -> None:
     """Raise REQUIRED_FIELD_MISSING listing every required field without a value."""
-    missing = [f.name for f in obj.fields.values() if f.required and row.get(f.name) in (None, "")]
+    missing = [name for name in obj.required if row.get(name) in (None, "")]
     if missing:
         raise RecordError(
             "REQUIRED_FIELD_MISSING",

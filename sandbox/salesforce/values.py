@@ -18,6 +18,10 @@ from sandbox.salesforce.schema import Field
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _CHECKSUM = string.ascii_uppercase + "012345"
+_UPPER_BITS = str.maketrans(
+    {c: "1" for c in string.ascii_uppercase}
+    | {c: "0" for c in string.digits + string.ascii_lowercase}
+)
 _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -29,24 +33,23 @@ NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 
 def checksum(id15: str) -> str:
     """Return the 3-character suffix that makes a 15-character id case-insensitive."""
-    out = []
-    for chunk in range(3):
-        bits = 0
-        for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << i
-        out.append(_CHECKSUM[bits])
-    return "".join(out)
+    # Each 5-character chunk gives 5 bits (1 = upper-case letter), least significant first.
+    bits = id15.translate(_UPPER_BITS)
+    return (
+        _CHECKSUM[int(bits[4::-1], 2)]
+        + _CHECKSUM[int(bits[9:4:-1], 2)]
+        + _CHECKSUM[int(bits[14:9:-1], 2)]
+    )
 
 
 def make_id(prefix: str, number: int) -> str:
     """Return the 18-character id of the ``number``-th record with ``prefix``."""
-    digits = []
+    digits = ""
     for _ in range(6):
         number, rem = divmod(number, 62)
-        digits.append(_BASE62[rem])
+        digits = _BASE62[rem] + digits
     # "8c0000" stands in for the pod and reserved characters of real ids.
-    id15 = prefix + "8c0000" + "".join(reversed(digits))
+    id15 = prefix + "8c0000" + digits
     return id15 + checksum(id15)
 
 
