@@ -29,6 +29,7 @@ from sandbox.salesforce.store import Store
 API_VERSION = "60.0"
 PAGE_SIZE = 2000
 COMPOSITE_LIMIT = 25
+MAX_CURSORS = 200
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
 NOT_FOUND = ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -96,10 +97,11 @@ class Api:
         self.records = RecordsApi(store, self._data_base)
         self.executor = Executor(store, self._data_base)
         self.tool_executor = Executor(tool_store, lambda: self._data_base() + "/tooling")
-        self._version = API_VERSION
+        # The version in the request path, per serving thread, for the URLs in responses.
+        self._local = threading.local()
 
     def _data_base(self) -> str:
-        return f"/services/data/v{self._version}"
+        return f"/services/data/v{getattr(self._local, 'version', API_VERSION)}"
 
     def usage_header(self) -> dict[str, str]:
         """Return the Sforce-Limit-Info header as of now."""
@@ -140,7 +142,7 @@ class Api:
                 if self.api_calls_used >= self.api_limit:
                     raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
                 self.api_calls_used += 1
-            self._version = f"{m.group(1)}.{m.group(2)}"
+            self._local.version = f"{m.group(1)}.{m.group(2)}"
             status, body = self.route(req, m.group(3) or "/")
             return Reply(status, body, self.usage_header())
         except ApiError as err:
@@ -287,7 +289,7 @@ class Api:
     def _tooling(self, req: Request, parts: list[str]) -> tuple[int, Any]:
         if parts[:1] == ["query"] and req.method == "GET":
             if len(parts) == 2:
-                return 200, self.query_more(parts[1])
+                return 200, self.query_more(parts[1], tooling_api=True)
             return 200, self.query(req.args.get("q", ""), False, req, tooling_api=True)
         if parts[:2] == ["sobjects", "CustomField"] and len(parts) == 2 and req.method == "POST":
             return 201, tooling.create_custom_field(self.store.schema, self.tool_store, req.json())
@@ -306,7 +308,7 @@ class Api:
         result = executor.run(text, include_deleted=include_deleted)
         return self._page(result, 0, include_deleted, _batch_size(req), tooling_api)
 
-    def query_more(self, locator: str) -> dict[str, Any]:
+    def query_more(self, locator: str, *, tooling_api: bool = False) -> dict[str, Any]:
         """Return a later page of a query by its ``nextRecordsUrl`` locator."""
         key, _, offset = locator.rpartition("-")
         with self._lock:
@@ -314,7 +316,7 @@ class Api:
         if cursor is None or not offset.isdigit():
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
         return self._page(
-            cursor.result, int(offset), cursor.include_deleted, cursor.size, False, key=key
+            cursor.result, int(offset), cursor.include_deleted, cursor.size, tooling_api, key=key
         )
 
     def _page(
@@ -337,6 +339,9 @@ class Api:
                 key = f"01g8c{next(self._locators):010d}IAA"
                 with self._lock:
                     self._cursors[key] = _Cursor(result, include_deleted, size)
+                    # Like Salesforce, keep a bounded number of open cursors: oldest go first.
+                    while len(self._cursors) > MAX_CURSORS:
+                        self._cursors.pop(next(iter(self._cursors)))
             kind = "queryAll" if include_deleted else "query"
             prefix = "tooling/" if tooling_api else ""
             page["nextRecordsUrl"] = f"{self._data_base()}/{prefix}{kind}/{key}-{start + size}"

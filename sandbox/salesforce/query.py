@@ -17,7 +17,7 @@ from typing import Any
 from sandbox.salesforce import soql
 from sandbox.salesforce.dates import date_range
 from sandbox.salesforce.errors import ApiError
-from sandbox.salesforce.schema import Field, SObjectType
+from sandbox.salesforce.schema import CHILD_RELATIONSHIPS, Field, SObjectType
 from sandbox.salesforce.store import Store, unique_key
 from sandbox.salesforce.values import format_datetime, normalize_id, parse_datetime
 
@@ -263,9 +263,11 @@ class Executor:
                 "the entity name. Please reference your WSDL or the describe call for the "
                 "appropriate names.",
             )
-        for item in query.items:
-            if item.subquery is not None:
-                raise soql.malformed("child relationship subqueries are not supported here")
+        children = [
+            self._children(obj, item.subquery, include_deleted, text)
+            for item in query.items
+            if item.subquery is not None
+        ]
         with self.store.lock:
             predicate = self.compile(obj, query.where, text) if query.where is not None else None
             rows = self._candidates(obj, query.where, text) if query.where is not None else None
@@ -283,7 +285,40 @@ class Executor:
         selected = selected[query.offset or 0 :]
         if query.limit is not None:
             selected = selected[: query.limit]
-        return Result(selected, self._renderer(obj, query, text), len(selected))
+        return Result(selected, self._renderer(obj, query, text, children), len(selected))
+
+    def _children(
+        self, obj: SObjectType, sub: soql.Query, include_deleted: bool, text: str
+    ) -> tuple[str, dict[str, list[Row]], Callable[[Row], dict]]:
+        """Evaluate a child-relationship subquery for all parents at once, grouped by parent."""
+        link = CHILD_RELATIONSHIPS.get(obj.name, {}).get(sub.sobject.lower())
+        if link is None:
+            raise ApiError(
+                400,
+                "INVALID_TYPE",
+                f"\n{text}\nERROR at Row:1\nDidn't understand relationship '{sub.sobject}' in "
+                "FROM part of query call. If you are attempting to use a custom relationship, "
+                "be sure to append the '__r' after the custom relationship name.",
+            )
+        rel_name, child_name, parent_field = link
+        child = self.store.schema.objects[child_name]
+        if any(item.subquery or item.func for item in sub.items):
+            raise soql.malformed("nested subqueries and aggregates are not allowed in a subquery")
+        predicate = self.compile(child, sub.where, text) if sub.where is not None else None
+        groups: dict[str, list[Row]] = {}
+        with self.store.lock:
+            for row in self.store.tables[child_name].rows.values():
+                parent = row.get(parent_field)
+                if parent is None or (row.get("IsDeleted") and not include_deleted):
+                    continue
+                if predicate is None or predicate(row):
+                    groups.setdefault(parent, []).append(row)
+        for rows in groups.values():
+            for order in reversed(sub.order):
+                self._sort(child, rows, order, text)
+            if sub.limit is not None:
+                del rows[sub.limit :]
+        return rel_name, groups, self._renderer(child, sub, text)
 
     def _sort(self, obj: SObjectType, rows: list[Row], order: soql.Order, text: str) -> None:
         get = self.resolve(obj, order.path, text).getter
@@ -298,9 +333,17 @@ class Executor:
 
         rows.sort(key=key, reverse=order.descending)
 
-    def _renderer(self, obj: SObjectType, query: soql.Query, text: str) -> Callable[[Row], dict]:
+    def _renderer(
+        self,
+        obj: SObjectType,
+        query: soql.Query,
+        text: str,
+        children: list[tuple[str, dict[str, list[Row]], Callable[[Row], dict]]] | None = None,
+    ) -> Callable[[Row], dict]:
         root = Node()
         for item in query.items:
+            if item.subquery is not None:
+                continue
             assert item.path is not None
             self.resolve(obj, item.path, text)  # validates the path
             parts = item.path.split(".")
@@ -342,7 +385,23 @@ class Executor:
                 out[rel_name] = render(found[0], found[1], child) if found else None
             return out
 
-        return lambda row: render(obj.name, row, root)
+        def render_with_children(row: Row) -> dict[str, Any]:
+            out = render(obj.name, row, root)
+            for rel_name, groups, render_child in children or []:
+                rows = groups.get(row["Id"])
+                # Salesforce gives null, not an empty list, for a parent without children.
+                out[rel_name] = (
+                    {
+                        "totalSize": len(rows),
+                        "done": True,
+                        "records": [render_child(r) for r in rows],
+                    }
+                    if rows
+                    else None
+                )
+            return out
+
+        return render_with_children
 
     def _aggregate(self, obj: SObjectType, query: soql.Query, rows: list[Row], text: str) -> Result:
         if query.is_count:

@@ -412,6 +412,35 @@ def _objects() -> dict[str, list[Field]]:
     }
 
 
+#: Parent object → lower-cased child relationship name → (name, child object, child's field).
+CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str, str]]] = {
+    parent: {name.lower(): (name, child, fld) for name, child, fld in links}
+    for parent, links in {
+        "Account": [
+            ("Contacts", "Contact", "AccountId"),
+            ("Opportunities", "Opportunity", "AccountId"),
+            ("Tasks", "Task", "AccountId"),
+            ("Events", "Event", "AccountId"),
+        ],
+        "Contact": [
+            ("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
+            ("Tasks", "Task", "WhoId"),
+            ("Events", "Event", "WhoId"),
+        ],
+        "Lead": [("Tasks", "Task", "WhoId"), ("Events", "Event", "WhoId")],
+        "Opportunity": [
+            ("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+            ("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
+            ("Histories", "OpportunityFieldHistory", "OpportunityId"),
+            ("Tasks", "Task", "WhatId"),
+            ("Events", "Event", "WhatId"),
+        ],
+        "Event": [("EventRelations", "EventRelation", "EventId")],
+        "EmailMessage": [("EmailMessageRelations", "EmailMessageRelation", "EmailMessageId")],
+        "User": [("ManagedUsers", "User", "ManagerId")],
+    }.items()
+}
+
 #: Objects the API may not create or change: Salesforce maintains them itself.
 READ_ONLY_OBJECTS = frozenset(
     {"OpportunityHistory", "OpportunityFieldHistory", "OpportunityStage", "CustomField"}
@@ -469,7 +498,15 @@ class SObjectType:
         return {
             **self.summary(base_url),
             "fields": [f.describe() for f in self.fields.values()],
-            "childRelationships": [],
+            "childRelationships": [
+                {
+                    "relationshipName": name,
+                    "childSObject": child,
+                    "field": fld,
+                    "cascadeDelete": False,
+                }
+                for name, child, fld in CHILD_RELATIONSHIPS.get(self.name, {}).values()
+            ],
             "recordTypeInfos": [],
         }
 
