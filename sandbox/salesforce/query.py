@@ -55,6 +55,7 @@ class Node:
 
     leaves: list[str] = field(default_factory=list)
     rels: dict[str, tuple[str, Node]] = field(default_factory=dict)  # rel name -> (ref field, node)
+    polymorphic: bool = False  # reached through Who/What: Type means the record's object
 
 
 @dataclass
@@ -102,6 +103,17 @@ class Executor:
                 f"path. If you are attempting to use a custom relationship, be sure to append "
                 f"the '__r' after the custom relationship name.",
             )
+        find = self.store.find_by_id
+        if len(ref.reference_to) > 1 and len(parts) == 2 and parts[1].lower() == "type":
+            # On a polymorphic relationship (Who, What) Type is the related record's object.
+            ref_field = ref.name
+
+            def type_getter(row: Row) -> Any:
+                rid = row.get(ref_field)
+                found = find(rid) if rid else None
+                return found[0] if found else None
+
+            return Resolved(type_getter, Field("Type", "string", 255), False)
         per_target: dict[str, Resolved] = {}
         for target_name in ref.reference_to:
             target = self.store.schema.get(target_name)
@@ -113,7 +125,7 @@ class Executor:
                 continue
         if not per_target:
             raise invalid_field(path, ref.reference_to[0], text)
-        ref_name, find = ref.name, self.store.find_by_id
+        ref_name = ref.name
 
         def getter(row: Row) -> Any:
             rid = row.get(ref_name)
@@ -359,6 +371,7 @@ class Executor:
                 assert ref is not None and ref.relationship_name
                 entry = node.rels.setdefault(ref.relationship_name, (ref.name, Node()))
                 node = entry[1]
+                node.polymorphic = len(ref.reference_to) > 1
                 here = (
                     self.store.schema.get(ref.reference_to[0])
                     if len(ref.reference_to) == 1
@@ -377,6 +390,9 @@ class Executor:
                 "attributes": {"type": obj_name, "url": f"{base}/sobjects/{obj_name}/{row['Id']}"}
             }
             for leaf in node.leaves:
+                if node.polymorphic and leaf.lower() == "type":
+                    out["Type"] = obj_name
+                    continue
                 f = target.field(leaf) if target else None
                 out[f.name if f else leaf] = row.get(f.name) if f else None
             for rel_name, (ref_field, child) in node.rels.items():

@@ -6,8 +6,11 @@ from :mod:`sandbox.tls`, in a daemon thread; ``url`` is both the login URL and t
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
+import shutil
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -67,6 +70,7 @@ class SalesforceSandbox:
         self.api = Api(
             self.store, self._tooling, self.auth, self.faults, api_limit, lambda: self.url
         )
+        self._key_file: str | None = None
         self._seed_defaults()
 
     def __repr__(self) -> str:
@@ -129,6 +133,18 @@ class SalesforceSandbox:
     def jwt_private_key_pem(self) -> str:
         """The private key matching :attr:`jwt_certificate_pem`, for signing test assertions."""
         return self.auth.jwt_private_key_pem
+
+    @property
+    def jwt_private_key_file(self) -> str:
+        """Path of a file (mode 0600) holding :attr:`jwt_private_key_pem`, for ``*_file`` config."""
+        if self._key_file is None:
+            folder = Path(tempfile.mkdtemp(prefix="syncd-sandbox-jwt-"))
+            atexit.register(shutil.rmtree, folder, True)
+            path = folder / "jwt_private_key.pem"
+            path.touch(mode=0o600)
+            path.write_text(self.jwt_private_key_pem)
+            self._key_file = str(path)
+        return self._key_file
 
     # -- server --------------------------------------------------------------------------------
 
@@ -268,5 +284,5 @@ class SalesforceSandbox:
             "username": self.username,
             "password": self.password,
             "security_token": self.security_token,
-            "jwt_private_key_pem": self.jwt_private_key_pem,
+            "jwt_private_key_file": self.jwt_private_key_file,
         }

@@ -40,6 +40,9 @@ def test_serve_prints_credentials_serves_seed_and_stops_on_sigterm(tmp_path: Pat
         line = json.loads(proc.stdout.readline())
         sf_info = line["salesforce"]
         assert sf_info["url"].startswith("https://127.0.0.1:")
+        key_file = Path(sf_info["jwt_private_key_file"])
+        assert key_file.read_text().startswith("-----BEGIN PRIVATE KEY-----")
+        assert key_file.stat().st_mode & 0o077 == 0
         session = _session(line["ca_bundle"])
         token = session.post(
             f"{sf_info['url']}/services/oauth2/token",

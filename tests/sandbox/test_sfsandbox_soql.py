@@ -210,3 +210,27 @@ def test_query_all_includes_deleted_rows(sf: Salesforce, sandbox: SalesforceSand
         "SELECT Id, IsDeleted FROM Lead WHERE LastName = 'Gone'", include_deleted=True
     )
     assert [(r["Id"], r["IsDeleted"]) for r in every["records"]] == [(lead, True)]
+
+
+def test_polymorphic_who_and_what(sf: Salesforce, sandbox: SalesforceSandbox) -> None:
+    lead = sandbox.insert("Lead", [{"LastName": "Poly", "Company": "P", "Email": "p@p.example"}])
+    opp = sandbox.insert(
+        "Opportunity",
+        [
+            {
+                "Name": "Poly deal",
+                "StageName": "Prospecting",
+                "CloseDate": "2026-09-01",
+                "Type": "New Business",
+            }
+        ],
+    )
+    sandbox.insert("Task", [{"Subject": "poly", "WhoId": lead[0], "WhatId": opp[0]}])
+    result = sf.query(
+        "SELECT Who.Type, Who.Email, What.Type, What.Name FROM Task "
+        "WHERE Who.Type = 'Lead' AND What.Type = 'Opportunity' AND Subject = 'poly'"
+    )
+    record = result["records"][0]
+    assert (record["Who"]["Type"], record["Who"]["Email"]) == ("Lead", "p@p.example")
+    # What.Type is the related object, not the Opportunity's own Type picklist.
+    assert (record["What"]["Type"], record["What"]["Name"]) == ("Opportunity", "Poly deal")
