@@ -12,9 +12,10 @@ import itertools
 import json
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -30,6 +31,7 @@ API_VERSION = "60.0"
 PAGE_SIZE = 2000
 COMPOSITE_LIMIT = 25
 MAX_CURSORS = 200
+USAGE_WINDOW = timedelta(hours=24)
 _DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
 NOT_FOUND = ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
@@ -90,7 +92,8 @@ class Api:
         self.api_limit = api_limit
         self.base_url = base_url
         self.calls: Counter[str] = Counter()
-        self.api_calls_used = 0
+        # When each counted call was made: the allocation is a rolling 24-hour window.
+        self._usage: deque[datetime] = deque()
         self._lock = threading.Lock()
         self._cursors: dict[str, _Cursor] = {}
         self._locators = itertools.count(1)
@@ -102,6 +105,20 @@ class Api:
 
     def _data_base(self) -> str:
         return f"/services/data/v{getattr(self._local, 'version', API_VERSION)}"
+
+    @property
+    def api_calls_used(self) -> int:
+        """Calls counted against the allocation in the last 24 hours (by the store's clock)."""
+        horizon = self.store.clock() - USAGE_WINDOW
+        with self._lock:
+            while self._usage and self._usage[0] <= horizon:
+                self._usage.popleft()
+            return len(self._usage)
+
+    def reset_usage(self) -> None:
+        """Forget every counted call."""
+        with self._lock:
+            self._usage.clear()
 
     def usage_header(self) -> dict[str, str]:
         """Return the Sforce-Limit-Info header as of now."""
@@ -138,10 +155,11 @@ class Api:
             if m is None or int(m.group(1)) < 46 or int(m.group(1)) > 62:
                 raise NOT_FOUND
             self.auth.check(req.headers.get("authorization"))
+            used = self.api_calls_used
             with self._lock:
-                if self.api_calls_used >= self.api_limit:
+                if used >= self.api_limit:
                     raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-                self.api_calls_used += 1
+                self._usage.append(self.store.clock())
             self._local.version = f"{m.group(1)}.{m.group(2)}"
             status, body = self.route(req, m.group(3) or "/")
             return Reply(status, body, self.usage_header())

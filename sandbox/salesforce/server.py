@@ -261,7 +261,7 @@ class SalesforceSandbox:
 
     @property
     def api_calls_used(self) -> int:
-        """Calls counted against the daily allocation (authentication is not)."""
+        """Calls counted against the allocation in the rolling 24 hours (OAuth is not)."""
         return self.api.api_calls_used
 
     @property
@@ -272,7 +272,7 @@ class SalesforceSandbox:
     def reset_counters(self) -> None:
         """Zero the call counters and the API usage."""
         self.api.calls.clear()
-        self.api.api_calls_used = 0
+        self.api.reset_usage()
 
     def describe_credentials(self) -> dict[str, Any]:
         """Return what a client needs to connect (for ``python -m sandbox serve``)."""

@@ -145,3 +145,17 @@ def test_limit_header_limits_endpoint_and_exhaustion(fresh: SalesforceSandbox) -
     assert fresh.calls["limits"] == 1
     fresh.reset_counters()
     assert sf.query("SELECT COUNT() FROM User")["totalSize"] >= 1
+
+
+def test_allocation_is_a_rolling_24_hour_window(clock: FakeClock) -> None:
+    with SalesforceSandbox(clock=clock, api_limit=3, session_idle_timeout=2 * 86400) as sb:
+        sf = connect(sb)
+        sf.query("SELECT Id FROM User")
+        clock.advance(12 * 3600)
+        sf.query("SELECT Id FROM User")
+        sf.query("SELECT Id FROM User")
+        with pytest.raises(SalesforceRefusedRequest):
+            sf.query("SELECT Id FROM User")
+        clock.advance(12 * 3600)  # the first call leaves the window
+        assert sf.query("SELECT COUNT() FROM User")["totalSize"] >= 1
+        assert sb.api_calls_used == 3
