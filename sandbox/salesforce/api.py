@@ -9,61 +9,29 @@ server errors and limits, then the session check.
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 from sandbox.salesforce import tooling
 from sandbox.salesforce.auth import Auth, OAuthError
+from sandbox.salesforce.composite import run_composite
 from sandbox.salesforce.errors import ApiError
 from sandbox.salesforce.faults import Faults
 from sandbox.salesforce.query import Executor, Result
 from sandbox.salesforce.records import RecordsApi
 from sandbox.salesforce.store import Store
+from sandbox.salesforce.wire import DATA_PATH, NOT_FOUND, Reply, Request
 
 API_VERSION = "60.0"
 PAGE_SIZE = 2000
-COMPOSITE_LIMIT = 25
 MAX_CURSORS = 200
 USAGE_WINDOW = timedelta(hours=24)
-_DATA = re.compile(r"^/services/data/v(\d+)\.(\d)(/.*)?$")
-NOT_FOUND = ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-
-
-@dataclass
-class Request:
-    """The parts of an HTTP request the API looks at."""
-
-    method: str
-    path: str
-    args: dict[str, str]
-    headers: dict[str, str]
-    body: bytes = b""
-
-    def json(self) -> Any:
-        """Return the JSON body, or raise Salesforce's JSON_PARSER_ERROR."""
-        if not self.body:
-            return None
-        try:
-            return json.loads(self.body)
-        except ValueError as err:
-            raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {err}") from None
-
-
-@dataclass
-class Reply:
-    """Status, body and extra headers of a response."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json;charset=UTF-8"
 
 
 @dataclass
@@ -151,7 +119,7 @@ class Api:
                         }
                     ],
                 )
-            m = _DATA.match(req.path)
+            m = DATA_PATH.match(req.path)
             if m is None or int(m.group(1)) < 46 or int(m.group(1)) > 62:
                 raise NOT_FOUND
             self.auth.check(req.headers.get("authorization"))
@@ -206,7 +174,7 @@ class Api:
             return "oauth"
         if path.startswith("/services/Soap/"):
             return "soap_login"
-        m = _DATA.match(path)
+        m = DATA_PATH.match(path)
         rest = (m.group(3) or "/") if m else path
         parts = [p for p in rest.split("/") if p]
         if not parts:
@@ -247,7 +215,7 @@ class Api:
             if len(parts) >= 2 and parts[1] == "sobjects":
                 return self._collections(req, parts[2:])
             if len(parts) == 1 and method == "POST":
-                return self.composite(req)
+                return run_composite(self.store, self.route, req.json())
         if head == "tooling":
             return self._tooling(req, parts[1:])
         raise NOT_FOUND
@@ -385,82 +353,8 @@ class Api:
             "ConcurrentSyncApexLimit": limit(10),
         }
 
-    # -- composite -----------------------------------------------------------------------------
-
-    def composite(self, req: Request) -> tuple[int, Any]:
-        """POST /composite: up to 25 subrequests, one API call, optional allOrNone."""
-        body = req.json()
-        subs = body.get("compositeRequest") if isinstance(body, dict) else None
-        if not isinstance(subs, list) or not subs:
-            raise ApiError(400, "JSON_PARSER_ERROR", "compositeRequest is required")
-        if len(subs) > COMPOSITE_LIMIT:
-            raise ApiError(
-                400,
-                "INVALID_BATCH_REQUEST",
-                f"Composite request is limited to {COMPOSITE_LIMIT} subrequests",
-            )
-        all_or_none = bool(body.get("allOrNone", False))
-        results: dict[str, Any] = {}
-        out: list[dict[str, Any]] = []
-        with self.store.transaction() as rollback:
-            failed = False
-            for sub in subs:
-                ref = str(sub.get("referenceId", ""))
-                if failed and all_or_none:
-                    out.append(
-                        _sub_reply(
-                            ref,
-                            400,
-                            [
-                                {
-                                    "errorCode": "PROCESSING_HALTED",
-                                    "message": "The transaction was rolled back since another "
-                                    "operation "
-                                    "in the same transaction failed.",
-                                }
-                            ],
-                        )
-                    )
-                    continue
-                status, reply_body = self._subrequest(sub, results)
-                results[ref] = reply_body
-                out.append(_sub_reply(ref, status, reply_body))
-                failed = failed or status >= 400
-            if failed and all_or_none:
-                rollback()
-        return 200, {"compositeResponse": out}
-
-    def _subrequest(self, sub: dict[str, Any], results: dict[str, Any]) -> tuple[int, Any]:
-        def substitute(text: str) -> str:
-            def one(m: re.Match[str]) -> str:
-                value: Any = results
-                for part in m.group(1).split("."):
-                    value = value.get(part) if isinstance(value, dict) else None
-                return str(value)
-
-            return re.sub(r"@\{([A-Za-z0-9_.]+)\}", one, text)
-
-        url = substitute(str(sub.get("url", "")))
-        path, _, query = url.partition("?")
-        from urllib.parse import parse_qsl
-
-        m = _DATA.match(path)
-        if m is None:
-            return 404, NOT_FOUND.body()
-        body = sub.get("body")
-        raw = substitute(json.dumps(body)).encode() if body is not None else b""
-        req = Request(str(sub.get("method", "GET")).upper(), path, dict(parse_qsl(query)), {}, raw)
-        try:
-            return self.route(req, m.group(3) or "/")
-        except ApiError as err:
-            return err.status, err.body()
-
 
 def _batch_size(req: Request) -> int:
     options = req.headers.get("sforce-query-options", "")
     m = re.search(r"batchSize=(\d+)", options)
     return max(200, min(int(m.group(1)), PAGE_SIZE)) if m else PAGE_SIZE
-
-
-def _sub_reply(ref: str, status: int, body: Any) -> dict[str, Any]:
-    return {"body": body, "httpHeaders": {}, "httpStatusCode": status, "referenceId": ref}

@@ -1,30 +1,26 @@
 """Evaluation of parsed SOQL against the store: field resolution, filters, order, projection.
 
 Paths are resolved against the schema once per query (unknown ones give INVALID_FIELD with
-Salesforce's message), filters compile to closures, and equality on Id or on an indexed
-external-id/unique field reads the index instead of scanning, so a query over 100,000 rows stays
-well under a second. Records are rendered page by page, nested the way Salesforce nests parent
-relationship fields.
+Salesforce's message), WHERE compiles to closures (:mod:`sandbox.salesforce.filters`), and
+equality on Id or on an indexed external-id/unique field reads the index instead of scanning, so
+a query over 100,000 rows stays well under a second. Records are rendered page by page, nested
+the way Salesforce nests parent relationship fields and child-relationship subqueries.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.salesforce import soql
-from sandbox.salesforce.dates import date_range
 from sandbox.salesforce.errors import ApiError
+from sandbox.salesforce.filters import Filters
 from sandbox.salesforce.schema import CHILD_RELATIONSHIPS, Field, SObjectType
-from sandbox.salesforce.store import Store, unique_key
-from sandbox.salesforce.values import format_datetime, normalize_id, parse_datetime
+from sandbox.salesforce.store import Store
 
 Row = dict[str, Any]
 Getter = Callable[[Row], Any]
-_STRINGY = {"string", "textarea", "picklist", "email", "phone", "url", "anyType", "multipicklist"}
-_NUMERIC = {"int", "double", "currency", "percent"}
 
 
 def invalid_field(name: str, obj: str, text: str) -> ApiError:
@@ -73,6 +69,7 @@ class Executor:
     def __init__(self, store: Store, base_url: Callable[[], str]) -> None:
         self.store = store
         self.base_url = base_url
+        self.filters = Filters(store, self.resolve)
 
     # -- resolution ----------------------------------------------------------------------------
 
@@ -137,129 +134,6 @@ class Executor:
 
         return Resolved(getter, next(iter(per_target.values())).field, False)
 
-    # -- filters -------------------------------------------------------------------------------
-
-    def compile(self, obj: SObjectType, expr: Any, text: str) -> Callable[[Row], bool]:
-        """Compile a WHERE expression into a predicate."""
-        if isinstance(expr, soql.BoolOp):
-            parts = [self.compile(obj, a, text) for a in expr.args]
-            if expr.op == "and":
-                return lambda row: all(p(row) for p in parts)
-            if expr.op == "or":
-                return lambda row: any(p(row) for p in parts)
-            inner = parts[0]
-            return lambda row: not inner(row)
-        return self._cond(obj, expr, text)
-
-    def _literal(self, f: Field, lit: soql.Literal, text: str) -> Any:
-        """Convert a literal to the stored form of ``f`` (a (start, end) pair for date literals)."""
-        kind = f.type
-        if lit.kind == "null":
-            return None
-        if kind in ("id", "reference"):
-            if lit.kind != "string":
-                raise _type_error(f, "id")
-            rid = normalize_id(lit.value)
-            if rid is None and kind == "id":
-                raise ApiError(
-                    400, "INVALID_QUERY_FILTER_OPERATOR", f"\n{text}\ninvalid ID field: {lit.value}"
-                )
-            return rid or lit.value
-        if kind in _STRINGY:
-            if lit.kind != "string":
-                raise _type_error(f, "string")
-            return lit.value.lower()
-        if kind in _NUMERIC:
-            if lit.kind != "number":
-                raise _type_error(f, "number")
-            return lit.value
-        if kind == "boolean":
-            if lit.kind != "boolean":
-                raise _type_error(f, "boolean")
-            return lit.value
-        if kind in ("date", "datetime"):
-            if lit.kind == "dateliteral":
-                start, end = date_range(lit.value, lit.n, self.store.clock().date())
-                if kind == "date":
-                    return (start.isoformat(), end.isoformat())
-                return (
-                    f"{start.isoformat()}T00:00:00.000+0000",
-                    f"{end.isoformat()}T00:00:00.000+0000",
-                )
-            if kind == "date" and lit.kind == "date":
-                return lit.value
-            if kind == "datetime" and lit.kind == "datetime":
-                parsed = parse_datetime(lit.value)
-                assert parsed is not None
-                return format_datetime(parsed)
-            raise _type_error(f, kind)
-        return lit.value
-
-    def _cond(self, obj: SObjectType, cond: soql.Cond, text: str) -> Callable[[Row], bool]:
-        resolved = self.resolve(obj, cond.path, text)
-        get, f, op = resolved.getter, resolved.field, cond.op
-        fold = f.type in _STRINGY
-
-        def value(row: Row) -> Any:
-            v = get(row)
-            return v.lower() if fold and isinstance(v, str) else v
-
-        if op in ("IN", "NOT IN"):
-            assert isinstance(cond.value, list)
-            wanted = {self._literal(f, lit, text) for lit in cond.value}
-            if op == "IN":
-                return lambda row: value(row) in wanted
-            return lambda row: value(row) not in wanted
-        assert isinstance(cond.value, soql.Literal)
-        if op in ("LIKE", "NOT LIKE"):
-            pattern = _like(cond.value.value)
-
-            def hit(row: Row) -> bool:
-                v = get(row)
-                return v is not None and bool(pattern.match(str(v)))
-
-            return hit if op == "LIKE" else (lambda row: not hit(row))
-        target = self._literal(f, cond.value, text)
-        if isinstance(target, tuple):
-            return _range_predicate(value, op, target)
-        if target is None:
-            if op == "=":
-                return lambda row: value(row) is None
-            if op == "!=":
-                return lambda row: value(row) is not None
-            return lambda row: False
-        compare: dict[str, Callable[[Any], bool]] = {
-            "=": lambda v: v == target,
-            "!=": lambda v: v != target,
-            "<": lambda v: v is not None and v < target,
-            ">": lambda v: v is not None and v > target,
-            "<=": lambda v: v is not None and v <= target,
-            ">=": lambda v: v is not None and v >= target,
-        }
-        test = compare[op]
-        return lambda row: test(value(row))
-
-    def _candidates(self, obj: SObjectType, where: Any, text: str) -> list[Row] | None:
-        """Return rows picked by an index for an equality on Id or a unique field, if any."""
-        conds = where.args if isinstance(where, soql.BoolOp) and where.op == "and" else [where]
-        table = self.store.tables[obj.name]
-        for cond in conds:
-            if not isinstance(cond, soql.Cond) or cond.op not in ("=", "IN"):
-                continue
-            f = obj.field(cond.path)
-            if f is None or not (f.type == "id" or f.external_id or f.unique):
-                continue
-            literals = cond.value if isinstance(cond.value, list) else [cond.value]
-            keys = [self._literal(f, lit, text) for lit in literals]
-            if f.type == "id":
-                found = [table.rows.get(k) for k in keys if isinstance(k, str)]
-            else:
-                index = table.index_for(f)
-                raw = [lit.value for lit in literals]
-                found = [table.rows.get(index.get(unique_key(f, v), "")) for v in raw]
-            return [row for row in found if row is not None]
-        return None
-
     # -- running -------------------------------------------------------------------------------
 
     def run(self, text: str, *, include_deleted: bool = False) -> Result:
@@ -281,8 +155,12 @@ class Executor:
             if item.subquery is not None
         ]
         with self.store.lock:
-            predicate = self.compile(obj, query.where, text) if query.where is not None else None
-            rows = self._candidates(obj, query.where, text) if query.where is not None else None
+            predicate = (
+                self.filters.compile(obj, query.where, text) if query.where is not None else None
+            )
+            rows = (
+                self.filters.candidates(obj, query.where, text) if query.where is not None else None
+            )
             source = rows if rows is not None else list(self.store.tables[obj.name].rows.values())
             selected = [
                 row
@@ -316,7 +194,7 @@ class Executor:
         child = self.store.schema.objects[child_name]
         if any(item.subquery or item.func for item in sub.items):
             raise soql.malformed("nested subqueries and aggregates are not allowed in a subquery")
-        predicate = self.compile(child, sub.where, text) if sub.where is not None else None
+        predicate = self.filters.compile(child, sub.where, text) if sub.where is not None else None
         groups: dict[str, list[Row]] = {}
         with self.store.lock:
             for row in self.store.tables[child_name].rows.values():
@@ -474,44 +352,3 @@ def _aggregate_value(
     if func == "sum":
         return sum(values)
     return sum(values) / len(values)
-
-
-def _type_error(f: Field, kind: str) -> ApiError:
-    quoted = "should not be enclosed in quotes" if kind != "string" else "must be quoted"
-    return ApiError(
-        400,
-        "INVALID_QUERY_FILTER_OPERATOR" if kind == "id" else "MALFORMED_QUERY",
-        f"value of filter criterion for field '{f.name}' must be of type {kind} and {quoted}",
-    )
-
-
-def _like(pattern: str) -> re.Pattern[str]:
-    """Translate a SOQL LIKE pattern (% and _, backslash escapes) to a case-insensitive regex."""
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\" and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
-    return re.compile("".join(out) + r"\Z", re.IGNORECASE | re.DOTALL)
-
-
-def _range_predicate(
-    value: Callable[[Row], Any], op: str, bounds: tuple[str, str]
-) -> Callable[[Row], bool]:
-    start, end = bounds
-    tests: dict[str, Callable[[Any], bool]] = {
-        "=": lambda v: v is not None and start <= v < end,
-        "!=": lambda v: v is None or not (start <= v < end),
-        "<": lambda v: v is not None and v < start,
-        "<=": lambda v: v is not None and v < end,
-        ">": lambda v: v is not None and v >= end,
-        ">=": lambda v: v is not None and v >= start,
-    }
-    if op not in tests:
-        raise soql.malformed(f"operator {op} cannot be used with a date literal")
-    test = tests[op]
-    return lambda row: test(value(row))

@@ -23,13 +23,14 @@ from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response
 
 from sandbox import tls
-from sandbox.salesforce.api import API_VERSION, Api, Request
+from sandbox.salesforce.api import API_VERSION, Api
 from sandbox.salesforce.auth import Auth
 from sandbox.salesforce.errors import ApiError, RecordError
 from sandbox.salesforce.faults import Faults
-from sandbox.salesforce.schema import org_schema, tooling_schema
+from sandbox.salesforce.objects import org_schema, tooling_schema
 from sandbox.salesforce.seed import DEFAULT_STAGES, replace_stages, seed_csv, stage_rows
 from sandbox.salesforce.store import Store
+from sandbox.salesforce.wire import Request
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from typing import Any
 
 from sandbox.salesforce import effects, validate
 from sandbox.salesforce.errors import ApiError, RecordError
-from sandbox.salesforce.schema import Field, Schema, SObjectType, org_schema
+from sandbox.salesforce.objects import org_schema
+from sandbox.salesforce.schema import Field, Schema, SObjectType
 from sandbox.salesforce.values import format_datetime, make_id, normalize_id
 
 Clock = Callable[[], datetime]
