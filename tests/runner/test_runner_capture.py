@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import NOW, REPS, Capture, email_bytes
+from capture_helpers import NOW, REPS, Capture, email_bytes
 
 from syncd.capture.keys import meeting_key
 
