@@ -227,6 +227,24 @@ class SalesforceSandbox:
             raise ValueError(f"{sobject} record {len(ids)}: {err.code}: {err.message}") from None
         return ids
 
+    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
+        """Update one record as the API would, with Salesforce's side effects (history, …).
+
+        Audit fields are allowed: setting ``LastModifiedDate`` back-dates the change and the
+        history rows it creates, which is how tests build a deal's past.
+        """
+        try:
+            return dict(self.store.update(sobject, record_id, values, system=True))
+        except (RecordError, ApiError) as err:
+            raise ValueError(f"{sobject} {record_id}: {err.code}: {err.message}") from None
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Move one record to the recycle bin (queryAll still sees it)."""
+        try:
+            self.store.delete(sobject, record_id)
+        except RecordError as err:
+            raise ValueError(f"{sobject} {record_id}: {err.code}: {err.message}") from None
+
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Return copies of the live and deleted records of ``sobject``."""
         with self.store.lock:

@@ -196,6 +196,10 @@ class Store:
                 self, obj, data, creating=True, system=system, lenient=lenient
             )
             rid = values.pop("Id", None) if system else None
+            if rid is not None and rid[:3] != obj.key_prefix:
+                raise RecordError(
+                    "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {rid}", ["Id"]
+                )
             rid = rid or self.new_id(obj)
             if rid in table.rows:
                 raise RecordError("DUPLICATE_VALUE", f"duplicate value found: Id {rid}", ["Id"])

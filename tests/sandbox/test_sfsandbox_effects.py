@@ -144,3 +144,25 @@ def test_history_is_read_only_through_the_api(sf: Salesforce, deal: dict[str, st
     )
     assert reply[0]["success"] is False
     assert reply[0]["errors"][0]["statusCode"] == "INVALID_TYPE_FOR_OPERATION"
+
+
+def test_backdated_python_updates_build_a_deal_history(
+    sandbox: SalesforceSandbox, deal: dict[str, str]
+) -> None:
+    opp = deal["opp"]
+    for when, close in (
+        ("2026-01-05T10:00:00Z", "2026-05-15"),
+        ("2026-02-05T10:00:00Z", "2026-06-15"),
+    ):
+        sandbox.update("Opportunity", opp, {"CloseDate": close, "LastModifiedDate": when})
+    pushes = [
+        (h["CreatedDate"], h["OldValue"], h["NewValue"])
+        for h in sandbox.records("OpportunityFieldHistory")
+        if h["OpportunityId"] == opp
+    ]
+    assert pushes == [
+        ("2026-01-05T10:00:00.000+0000", "2026-04-30", "2026-05-15"),
+        ("2026-02-05T10:00:00.000+0000", "2026-05-15", "2026-06-15"),
+    ]
+    with pytest.raises(ValueError, match="REQUIRED_FIELD_MISSING"):
+        sandbox.update("Opportunity", opp, {"CloseDate": None})
