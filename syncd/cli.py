@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from syncd import __version__
-from syncd.errors import ConfigError, SyncdError
+from syncd.errors import ConfigError, Problem, SyncdError
 
 log = logging.getLogger("syncd.cli")
 
@@ -146,6 +146,136 @@ def render_status(data: dict[str, Any], console: Console) -> None:
     )
 
 
+def _app(args: argparse.Namespace) -> Any:
+    from syncd.app import App
+
+    return App(_load(args))
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """One capture pass over every connector and mailbox (or the chosen ones), then exit."""
+    with _app(args) as app:
+        results = app.sync(args.connector, args.mailbox)
+        failed = [r for r in results if not r.complete]
+        rows = [
+            {
+                "connector": r.connector,
+                "mailbox": r.mailbox,
+                "outcomes": dict(r.outcomes),
+                "salesforce_calls": r.salesforce_calls,
+                "resynced": r.resynced,
+                "complete": r.complete,
+            }
+            for r in results
+        ]
+    if args.json:
+        sys.stdout.write(json.dumps({"passes": rows}) + "\n")
+    else:
+        table = Table(title="Sync pass", title_justify="left")
+        for column in ("connector", "mailbox", "outcomes", "salesforce calls"):
+            table.add_column(column)
+        for row in rows:
+            outcomes = ", ".join(f"{k}={v}" for k, v in sorted(row["outcomes"].items()))
+            note = "" if row["complete"] else " (incomplete: retried next pass)"
+            table.add_row(
+                row["connector"], row["mailbox"], (outcomes or "-") + note,
+                str(row["salesforce_calls"]),
+            )  # fmt: skip
+        _out().print(table)
+    return EXIT_PROBLEM if failed else EXIT_OK
+
+
+def cmd_setup_salesforce(args: argparse.Namespace) -> int:
+    """Create Activity.Syncd_Key__c through the Tooling API (idempotent)."""
+    from syncd.salesforce.setup import ensure_key_field
+
+    with _app(args) as app:
+        outcome = ensure_key_field(app.salesforce)
+    what = {
+        "created": "created Activity.Syncd_Key__c (Text 255, External ID, Unique) "
+        "on Task and Event",
+        "exists": "Activity.Syncd_Key__c already exists; nothing to do",
+    }.get(outcome, outcome)
+    _out().print(what, markup=False)
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Reach Salesforce, sign in, check the key field, permissions and the API budget."""
+    from syncd.salesforce.client import SalesforceClient
+    from syncd.salesforce.doctor import run_doctor
+
+    config = _load(args)
+    if config.salesforce is None:
+        raise ConfigError([Problem("salesforce", "doctor needs a [salesforce] table")])
+    checks = run_doctor(lambda: SalesforceClient.from_config(config.salesforce), config.salesforce)
+    console = _out()
+    for check in checks:
+        mark = "ok     " if check.ok else "problem"
+        console.print(f"{mark}  {check.name}: {check.detail}", markup=False, highlight=False)
+        if not check.ok and check.fix:
+            console.print(f"         fix: {check.fix}", markup=False, highlight=False)
+    return EXIT_OK if all(c.ok for c in checks) else EXIT_PROBLEM
+
+
+def cmd_unmatched(args: argparse.Namespace) -> int:
+    """List the unmatched queue, or match it again against a fresh directory."""
+    with _app(args) as app:
+        if args.action == "rematch":
+            items = app.store.unmatched.due(limit=args.limit)
+            outcomes = app.runner.rematch(items)
+            _out().print(
+                f"re-matched {len(items)} item(s): "
+                + (", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())) or "nothing to do"),
+                markup=False,
+            )
+            return EXIT_OK
+        items = app.store.unmatched.list(limit=args.limit)
+        rows = [
+            {"key": i.key, "connector": i.connector, "mailbox": i.mailbox, "reason": i.reason,
+             "first_seen": i.first_seen.isoformat(), "attempts": i.attempts}
+            for i in items
+        ]  # fmt: skip
+    return _print_rows(args, rows, "Unmatched items")
+
+
+def cmd_deadletter(args: argparse.Namespace) -> int:
+    """List dead letters (with file and line where the source was a file), or retry them."""
+    with _app(args) as app:
+        letters = app.store.dead_letters.list(limit=args.limit)
+        if args.action == "retry":
+            outcomes = app.runner.retry_dead_letters(letters)
+            _out().print(
+                f"retried {len(letters)} dead letter(s): "
+                + (", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())) or "nothing to do"),
+                markup=False,
+            )
+            return EXIT_OK
+        rows = [
+            {"id": d.id, "key": d.key, "connector": d.connector, "mailbox": d.mailbox,
+             "error": f"{d.error_code}: {d.error_message}", "attempts": d.attempts,
+             "source": f"{d.source_file}:{d.source_line}" if d.source_file else None}
+            for d in letters
+        ]  # fmt: skip
+    return _print_rows(args, rows, "Dead letters")
+
+
+def _print_rows(args: argparse.Namespace, rows: list[dict[str, Any]], title: str) -> int:
+    if getattr(args, "json", False):
+        sys.stdout.write(json.dumps(rows, default=str) + "\n")
+        return EXIT_OK
+    if not rows:
+        _out().print(f"{title}: none")
+        return EXIT_OK
+    table = Table(title=title, title_justify="left")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    _out().print(table)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run syncd once against the sandbox world and print a summary."""
     from syncd.demo import run_demo
@@ -183,6 +313,34 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_status)
+
+    p = sub.add_parser("sync", help="one capture pass, then exit")
+    _add_config(p)
+    p.add_argument("--connector", metavar="NAME", help="only this connector")
+    p.add_argument("--mailbox", metavar="ADDRESS", help="only this mailbox")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=cmd_sync)
+
+    p = sub.add_parser("doctor", help="check Salesforce: reachable, auth, key field, budget")
+    _add_config(p)
+    p.set_defaults(handler=cmd_doctor)
+
+    setup = sub.add_parser("setup", help="one-time set-up of a service")
+    setup_sub = setup.add_subparsers(dest="setup_target", metavar="SERVICE", required=True)
+    p = setup_sub.add_parser("salesforce", help="create Activity.Syncd_Key__c (idempotent)")
+    _add_config(p)
+    p.set_defaults(handler=cmd_setup_salesforce)
+
+    for name, handler, actions, what in (
+        ("unmatched", cmd_unmatched, ("list", "rematch"), "items no Contact/Lead/Account matched"),
+        ("deadletter", cmd_deadletter, ("list", "retry"), "records Salesforce rejected"),
+    ):
+        p = sub.add_parser(name, help=f"{what}: {' or '.join(actions)}")
+        p.add_argument("action", choices=actions)
+        _add_config(p)
+        p.add_argument("--limit", type=int, default=500, help="at most this many (default 500)")
+        p.add_argument("--json", action="store_true", help="print JSON (list)")
+        p.set_defaults(handler=handler)
 
     db = sub.add_parser("db", help="state store maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)

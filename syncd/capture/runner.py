@@ -29,7 +29,7 @@ from syncd.capture.match import Match, match
 from syncd.capture.plan import Known, Plan, Relation, Write, plan, relations_for_new_event
 from syncd.capture.privacy import PrivacyRules, screen
 from syncd.errors import CursorExpired
-from syncd.model import Activity, Batch
+from syncd.model import Activity, Batch, activity_from_dict
 from syncd.state import LedgerEntry, Store, Transaction
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,37 @@ class Runner:
         result.merge(outcomes)
         return not deferred
 
+    # -- second chances ------------------------------------------------------------------
+
+    def rematch(self, items: Iterable[Any]) -> Counter[str]:
+        """Match unmatched items again (after a directory refresh) and write those that match.
+
+        Items that now match are written and leave the queue; the rest stay with one more
+        attempt counted. Returns outcome counts.
+        """
+        total: Counter[str] = Counter()
+        for (connector, mailbox), group in _by_unit(items).items():
+            activities = tuple(activity_from_dict(i.payload) for i in group)
+            result = PassResult(connector, mailbox)
+            self.process(connector, mailbox, Batch(activities=activities), result)
+            total.update(result.outcomes)
+            done = self.store.ledger.lookup([a.key for a in activities])
+            self.store.unmatched.remove(done.keys())
+        return total
+
+    def retry_dead_letters(self, letters: Iterable[Any]) -> Counter[str]:
+        """Write dead-lettered activities again; those that land are resolved."""
+        total: Counter[str] = Counter()
+        letters = [d for d in letters if isinstance(d.payload, dict) and "activity" in d.payload]
+        for (connector, mailbox), group in _by_unit(letters).items():
+            activities = tuple(activity_from_dict(d.payload["activity"]) for d in group)
+            result = PassResult(connector, mailbox)
+            self.process(connector, mailbox, Batch(activities=activities), result)
+            total.update(result.outcomes)
+            done = self.store.ledger.lookup([a.key for a in activities])
+            self.store.dead_letters.mark_resolved(d.id for d in group if d.key in done)
+        return total
+
     # -- helpers -------------------------------------------------------------------------
 
     def plan(self, mailbox: str, activities: Iterable[Activity]) -> Plan:
@@ -256,3 +287,10 @@ def _related(trace: Any) -> list[str]:
     if isinstance(trace, dict):
         return [str(x) for x in trace.get("related", []) if x]
     return []
+
+
+def _by_unit(items: Iterable[Any]) -> dict[tuple[str, str], list[Any]]:
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for item in items:
+        groups.setdefault((item.connector, item.mailbox), []).append(item)
+    return groups

@@ -1,0 +1,149 @@
+"""Wiring: one configuration → store, Salesforce client, directory, connectors and runner.
+
+Each part is built once, and only when a command needs it.
+
+Commands (``sync``, ``backfill``, ``explain``, the daemon) share this so they behave the same.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property, partial
+from typing import Any
+
+import connectors.base as registry
+from connectors.base import Connector, ConnectorContext
+from syncd.capture.normalize_call import to_e164
+from syncd.capture.privacy import PrivacyRules
+from syncd.capture.runner import PassResult, Runner
+from syncd.errors import ConfigError, Problem
+from syncd.state import Store
+
+log = logging.getLogger(__name__)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """The parts of syncd for one configuration."""
+
+    config: Any
+    clock: Callable[[], datetime] = _utc_now
+    sleep: Callable[[float], None] | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @cached_property
+    def store(self) -> Store:
+        """The state store, migrated."""
+        store = Store.open(self.config.state.url)
+        self._closers.append(store.close)
+        return store
+
+    @cached_property
+    def salesforce(self) -> Any:
+        """The Salesforce client (signs in on first use)."""
+        from syncd.salesforce.client import SalesforceClient
+
+        if self.config.salesforce is None:
+            raise ConfigError([Problem("salesforce", "this command needs a [salesforce] table")])
+        kwargs = {"sleep": self.sleep} if self.sleep is not None else {}
+        client = SalesforceClient.from_config(self.config.salesforce, **kwargs)
+        self._closers.append(client.close)
+        return client
+
+    @cached_property
+    def directory(self) -> Any:
+        """The org's users, contacts, leads, accounts and open opportunities, in memory."""
+        from syncd.salesforce.directory import Directory
+
+        region = getattr(self.config.capture, "default_region", None)
+        return Directory.load(self.salesforce, phone_key=partial(to_e164, region=region))
+
+    @cached_property
+    def writer(self) -> Any:
+        """Upserts by key through sObject Collections."""
+        from syncd.salesforce.writer import ActivityWriter
+
+        return ActivityWriter(self.salesforce)
+
+    def user_emails(self) -> list[str]:
+        """Active Salesforce users' addresses (internal people; default mailboxes)."""
+        return sorted({u.email for u in self.directory.users.values() if u.email})
+
+    @cached_property
+    def rules(self) -> PrivacyRules:
+        """The privacy filter's rules, knowing the org's users."""
+        return PrivacyRules.from_capture(self.config.capture, self.user_emails())
+
+    @cached_property
+    def runner(self) -> Runner:
+        """The capture runner."""
+        return Runner(
+            self.store,
+            self.writer,
+            self.directory,
+            self.rules,
+            policy=self.config.capture.opportunity_policy,
+        )
+
+    def connector(self, name: str) -> Connector:
+        """The configured connector called ``name``."""
+        settings = self.config.connectors_by_name.get(name)
+        if settings is None:
+            known = ", ".join(sorted(self.config.connectors_by_name)) or "none"
+            raise ConfigError([Problem("--connector", f"no connector named {name!r} ({known})")])
+        return self._build(settings)
+
+    def connectors(self, only: str | None = None) -> list[Connector]:
+        """Every enabled connector, or just ``only``."""
+        if only is not None:
+            return [self.connector(only)]
+        return [self._build(s) for s in self.config.connectors if s.enabled]
+
+    def _build(self, settings: Any) -> Connector:
+        context = ConnectorContext(
+            clock=self.clock,
+            capture=self.config.capture,
+            internal_addresses=frozenset(self.user_emails())
+            if self.config.salesforce is not None
+            else frozenset(),
+        )
+        return registry.get(settings.type)(settings, context)
+
+    def mailboxes(self, connector: Connector) -> list[str]:
+        """The connector's mailboxes; ``"salesforce_users"`` means every active user."""
+        if connector.settings.mailboxes == "salesforce_users":
+            return self.user_emails()
+        return connector.mailboxes()
+
+    def units(
+        self, only_connector: str | None = None, only_mailbox: str | None = None
+    ) -> Iterator[tuple[Connector, str]]:
+        """(connector, mailbox) pairs to sync."""
+        for connector in self.connectors(only_connector):
+            for mailbox in self.mailboxes(connector):
+                if only_mailbox is None or mailbox == only_mailbox:
+                    yield connector, mailbox
+
+    def sync(
+        self, only_connector: str | None = None, only_mailbox: str | None = None
+    ) -> list[PassResult]:
+        """One pass over every unit (or the chosen ones)."""
+        return [self.runner.run(c, m) for c, m in self.units(only_connector, only_mailbox)]
+
+    def close(self) -> None:
+        """Close what was opened, newest first."""
+        while self._closers:
+            self._closers.pop()()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
