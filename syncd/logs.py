@@ -145,4 +145,6 @@ def setup_logging(
     handler._syncd = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # Alembic announces its migration context on every open; operators need only problems.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     return redactor
