@@ -38,9 +38,9 @@ def before_write(store: Store, obj: SObjectType, row: dict[str, Any], old: dict 
             row.setdefault(key, value)
             if row[key] is None:
                 row[key] = value
-        for f in obj.fields.values():
-            if f.type == "boolean" and row.get(f.name) is None:
-                row[f.name] = False
+        for name in obj.booleans:
+            if row.get(name) is None:
+                row[name] = False
         if "OwnerId" in obj.fields and row.get("OwnerId") is None:
             row["OwnerId"] = store.default_user_id
     if obj.name in ("Contact", "Lead", "User"):

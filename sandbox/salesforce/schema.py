@@ -170,12 +170,14 @@ class SObjectType:
     # Derived on every add(): the fields with a value index, and the required field names.
     indexed: list[Field] = field(default_factory=list)
     required: list[str] = field(default_factory=list)
+    booleans: list[str] = field(default_factory=list)
 
     def add(self, f: Field) -> None:
         """Add (or replace) a field and its look-up entries."""
         self.fields[f.name] = f
         self.indexed = [x for x in self.fields.values() if x.external_id or x.unique]
         self.required = [x.name for x in self.fields.values() if x.required]
+        self.booleans = [x.name for x in self.fields.values() if x.type == "boolean"]
         self.by_lower[f.name.lower()] = f
         if f.relationship_name:
             self.relationships[f.relationship_name.lower()] = f

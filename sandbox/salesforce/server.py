@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WsgiRequest
@@ -192,7 +193,9 @@ class SalesforceSandbox:
         wreq = WsgiRequest(environ)
         req = Request(
             wreq.method.upper(),
-            wreq.path,
+            # The raw path keeps %2F inside an external id value from splitting the route;
+            # the router unquotes each segment itself.
+            urlsplit(environ.get("RAW_URI") or environ.get("REQUEST_URI") or quote(wreq.path)).path,
             {k: v for k, v in wreq.args.items()},
             {k.lower(): v for k, v in wreq.headers.items()},
             wreq.get_data(),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import connect
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from sandbox.salesforce import SalesforceSandbox
@@ -272,3 +273,12 @@ def test_composite_all_or_none_rolls_back(sf: Salesforce, sandbox: SalesforceSan
     )
     assert [r["httpStatusCode"] for r in reply["compositeResponse"]] == [201, 400]
     assert sandbox.count("Account") == before
+
+
+def test_external_id_values_with_slashes_round_trip(with_key: Salesforce) -> None:
+    key = "cl:aircall/42"
+    assert with_key.Task.upsert(f"Syncd_Key__c/{quote(key, safe='')}", {"Subject": "x"}) == 201
+    found = with_key.query(
+        format_soql("SELECT Syncd_Key__c FROM Task WHERE Syncd_Key__c = {}", key)
+    )
+    assert [r["Syncd_Key__c"] for r in found["records"]] == [key]
