@@ -9,6 +9,7 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.values import make_id
 
 
 def _error(exc: pytest.ExceptionInfo[Any]) -> dict[str, Any]:
@@ -107,6 +108,20 @@ def test_reference_to_the_wrong_object_type(sf: Salesforce, account_id: str) -> 
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.Task.create({"WhoId": account_id})  # an Account is neither Contact nor Lead
     assert _error(exc)["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
+
+
+def test_reference_to_a_missing_record(sf: Salesforce) -> None:
+    missing_contact = make_id("003", 987_654)
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Task.create({"WhoId": missing_contact})
+    assert _error(exc)["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+
+
+def test_non_updateable_field_on_update(sf: Salesforce) -> None:
+    task = sf.Task.create({"Subject": "s", "TaskSubtype": "Call"})["id"]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Task.update(task, {"TaskSubtype": "Email"})
+    assert _error(exc)["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
 
 
 def test_bad_date_is_a_json_parser_error(sf: Salesforce) -> None:
