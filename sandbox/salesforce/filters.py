@@ -29,9 +29,15 @@ NUMERIC = {"int", "double", "currency", "percent"}
 class Filters:
     """Compiles WHERE expressions against one store, resolving paths with ``resolve``."""
 
-    def __init__(self, store: Store, resolve: Callable[[SObjectType, str, str], Resolved]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        resolve: Callable[[SObjectType, str, str], Resolved],
+        semi_join: Callable[[soql.Query, str], set[Any]],
+    ) -> None:
         self.store = store
         self.resolve = resolve
+        self.semi_join = semi_join
 
     def compile(self, obj: SObjectType, expr: Any, text: str) -> Callable[[Row], bool]:
         """Compile a WHERE expression into a predicate."""
@@ -98,9 +104,18 @@ class Filters:
             v = get(row)
             return v.lower() if fold and isinstance(v, str) else v
 
+        if f.type == "textarea" and f.length > 255:
+            raise ApiError(
+                400,
+                "INVALID_FIELD",
+                f"\n{text}\nERROR at Row:1\nfield '{f.name}' can not be filtered in query call",
+            )
         if op in ("IN", "NOT IN"):
-            assert isinstance(cond.value, list)
-            wanted = {self._literal(f, lit, text) for lit in cond.value}
+            if isinstance(cond.value, soql.Query):
+                found = self.semi_join(cond.value, text)
+                wanted = {v.lower() if fold and isinstance(v, str) else v for v in found}
+            else:
+                wanted = {self._literal(f, lit, text) for lit in cond.value}
             if op == "IN":
                 return lambda row: value(row) in wanted
             return lambda row: value(row) not in wanted
@@ -142,6 +157,8 @@ class Filters:
                 continue
             f = obj.field(cond.path)
             if f is None or not (f.type == "id" or f.external_id or f.unique):
+                continue
+            if isinstance(cond.value, soql.Query):
                 continue
             literals = cond.value if isinstance(cond.value, list) else [cond.value]
             keys = [self._literal(f, lit, text) for lit in literals]

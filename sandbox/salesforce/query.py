@@ -69,7 +69,7 @@ class Executor:
     def __init__(self, store: Store, base_url: Callable[[], str]) -> None:
         self.store = store
         self.base_url = base_url
-        self.filters = Filters(store, self.resolve)
+        self.filters = Filters(store, self.resolve, self._semi_join)
 
     # -- resolution ----------------------------------------------------------------------------
 
@@ -138,7 +138,20 @@ class Executor:
 
     def run(self, text: str, *, include_deleted: bool = False) -> Result:
         """Parse and evaluate ``text``."""
-        query = soql.parse(text)
+        return self.evaluate(soql.parse(text), text, include_deleted=include_deleted)
+
+    def _semi_join(self, sub: soql.Query, text: str) -> set[Any]:
+        """Return the values of the one field a ``WHERE x IN (SELECT y FROM …)`` selects."""
+        if len(sub.items) != 1 or sub.items[0].path is None or sub.items[0].func:
+            raise soql.malformed("a semi-join subquery must select exactly one field")
+        result = self.evaluate(sub, text, include_deleted=False)
+        obj = self.store.schema.get(sub.sobject)
+        assert obj is not None
+        get = self.resolve(obj, sub.items[0].path, text).getter
+        return {v for v in (get(row) for row in result.rows) if v is not None}
+
+    def evaluate(self, query: soql.Query, text: str, *, include_deleted: bool) -> Result:
+        """Evaluate a parsed query; ``text`` is the whole query, for error messages."""
         obj = self.store.schema.get(query.sobject)
         if obj is None:
             raise ApiError(
@@ -257,8 +270,9 @@ class Executor:
                 )
             leaf = here.field(parts[-1]) if here else None
             name = leaf.name if leaf else parts[-1]
-            if name not in node.leaves:
-                node.leaves.append(name)
+            if name in node.leaves:
+                raise soql.malformed(f"duplicate field selected: {item.path}")
+            node.leaves.append(name)
         base = self.base_url()
         find = self.store.find_by_id
 

@@ -8,7 +8,8 @@ Grammar (case-insensitive keywords)::
     item      := path | COUNT() | func(path) [alias] | ( query )       -- subquery: child rows
     expr      := term {OR term};  term := factor {AND factor}
     factor    := NOT factor | ( expr ) | cond
-    cond      := path op value | path [NOT] IN ( value {, value} ) | path [NOT] LIKE string
+    cond      := path op value | path [NOT] LIKE string
+               | path [NOT] IN ( value {, value} ) | path [NOT] IN ( query )  -- semi-join
     value     := string | number | TRUE | FALSE | NULL | date | datetime | DATE_LITERAL[:n]
 
 Errors are :class:`~sandbox.salesforce.errors.ApiError` with MALFORMED_QUERY, like Salesforce.
@@ -96,11 +97,11 @@ class Literal:
 
 @dataclass
 class Cond:
-    """``path op value``; op is one of = != < > <= >= IN NOT IN LIKE."""
+    """``path op value``; op is one of = != < > <= >= IN NOT IN LIKE (IN may take a semi-join)."""
 
     path: str
     op: str
-    value: Literal | list[Literal]
+    value: Literal | list[Literal] | Query
 
 
 @dataclass
@@ -317,6 +318,10 @@ class _Parser:
             word = "not " + self.take().text.lower()
         if word in ("in", "not in"):
             self.expect("(")
+            if self.at("select"):
+                semi_join = self.query(nested=True)
+                self.expect(")")
+                return Cond(path, word.upper(), semi_join)
             values = [self.value()]
             while self.at(","):
                 self.take()

@@ -191,6 +191,9 @@ def test_counts_and_aggregates(sf: Salesforce, org: dict[str, Any]) -> None:
         ("SELECT Account.Nope FROM Contact", "INVALID_FIELD"),
         ("SELECT Id FROM Contact WHERE Birthday__c = null", "INVALID_FIELD"),
         ("SELECT Id FROM Widget", "INVALID_TYPE"),
+        ("SELECT Id, Email, email FROM Contact", "MALFORMED_QUERY"),
+        ("SELECT Id FROM Task WHERE Description = 'x'", "INVALID_FIELD"),
+        ("SELECT Id FROM Contact WHERE Id IN (SELECT Id, Name FROM Account)", "MALFORMED_QUERY"),
         ("SELECT Id FROM Opportunity WHERE CloseDate = '2026-01-01'", "MALFORMED_QUERY"),
     ],
 )
@@ -234,3 +237,16 @@ def test_polymorphic_who_and_what(sf: Salesforce, sandbox: SalesforceSandbox) ->
     assert (record["Who"]["Type"], record["Who"]["Email"]) == ("Lead", "p@p.example")
     # What.Type is the related object, not the Opportunity's own Type picklist.
     assert (record["What"]["Type"], record["What"]["Name"]) == ("Opportunity", "Poly deal")
+
+
+def test_semi_join(sf: Salesforce, org: dict[str, Any]) -> None:
+    result = sf.query(
+        "SELECT Name FROM Account WHERE Id IN "
+        "(SELECT AccountId FROM Opportunity WHERE StageName = 'Closed Won')"
+    )
+    assert _names(result) == ["Globex"]
+    anti = sf.query(
+        "SELECT COUNT() FROM Account WHERE Name IN ('Acme', 'Globex') AND Id NOT IN "
+        "(SELECT AccountId FROM Opportunity WHERE IsClosed = true)"
+    )
+    assert anti["totalSize"] == 1  # Acme: its deals are open
