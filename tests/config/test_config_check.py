@@ -30,8 +30,8 @@ def test_example_config_passes_check_with_the_named_variables(
         monkeypatch.setenv(name, "dummy")
     config, warnings = check_config(EXAMPLE)
     assert warnings == []
-    assert [c.type for c in config.connectors] == ["memory"]
-    assert config.connectors_by_name["example"].interval == timedelta(minutes=5)
+    assert [c.type for c in config.connectors] == ["mbox"]
+    assert config.connectors_by_name["archive"].interval == timedelta(minutes=5)
     assert config.salesforce is not None and config.salesforce.auth == "client_credentials"
     assert config.alerts.slack is not None and config.alerts.slack.cooldown == timedelta(days=3)
     referenced = {ref.env for _, ref in config.secret_refs()}
