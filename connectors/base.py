@@ -50,13 +50,16 @@ class ConnectorContext:
 
     ``capture`` is the ``[capture]`` settings object (duck-typed: ``backfill_days``,
     ``capture_body``, ``default_region``, ``internal_domains``), or None for defaults.
-    ``internal_addresses`` are the Salesforce users' emails when known.
+    ``internal_addresses`` are the Salesforce users' emails when known. ``since`` overrides
+    the start of a full sync's window (``syncd backfill --since``); None means the usual
+    ``backfill_days``.
     """
 
     clock: Callable[[], datetime] = _utc_now
     capture: Any = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncd.connectors"))
     internal_addresses: frozenset[str] = frozenset()
+    since: datetime | None = None
 
     def now(self) -> datetime:
         """The injected clock's time, checked to be aware."""
@@ -72,6 +75,10 @@ class ConnectorContext:
 
     def backfill_start(self) -> datetime:
         """The oldest time a full sync reaches back to."""
+        if self.since is not None:
+            if self.since.tzinfo is None:
+                raise ValueError("ConnectorContext.since must be timezone-aware")
+            return self.since.astimezone(UTC)
         return self.now() - timedelta(days=int(self.setting("backfill_days", 90)))
 
     def origin(self, source: str, mailbox: str) -> Origin:

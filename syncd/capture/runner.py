@@ -31,6 +31,7 @@ from syncd.capture.privacy import PrivacyRules, screen
 from syncd.errors import CursorExpired
 from syncd.model import Activity, Batch, activity_from_dict
 from syncd.state import LedgerEntry, Store, Transaction
+from syncd.state.cursors import DEFAULT_STREAM
 
 log = logging.getLogger(__name__)
 
@@ -80,16 +81,24 @@ class Runner:
 
     # -- the pass ------------------------------------------------------------------------
 
-    def run(self, connector: Connector, mailbox: str) -> PassResult:
-        """Pull and write until the connector has nothing more, or a batch cannot finish."""
+    def run(
+        self, connector: Connector, mailbox: str, *, stream: str = DEFAULT_STREAM
+    ) -> PassResult:
+        """Pull and write until the connector has nothing more, or a batch cannot finish.
+
+        ``stream`` names the cursor to read and advance: the regular incremental one by
+        default; ``syncd backfill`` uses its own so the regular cursor is left alone.
+        """
         result = PassResult(connector.name, mailbox)
         run_id = self.store.runs.start(connector.name, mailbox)
         error: BaseException | None = None
         try:
-            self._loop(connector, mailbox, result)
+            self._loop(connector, mailbox, result, stream)
         except Exception as exc:
             error = exc
-            self.store.cursors.record_error(connector.name, mailbox, f"{type(exc).__name__}")
+            self.store.cursors.record_error(
+                connector.name, mailbox, f"{type(exc).__name__}", stream
+            )
             raise
         finally:
             self.store.runs.finish(run_id, dict(result.outcomes), error)
@@ -104,13 +113,13 @@ class Runner:
             )
         return result
 
-    def _loop(self, connector: Connector, mailbox: str, result: PassResult) -> None:
-        cursor = self.store.cursors.get(connector.name, mailbox)
+    def _loop(self, connector: Connector, mailbox: str, result: PassResult, stream: str) -> None:
+        cursor = self.store.cursors.get(connector.name, mailbox, stream)
         while self.max_batches is None or result.batches < self.max_batches:
             try:
                 batch = connector.pull(mailbox, cursor)
             except CursorExpired:
-                count = self.store.cursors.mark_resync(connector.name, mailbox, None)
+                count = self.store.cursors.mark_resync(connector.name, mailbox, None, stream)
                 log.warning(
                     "cursor expired: full resync of the backfill window",
                     extra={"connector": connector.name, "resyncs": count},
@@ -119,7 +128,7 @@ class Runner:
                 cursor = None
                 batch = connector.pull(mailbox, None)
             result.batches += 1
-            finished = self.process(connector.name, mailbox, batch, result)
+            finished = self.process(connector.name, mailbox, batch, result, stream=stream)
             if self.on_batch is not None:
                 self.on_batch(result, batch)
             if not finished:
@@ -130,7 +139,15 @@ class Runner:
             if not batch.more:
                 return
 
-    def process(self, connector: str, mailbox: str, batch: Batch, result: PassResult) -> bool:
+    def process(
+        self,
+        connector: str,
+        mailbox: str,
+        batch: Batch,
+        result: PassResult,
+        *,
+        stream: str = DEFAULT_STREAM,
+    ) -> bool:
         """Write one batch and commit it with its cursor; False when the cursor must stay."""
         outcomes: Counter[str] = Counter()
         for skip in batch.skips:
@@ -169,7 +186,7 @@ class Runner:
             self._dead_letter(tx, connector, mailbox, failed)
             tx.counts.increment(connector, mailbox, outcomes)
             if not deferred and batch.next_cursor is not None:
-                tx.cursors.set(connector, mailbox, batch.next_cursor)
+                tx.cursors.set(connector, mailbox, batch.next_cursor, stream)
         result.merge(outcomes)
         return not deferred
 
