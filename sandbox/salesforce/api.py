@@ -9,6 +9,7 @@ server errors and limits, then the session check.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import threading
 from collections import Counter, deque
@@ -27,6 +28,8 @@ from sandbox.salesforce.query import Executor, Result
 from sandbox.salesforce.records import RecordsApi
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.wire import DATA_PATH, NOT_FOUND, Reply, Request
+
+log = logging.getLogger(__name__)
 
 API_VERSION = "60.0"
 PAGE_SIZE = 2000
@@ -136,6 +139,18 @@ class Api:
             return Reply(err.status, err.body(), headers)
         except OAuthError as err:
             return Reply(err.status, {"error": err.error, "error_description": err.description})
+        except Exception:
+            # A bug in the sandbox: answer like Salesforce's 500 and keep serving.
+            log.exception("sandbox error on %s %s", req.method, req.path)
+            return Reply(
+                500,
+                [
+                    {
+                        "message": "An unexpected error occurred in the sandbox.",
+                        "errorCode": "UNKNOWN_EXCEPTION",
+                    }
+                ],
+            )
 
     def _faults_before(self, req: Request) -> None:
         slow = self.faults.take(req.path, req.method, {"slow"})
