@@ -80,9 +80,13 @@ def _event_times(row: dict[str, Any], old: dict | None) -> None:
             ["ActivityDateTime"],
         )
     row["StartDateTime"] = row["ActivityDateTime"] = start
+    # A new end sets the duration; otherwise the duration is kept and the end follows the start.
     end_changed = old is None or row.get("EndDateTime") != old.get("EndDateTime")
-    duration_changed = old is None or row.get("DurationInMinutes") != old.get("DurationInMinutes")
-    if row.get("EndDateTime") and (end_changed or not duration_changed):
+    duration_changed = old is not None and row.get("DurationInMinutes") != old.get(
+        "DurationInMinutes"
+    )
+    use_end = row.get("EndDateTime") and end_changed and not duration_changed
+    if use_end or (row.get("EndDateTime") and row.get("DurationInMinutes") is None):
         if row["EndDateTime"] < start:
             raise RecordError(
                 "FIELD_INTEGRITY_EXCEPTION",

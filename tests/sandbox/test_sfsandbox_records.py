@@ -148,6 +148,16 @@ def test_event_times_are_derived(sf: Salesforce) -> None:
     event = sf.Event.get(eid)
     assert event["EndDateTime"] == "2026-03-10T14:45:00.000+0000"
     assert event["ActivityDate"] == "2026-03-10"
+    sf.Event.update(eid, {"StartDateTime": "2026-03-11T09:00:00Z"})  # moved: duration kept
+    moved = sf.Event.get(eid)
+    assert (moved["EndDateTime"], moved["ActivityDate"]) == (
+        "2026-03-11T09:45:00.000+0000",
+        "2026-03-11",
+    )
+    sf.Event.update(eid, {"EndDateTime": "2026-03-11T10:00:00Z"})  # longer: duration follows
+    assert sf.Event.get(eid)["DurationInMinutes"] == 60
+    sf.Event.update(eid, {"DurationInMinutes": 15})
+    assert sf.Event.get(eid)["EndDateTime"] == "2026-03-11T09:15:00.000+0000"
     with pytest.raises(SalesforceMalformedRequest) as exc:
         sf.Event.create({"Subject": "No end", "StartDateTime": "2026-03-10T14:00:00Z"})
     assert _error(exc)["errorCode"] == "REQUIRED_FIELD_MISSING"
