@@ -224,12 +224,27 @@ class Directory:
         mark = self.watermarks.get(spec.sobject)
         if stamp and (mark is None or stamp > mark):
             self.watermarks[spec.sobject] = stamp
+        known = rid in self._records(spec.sobject)
         self._remove(spec.sobject, rid)
         if row.get("IsDeleted") or not spec.keep(row):
-            changes.removed[spec.sobject].add(rid)
+            # Only what the directory held can be removed: a closed opportunity or converted
+            # lead the directory never had is not a change anyone needs to re-match for.
+            if known:
+                changes.removed[spec.sobject].add(rid)
             return
         self._add(spec.sobject, row)
         changes.changed[spec.sobject].add(rid)
+
+    def _records(self, sobject: str) -> dict[str, Any]:
+        return {
+            "User": self.users,
+            "Contact": self.contacts,
+            "Lead": self.leads,
+            "Account": self.accounts,
+            "Opportunity": self.opportunities,
+            "OpportunityContactRole": self.contact_roles,
+            "OpportunityStage": self.stages,
+        }[sobject]
 
     def _phones(self, values: Iterable[Any]) -> tuple[str, ...]:
         return tuple(str(v) for v in values if v)

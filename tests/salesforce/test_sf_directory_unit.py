@@ -184,3 +184,19 @@ def test_injectable_phone_key() -> None:
 
     d = Directory.load(_Rows(_org()), phone_key=last_seven)
     assert [c.id for c in d.contacts_by_phone("555 0199")] == ["003C"]
+
+
+def test_a_closed_opportunity_the_directory_never_held_is_not_a_change() -> None:
+    directory = Directory.load(_Rows(_org()))
+    later = "2026-01-02T10:00:00.000+0000"
+    closed = {
+        "Id": "006CLOSED",
+        "Name": "Lost deal",
+        "AccountId": "001A",
+        "StageName": "Closed Lost",
+        "IsClosed": True,
+        "SystemModstamp": later,
+    }
+    changes = directory.refresh(_Rows({"Opportunity": [closed]}))
+    assert not changes
+    assert "006CLOSED" not in directory.opportunities
