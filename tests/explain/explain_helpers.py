@@ -10,7 +10,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "salesforce"))
 
-from sf_helpers import start_sandbox  # noqa: E402
+from sf_helpers import start_sandbox
 
 SECRET_ENV = "SYNCD_TEST_EXPLAIN_SF_SECRET"
 REP = "ana@ourco.com"

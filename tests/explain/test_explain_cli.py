@@ -76,7 +76,7 @@ def test_offline_corpus_message_shows_activity_rules_and_key_without_a_directory
     assert report["body"]["captured"] is False
     assert "WhoId" not in report["record"]["fields"]
     assert report["record"]["fields"]["Syncd_Key__c"] == expected_key
-    assert [r["rule"] for r in report["privacy"]["rules"]][0] == "always"
+    assert report["privacy"]["rules"][0]["rule"] == "always"
 
 
 def test_newsletter_shows_the_bulk_mail_rule_and_writes_nothing(
