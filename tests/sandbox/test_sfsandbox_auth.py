@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import jwt
 import pytest
-from conftest import FakeClock, connect, http_session, token
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sfsandbox_helpers import FakeClock, connect, http_session, token
 from simple_salesforce import Salesforce, SalesforceExpiredSession
 from simple_salesforce.exceptions import SalesforceAuthenticationFailed
 from simple_salesforce.login import SalesforceLogin

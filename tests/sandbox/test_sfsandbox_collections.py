@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import connect
+from sfsandbox_helpers import connect
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FakeClock
+from sfsandbox_helpers import FakeClock
 from simple_salesforce import Salesforce, format_soql
 
 from sandbox.salesforce import SalesforceSandbox

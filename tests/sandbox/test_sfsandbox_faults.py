@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import FakeClock, connect, http_session
+from sfsandbox_helpers import FakeClock, connect, http_session
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
