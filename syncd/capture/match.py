@@ -8,15 +8,19 @@
 2. Each external participant, in order of relevance (the other side first: recipients of
    outbound mail, the sender of inbound mail, then cc, attendees), is matched to a Contact by
    email, else to an unconverted Lead by email; a phone number to a Contact, else a Lead, by
-   E.164. Internal participants (Salesforce users, internal domains, the mailbox) are never
+   E.164. Participants of one role are taken in the order of their addresses, not of the
+   header or attendee list, so the result does not depend on how a provider listed them.
+   Internal participants (Salesforce users, internal domains, the mailbox) are never
    matched. An address or number shared by several contacts is *ambiguous*: it is reported,
    not guessed, and that participant is not used.
 3. WhoId is the first matched contact (else the first lead). WhatId, with a contact, follows
    ``opportunity_policy``:
 
    - ``contact_role_then_single_open``: an open opportunity where a matched contact holds a
-     contact role (one such opportunity, or the one where the role is primary); else the only
-     open opportunity of the contact's account; else the account.
+     contact role (one such opportunity, or the one where the role is primary); with no role,
+     the only open opportunity of the contact's account; else the account. Roles on several
+     open opportunities with no single primary one give the account: the roles left it open,
+     so the account's only opportunity is not used to guess.
    - ``contact_role_only``: an opportunity by contact role, else the account.
    - ``account_only``: the account.
 
@@ -33,7 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from syncd.capture.addresses import InternalParties, domain_of, is_personal_domain
+from syncd.capture.addresses import (
+    InternalParties,
+    domain_of,
+    is_personal_domain,
+    matching_address,
+)
 from syncd.model import Activity, Direction, Participant, Role
 
 if TYPE_CHECKING:
@@ -89,9 +98,18 @@ class _Found:
 def _ordered(activity: Activity) -> list[Participant]:
     order = _ORDER_OUTBOUND if activity.direction is Direction.OUTBOUND else _ORDER_INBOUND
     rank = {role: i for i, role in enumerate(order)}
-    indexed = list(enumerate(activity.participants))
-    indexed.sort(key=lambda pair: (rank.get(pair[1].role, len(rank)), pair[0]))
-    return [p for _, p in indexed]
+    # Within one role, by address (then phone), not by position: the same meeting comes from
+    # several calendars and the same mail from several mailboxes, and their providers list
+    # attendees and recipients in different orders. The match must not depend on that.
+    return sorted(
+        activity.participants,
+        key=lambda p: (
+            rank.get(p.role, len(rank)),
+            matching_address(p.address) or "",
+            (p.address or "").lower(),
+            p.phone or "",
+        ),
+    )
 
 
 def _label(p: Participant) -> str:
@@ -143,6 +161,7 @@ def _find_people(
 def _what_for_contacts(
     contacts: Sequence[Any], directory: DirectoryView, policy: str, trace: list[str]
 ) -> tuple[str | None, str | None]:
+    opps: list[str] = []
     if policy != "account_only":
         roles = [r for c in contacts for r in directory.contact_roles_for_contact(c.id)]
         opps = sorted({r.opportunity_id for r in roles})
@@ -165,7 +184,9 @@ def _what_for_contacts(
     if account_id is None:
         trace.append("the matched contacts have no account: no WhatId")
         return None, None
-    if policy == "contact_role_then_single_open":
+    # Roles that left the choice open are not overruled by the account's "only" opportunity:
+    # that would be a guess among the very opportunities the roles could not decide between.
+    if policy == "contact_role_then_single_open" and not opps:
         opens = directory.open_opportunities_for_account(account_id)
         if len(opens) == 1:
             trace.append(f"Opportunity {opens[0].id}: the only open opportunity of the account")
