@@ -109,8 +109,9 @@ class MboxConnector(Connector):
         return [self._settings.mailbox]
 
     def _window(self) -> datetime:
+        # A backfill's --since (context.since) wins over the configured ``since``.
         since = self._settings.since
-        if since is not None:
+        if since is not None and self.context.since is None:
             return datetime.combine(since, time(0), tzinfo=UTC)
         return self.context.backfill_start()
 

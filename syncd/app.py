@@ -92,27 +92,30 @@ class App:
             policy=self.config.capture.opportunity_policy,
         )
 
-    def connector(self, name: str) -> Connector:
-        """The configured connector called ``name``."""
+    def connector(self, name: str, *, since: datetime | None = None) -> Connector:
+        """The configured connector called ``name`` (its window from ``since`` when given)."""
         settings = self.config.connectors_by_name.get(name)
         if settings is None:
             known = ", ".join(sorted(self.config.connectors_by_name)) or "none"
             raise ConfigError([Problem("--connector", f"no connector named {name!r} ({known})")])
-        return self._build(settings)
+        return self._build(settings, since)
 
-    def connectors(self, only: str | None = None) -> list[Connector]:
-        """Every enabled connector, or just ``only``."""
+    def connectors(
+        self, only: str | None = None, *, since: datetime | None = None
+    ) -> list[Connector]:
+        """Every enabled connector, or just ``only``; ``since`` overrides the backfill window."""
         if only is not None:
-            return [self.connector(only)]
-        return [self._build(s) for s in self.config.connectors if s.enabled]
+            return [self.connector(only, since=since)]
+        return [self._build(s, since) for s in self.config.connectors if s.enabled]
 
-    def _build(self, settings: Any) -> Connector:
+    def _build(self, settings: Any, since: datetime | None = None) -> Connector:
         context = ConnectorContext(
             clock=self.clock,
             capture=self.config.capture,
             internal_addresses=frozenset(self.user_emails())
             if self.config.salesforce is not None
             else frozenset(),
+            since=since,
         )
         return registry.get(settings.type)(settings, context)
 

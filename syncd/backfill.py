@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-import connectors.base as registry
-from connectors.base import Connector, ConnectorContext
+from connectors.base import Connector
 from syncd.capture.runner import PassResult, Runner
 from syncd.errors import ConfigError, Problem
 from syncd.model import Batch
@@ -103,19 +102,7 @@ class Backfill:
 
     def connectors(self, only: str | None = None) -> list[Connector]:
         """The configured connectors, each with its window starting at ``since``."""
-        config = self.app.config
-        if only is not None:
-            self.app.connector(only)  # the ConfigError for an unknown name, listing the known
-            chosen = [config.connectors_by_name[only]]
-        else:
-            chosen = [s for s in config.connectors if s.enabled]
-        context = ConnectorContext(
-            clock=self.app.clock,
-            capture=config.capture,
-            internal_addresses=frozenset(self.app.user_emails()),
-            since=datetime.combine(self.since, time(0), tzinfo=UTC),
-        )
-        return [registry.get(s.type)(s, context) for s in chosen]
+        return self.app.connectors(only, since=datetime.combine(self.since, time(0), tzinfo=UTC))
 
     def units(
         self, only_connector: str | None = None, only_mailbox: str | None = None
