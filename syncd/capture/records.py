@@ -3,8 +3,10 @@
 Email → Task (TaskSubtype Email, Status Completed, Subject "Email: …"); call → Task
 (TaskSubtype Call, CallType, CallDurationInSeconds, CallDisposition); meeting → Event (start
 and end, or IsAllDayEvent with ActivityDate and DurationInMinutes). Text is cut to Salesforce's
-lengths here, so a long subject never becomes a dead letter. ``Syncd_Key__c`` carries the key
-every write upserts by.
+lengths here, so a long subject never becomes a dead letter. Lengths are counted as
+Salesforce counts them, in UTF-16 code units (a character outside the Basic Multilingual Plane,
+such as an emoji, counts twice), so a subject full of emoji is cut short enough too.
+``Syncd_Key__c`` carries the key every write upserts by.
 """
 
 from __future__ import annotations
@@ -29,10 +31,25 @@ def sobject_for(activity: Activity) -> str:
     return "Event" if isinstance(activity, Meeting) else "Task"
 
 
+def _units(text: str) -> int:
+    """Length as Salesforce counts it: UTF-16 code units (an emoji or rare CJK counts twice)."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
 def _cut(text: str | None, limit: int) -> str | None:
     if text is None:
         return None
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if _units(text) <= limit:
+        return text
+    # Keep whole characters (never half a surrogate pair) and leave one unit for the ellipsis.
+    kept, used = [], 0
+    for ch in text:
+        size = 2 if ord(ch) > 0xFFFF else 1
+        if used + size > limit - 1:
+            break
+        kept.append(ch)
+        used += size
+    return "".join(kept) + "…"
 
 
 def _stamp(value: datetime) -> str:
