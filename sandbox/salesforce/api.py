@@ -32,6 +32,8 @@ from sandbox.salesforce.wire import DATA_PATH, NOT_FOUND, Reply, Request
 log = logging.getLogger(__name__)
 
 API_VERSION = "60.0"
+#: Versions the paths may name: collection upsert by external id needs v46; newer ones exist.
+MIN_VERSION, MAX_VERSION = 46, 66
 PAGE_SIZE = 2000
 MAX_CURSORS = 200
 USAGE_WINDOW = timedelta(hours=24)
@@ -123,7 +125,7 @@ class Api:
                     ],
                 )
             m = DATA_PATH.match(req.path)
-            if m is None or int(m.group(1)) < 46 or int(m.group(1)) > 62:
+            if m is None or not MIN_VERSION <= int(m.group(1)) <= MAX_VERSION:
                 raise NOT_FOUND
             self.auth.check(req.headers.get("authorization"))
             used = self.api_calls_used
@@ -303,7 +305,9 @@ class Api:
 
     # -- query ---------------------------------------------------------------------------------
 
-    def query(self, text: str, include_deleted: bool, req: Request, *, tooling_api: bool = False):
+    def query(
+        self, text: str, include_deleted: bool, req: Request, *, tooling_api: bool = False
+    ) -> dict[str, Any]:
         """Run a query and return its first page."""
         executor = self.tool_executor if tooling_api else self.executor
         result = executor.run(text, include_deleted=include_deleted)

@@ -25,7 +25,9 @@ _ROLLED_BACK = RecordError(
 )
 
 
-def record_json(obj_name: str, row: dict[str, Any], base: str, fields: list[str] | None = None):
+def record_json(
+    obj_name: str, row: dict[str, Any], base: str, fields: list[str] | None = None
+) -> dict[str, Any]:
     """Return a record as GET /sobjects/{S}/{id} shows it."""
     out: dict[str, Any] = {
         "attributes": {"type": obj_name, "url": f"{base}/sobjects/{obj_name}/{row['Id']}"}

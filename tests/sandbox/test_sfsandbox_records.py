@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sfsandbox_helpers import http_session
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
@@ -169,3 +170,14 @@ def test_python_insert_validates_like_the_api(sandbox: SalesforceSandbox) -> Non
     ids = sandbox.insert("Lead", [{"LastName": "L", "Company": "C", "Email": "l@c.example"}])
     assert ids[0].startswith("00Q")
     assert sandbox.get("Lead", ids[0])["IsConverted"] is False
+
+
+def test_api_versions_before_46_do_not_exist(sandbox: SalesforceSandbox, sf: Salesforce) -> None:
+    session = http_session(sandbox)
+    headers = {"Authorization": f"Bearer {sf.session_id}"}
+    old = session.get(f"{sandbox.url}/services/data/v45.0/limits", headers=headers, timeout=10)
+    assert old.status_code == 404
+    assert old.json()[0]["errorCode"] == "NOT_FOUND"
+    ok = session.get(f"{sandbox.url}/services/data/v46.0/limits", headers=headers, timeout=10)
+    assert ok.status_code == 200
+    assert ok.headers["Sforce-Limit-Info"].startswith("api-usage=")
