@@ -10,7 +10,9 @@ match for each, :func:`plan` sorts every activity into exactly one bucket:
 - ``unmatched``: no Who or What → the unmatched queue, with the reason;
 - ``skips``: a cancelled meeting that was never written (nothing to cancel).
 
-A key that appears twice in one batch is planned once. A cancelled meeting that *was* written
+A key that appears twice in one batch is planned once (its first occurrence). The Event's
+own Who needs no EventRelation: that is the Who it was written with (``Known.who_id``) when the
+ledger knows it, else the Who matched now. A cancelled meeting that *was* written
 is re-written (Subject "Canceled: …", shown as free) so the rep's calendar tells the truth.
 """
 
@@ -66,6 +68,9 @@ class Known:
     sobject: str
     salesforce_id: str
     related: frozenset[str] = frozenset()
+    #: The WhoId the record was written with, when the ledger knows it. That person is on the
+    #: Event already, whoever the Who would be if matched today.
+    who_id: str | None = None
 
 
 def plan(
@@ -86,10 +91,11 @@ def plan(
         if existing is not None and not cancelled:
             out.seen.append(activity)
             if existing.sobject == "Event":
+                who = existing.who_id or found.who_id
                 out.relations.extend(
                     Relation(activity.key, existing.salesforce_id, person)
                     for person in found.people
-                    if person not in existing.related and person != found.who_id
+                    if person not in existing.related and person != who
                 )
             continue
         if cancelled and existing is None:
