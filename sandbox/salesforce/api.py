@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from sandbox.salesforce import tooling
 from sandbox.salesforce.auth import Auth, OAuthError
@@ -178,8 +178,12 @@ class Api:
     def _oauth(self, req: Request) -> Reply:
         if req.method != "POST":
             raise OAuthError("invalid_request", "must use HTTP POST")
-        from urllib.parse import parse_qsl
-
+        refused = self.faults.take(req.path, req.method, {"oauth_error"})
+        if refused is not None:
+            raise OAuthError(
+                str(refused.params.get("error", "invalid_grant")),
+                str(refused.params.get("description", "expired access/refresh token")),
+            )
         form = dict(parse_qsl(req.body.decode("utf-8", "replace"))) | req.args
         return Reply(200, self.auth.token(form, self.base_url()))
 

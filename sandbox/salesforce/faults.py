@@ -3,6 +3,8 @@
 Each fault matches a path regex (``None`` for any path) and optionally a method, and fires
 ``times`` times. ``lock_row`` faults are consumed by collection requests, which then fail the
 chosen records with UNABLE_TO_LOCK_ROW inside an otherwise successful 200 response.
+``oauth_error`` makes the token endpoint refuse (``error=invalid_grant`` by default, as when an
+admin revokes the connected app's access), for the revoked-consent path of a client.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = frozenset({"status", "request_limit", "lock_row", "expire_sessions", "slow"})
+KINDS = frozenset({"status", "request_limit", "lock_row", "expire_sessions", "slow", "oauth_error"})
 
 
 @dataclass

@@ -152,6 +152,7 @@ class SalesforceSandbox:
 
     def start(self, port: int = 0) -> SalesforceSandbox:
         """Serve on 127.0.0.1 (``port`` 0 picks a free one) in a daemon thread."""
+        self.faults.stop.clear()
         self._server = make_server(
             "127.0.0.1",
             port,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from sfsandbox_helpers import FakeClock, connect, http_session
+from sfsandbox_helpers import FakeClock, connect, http_session, token
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -159,3 +159,19 @@ def test_allocation_is_a_rolling_24_hour_window(clock: FakeClock) -> None:
         clock.advance(12 * 3600)  # the first call leaves the window
         assert sf.query("SELECT COUNT() FROM User")["totalSize"] >= 1
         assert sb.api_calls_used == 3
+
+
+def test_oauth_error_fault_refuses_the_token_endpoint(fresh: SalesforceSandbox) -> None:
+    fresh.faults.inject("oauth_error", times=1)
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": fresh.client_id,
+        "client_secret": fresh.client_secret,
+    }
+    refused = token(fresh, **form)
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_grant",
+        "error_description": "expired access/refresh token",
+    }
+    assert token(fresh, **form).status_code == 200
