@@ -174,8 +174,12 @@ class Store:
     # -- writing -------------------------------------------------------------------------------
 
     def new_id(self, obj: SObjectType) -> str:
-        """Return a fresh id with the object's key prefix."""
-        return make_id(obj.key_prefix, next(self._counter))
+        """Return a fresh id with the object's key prefix, skipping ids seeded from CSVs."""
+        rows = self.tables[obj.name].rows
+        while True:
+            rid = make_id(obj.key_prefix, next(self._counter))
+            if rid not in rows:
+                return rid
 
     def create(
         self, sobject: str, data: dict[str, Any], *, system: bool = False, lenient: bool = False

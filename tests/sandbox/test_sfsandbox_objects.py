@@ -9,6 +9,7 @@ from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.values import make_id
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +159,12 @@ def test_seed_csv_rejects_unknown_objects(tmp_path: Path) -> None:
     (tmp_path / "Widget.csv").write_text("Name\nx\n")
     with pytest.raises(ValueError, match="Widget"):
         SalesforceSandbox().seed_csv(tmp_path)
+
+
+def test_generated_ids_skip_ids_taken_by_seeding() -> None:
+    with SalesforceSandbox() as sb:
+        taken = [make_id("001", n) for n in range(1, 40)]
+        sb.insert("Account", [{"Id": rid, "Name": f"seeded {i}"} for i, rid in enumerate(taken)])
+        fresh = sb.insert("Account", [{"Name": "new"}])[0]
+        assert fresh not in taken
+        assert sb.count("Account") == 40
