@@ -228,7 +228,12 @@ class Runner:
         activities = list(activities)
         ledger = self.store.ledger.lookup([a.key for a in activities])
         known = {
-            key: Known(e.sobject, e.salesforce_id, frozenset(_related(e.match_trace)))
+            key: Known(
+                e.sobject,
+                e.salesforce_id,
+                frozenset(_related(e.match_trace)),
+                who_id=e.match_trace.get("who_id") if isinstance(e.match_trace, dict) else None,
+            )
             for key, e in ledger.items()
         }
         internal = InternalParties(self.rules.internal_domains, self.rules.internal_addresses)
