@@ -30,6 +30,7 @@ class Service(Protocol):
 
 
 def _salesforce(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+    # Imported here so a service's import cost is paid only when it is served.
     from sandbox.salesforce import SalesforceSandbox
 
     sandbox = SalesforceSandbox(ca=ca)

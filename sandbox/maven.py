@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.salesforce import SalesforceSandbox
+from sandbox.salesforce.seed import stage_rows
 
 DEFAULT_DIR = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "crm" / "maven_sales_pipeline"
@@ -73,8 +74,6 @@ def _midnight(day: str) -> str:
 
 def load_maven(sandbox: SalesforceSandbox, data_dir: str | Path = DEFAULT_DIR) -> dict[str, Any]:
     """Load the data set into ``sandbox``; return counts and the dates used for open deals."""
-    from sandbox.salesforce.seed import stage_rows
-
     folder = Path(data_dir)
     pipeline = _read(folder, "sales_pipeline.csv")
     accounts = _read(folder, "accounts.csv")

@@ -181,7 +181,7 @@ def _opportunity_history(store: Store, row: dict[str, Any], old: dict | None) ->
     history = store.tables["OpportunityHistory"]
     hid = store.new_id(history.obj)
     amount, probability = row.get("Amount"), row.get("Probability")
-    store._put(
+    store.put(
         history,
         hid,
         {
@@ -208,7 +208,7 @@ def _opportunity_history(store: Store, row: dict[str, Any], old: dict | None) ->
     for name in TRACKED_FIELDS:
         if row.get(name) != old.get(name):
             fid = store.new_id(field_history.obj)
-            store._put(
+            store.put(
                 field_history,
                 fid,
                 {

@@ -15,7 +15,8 @@ from sandbox.salesforce import soql
 from sandbox.salesforce.dates import date_range
 from sandbox.salesforce.errors import ApiError
 from sandbox.salesforce.schema import Field, SObjectType
-from sandbox.salesforce.store import Store, unique_key
+from sandbox.salesforce.store import Store
+from sandbox.salesforce.validate import unique_key
 from sandbox.salesforce.values import format_datetime, normalize_id, parse_datetime
 
 if TYPE_CHECKING:

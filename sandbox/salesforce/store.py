@@ -21,6 +21,7 @@ from sandbox.salesforce import effects, validate
 from sandbox.salesforce.errors import ApiError, RecordError
 from sandbox.salesforce.objects import org_schema
 from sandbox.salesforce.schema import Field, Schema, SObjectType
+from sandbox.salesforce.validate import unique_key
 from sandbox.salesforce.values import format_datetime, make_id, normalize_id
 
 Clock = Callable[[], datetime]
@@ -28,13 +29,6 @@ Clock = Callable[[], datetime]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def unique_key(f: Field, value: Any) -> Any:
-    """Return the index key of a unique field's value (case-insensitive unless stated)."""
-    if isinstance(value, str) and not f.case_sensitive:
-        return value.lower()
-    return value
 
 
 @dataclass
@@ -151,10 +145,13 @@ class Store:
             finally:
                 self._undo = None
 
-    def _put(
+    def put(
         self, table: Table, rid: str, new: dict[str, Any] | None, *, undoing: bool = False
     ) -> None:
-        """Replace a row (None removes it), keeping indexes and the undo log in step."""
+        """Replace a row without validation (None removes it), keeping indexes and undo log.
+
+        Only for rows Salesforce maintains itself (history, roll-ups) and for rollback.
+        """
         old = table.rows.get(rid)
         for f in table.indexed_fields():
             index = table.index_for(f)
@@ -169,7 +166,7 @@ class Store:
         else:
             table.rows[rid] = new
         if self._undo is not None and not undoing:
-            self._undo.append(lambda: self._put(table, rid, old, undoing=True))
+            self._undo.append(lambda: self.put(table, rid, old, undoing=True))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -221,7 +218,7 @@ class Store:
             effects.before_write(self, obj, row, None)
             validate.check_required(obj, row)
             validate.check_unique(self, table, row, None)
-            self._put(table, rid, row)
+            self.put(table, rid, row)
             effects.after_write(self, obj, row, None, system=system)
             return row
 
@@ -257,7 +254,7 @@ class Store:
             effects.before_write(self, obj, row, old)
             validate.check_required(obj, row)
             validate.check_unique(self, table, row, rid)
-            self._put(table, rid, row)
+            self.put(table, rid, row)
             effects.after_write(self, obj, row, old, system=system)
             return row
 
@@ -281,7 +278,7 @@ class Store:
                 raise RecordError(
                     "INVALID_TYPE_FOR_OPERATION", f"entity type {name} does not support delete"
                 )
-            self._put(table, old["Id"], {**old, "IsDeleted": True, "SystemModstamp": self.now()})
+            self.put(table, old["Id"], {**old, "IsDeleted": True, "SystemModstamp": self.now()})
             return old["Id"]
 
     def system_set(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
@@ -289,4 +286,4 @@ class Store:
         table = self.tables[sobject]
         old = table.rows.get(record_id)
         if old is not None and any(old.get(k) != v for k, v in values.items()):
-            self._put(table, record_id, {**old, **values})
+            self.put(table, record_id, {**old, **values})

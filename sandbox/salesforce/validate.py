@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sandbox.salesforce.errors import RecordError
-from sandbox.salesforce.schema import SObjectType
+from sandbox.salesforce.schema import Field, SObjectType
 from sandbox.salesforce.values import coerce, normalize_id
 
 if TYPE_CHECKING:
@@ -102,10 +102,15 @@ def check_required(obj: SObjectType, row: dict[str, Any]) -> None:
         )
 
 
+def unique_key(f: Field, value: Any) -> Any:
+    """Return the index key of a unique field's value (case-insensitive unless stated)."""
+    if isinstance(value, str) and not f.case_sensitive:
+        return value.lower()
+    return value
+
+
 def check_unique(store: Store, table: Table, row: dict[str, Any], own_id: str | None) -> None:
     """Raise DUPLICATE_VALUE when a unique field's value is held by another live record."""
-    from sandbox.salesforce.store import unique_key
-
     for f in table.indexed_fields():
         if not f.unique or row.get(f.name) is None:
             continue
