@@ -130,6 +130,11 @@ def minutes_between(start: str, end: str) -> int:
     return int((datetime_value(end) - datetime_value(start)).total_seconds() // 60)
 
 
+def utf16_len(text: str) -> int:
+    """Return the length of ``text`` in UTF-16 code units, as Salesforce measures strings."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
     """Return ``value`` in the stored form of field ``f``.
 
@@ -144,7 +149,8 @@ def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise json_parser_error(value, "String")
         text = value if isinstance(value, str) else str(value)
-        if f.length and len(text) > f.length:
+        # Salesforce counts length in UTF-16 code units: an emoji takes two of a field's 255.
+        if f.length and len(text) > f.length // 2 and utf16_len(text) > f.length:
             shown = text if len(text) <= 30 else text[:27] + "..."
             raise RecordError(
                 "STRING_TOO_LONG",

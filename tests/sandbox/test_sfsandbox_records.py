@@ -111,6 +111,13 @@ def test_reference_to_the_wrong_object_type(sf: Salesforce, account_id: str) -> 
     assert _error(exc)["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
 
 
+def test_length_is_counted_in_utf16_units(sf: Salesforce) -> None:
+    assert sf.Task.create({"Subject": "\U0001f600" * 127 + "x"})["success"]  # 255 units
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Task.create({"Subject": "\U0001f600" * 128})  # 128 characters, 256 units
+    assert _error(exc)["errorCode"] == "STRING_TOO_LONG"
+
+
 def test_reference_to_a_missing_record(sf: Salesforce) -> None:
     missing_contact = make_id("003", 987_654)
     with pytest.raises(SalesforceMalformedRequest) as exc:
