@@ -101,11 +101,16 @@ def test_db_upgrade_then_status_json_on_a_fresh_store(
     assert status["dead_letters_open"] == 0
 
 
-def test_demo_exits_0_and_prints_json() -> None:
+def test_demo_exits_0_and_prints_json(tmp_path: Path) -> None:
+    # Run from an empty directory: the demo must leave nothing behind in the caller's cwd.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
+    env["HOME"] = str(tmp_path / "home")
     proc = subprocess.run(
-        [*SYNCD, "demo", "--json"], capture_output=True, text=True, cwd=ROOT, env=env
+        [*SYNCD, "demo", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env
     )
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
-    assert summary["config"]["valid"] is True
+    (line,) = proc.stdout.splitlines()  # exactly one JSON object on stdout
+    summary = json.loads(line)
+    assert summary["written"]["email"] > 0
+    assert summary["dead_letters"] == 0
+    assert list(tmp_path.iterdir()) == []
