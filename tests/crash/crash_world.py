@@ -53,7 +53,7 @@ class World:
     expected_keys: set[str]
     skipped: int
     unmatched_keys: set[str]
-    shared: int
+    shared_keys: set[str]
     total_messages: int
     reps: list[str] = field(default_factory=list)
 
@@ -128,6 +128,7 @@ def write_mail(
     chunks: list[list[bytes]] = [[] for _ in boxes]
     expected: set[str] = set()
     unmatched: set[str] = set()
+    shared_keys: set[str] = set()
     unique = total - shared
     kinds = ["bulk"] * bulk + ["stranger"] * strangers + ["contact"] * (unique - bulk - strangers)
     rng.shuffle(kinds)
@@ -149,6 +150,7 @@ def write_mail(
             expected.add(_key(mid))
         chunks[box].append(_message(sender, owner, mid, f"Deal note {n}", when, extra))
         if n in sharing:
+            shared_keys.add(_key(mid))
             other = (box + 1 + rng.randrange(reps - 1)) % reps
             to = f"{owner}, {boxes[other].owner}"
             chunks[other].append(_message(sender, to, mid, f"Deal note {n}", when, extra))
@@ -160,7 +162,7 @@ def write_mail(
         expected_keys=expected,
         skipped=bulk,
         unmatched_keys=unmatched,
-        shared=shared,
+        shared_keys=shared_keys,
         total_messages=sum(b.messages for b in boxes),
         reps=[b.owner for b in boxes],
     )
@@ -254,9 +256,10 @@ class SandboxProcess:
         """``SELECT COUNT() FROM Task``."""
         return self.query("SELECT COUNT() FROM Task")[0]
 
-    def task_keys(self) -> list[str]:
-        """Every Task's ``Syncd_Key__c``, duplicates kept."""
-        return [r["Syncd_Key__c"] for r in self.query("SELECT Syncd_Key__c FROM Task")[1]]
+    def tasks(self) -> list[tuple[str, str]]:
+        """Every Task as (``Syncd_Key__c``, Id), duplicates kept."""
+        records = self.query("SELECT Id, Syncd_Key__c FROM Task")[1]
+        return [(r["Syncd_Key__c"], r["Id"]) for r in records]
 
     def touched_since(self, when: datetime) -> set[str]:
         """Keys of Tasks created or updated (an upsert replay updates) at or after ``when``."""

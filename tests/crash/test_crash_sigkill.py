@@ -105,6 +105,17 @@ def ledger_keys(state: Path) -> set[str]:
         db.close()
 
 
+def ledger_rows(state: Path) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The ledger as key → Salesforce id, and its sightings as (key, connector)."""
+    db = sqlite3.connect(f"file:{state}?mode=ro", uri=True)
+    try:
+        ledger = dict(db.execute("SELECT key, salesforce_id FROM ledger").fetchall())
+        sightings = db.execute("SELECT key, connector FROM ledger_sightings").fetchall()
+        return ledger, [(k, c) for k, c in sightings]
+    finally:
+        db.close()
+
+
 def run_syncd(org: Org, *args: str, kill_after: float | None = None) -> int | None:
     """Run ``syncd ARGS``, SIGKILLed after ``kill_after`` s; its exit code, None if killed."""
     proc = subprocess.Popen(
@@ -151,6 +162,7 @@ def test_twenty_sigkills_leave_every_record_exactly_once(org: Org) -> None:
     world = org.world
     expected = world.expected_keys
     assert len(expected) == TOTAL_MESSAGES - SHARED - BULK - STRANGERS
+    assert len(world.shared_keys) == SHARED
     assert world.total_messages == TOTAL_MESSAGES
 
     started = time.monotonic()
@@ -197,7 +209,8 @@ def test_twenty_sigkills_leave_every_record_exactly_once(org: Org) -> None:
     elapsed = time.monotonic() - started
 
     count = org.sandbox.task_count()
-    keys = org.sandbox.task_keys()
+    tasks = org.sandbox.tasks()
+    keys = [key for key, _ in tasks]
     duplicates = [k for k, n in Counter(keys).items() if n > 1]
     assert duplicates == []
     assert count == len(keys) == len(expected)
@@ -207,6 +220,12 @@ def test_twenty_sigkills_leave_every_record_exactly_once(org: Org) -> None:
         assert store.ledger.count() == len(expected)
     finally:
         store.close()
+    ledger, sightings = ledger_rows(org.state)
+    assert ledger == dict(tasks)  # every ledger row names the very record the org holds
+    # one sighting per (key, mailbox): the shared messages were seen by both their mailboxes
+    assert len(sightings) == len(expected) + len(world.shared_keys)
+    by_key = Counter(key for key, _ in sightings)
+    assert {k for k, n in by_key.items() if n == 2} == world.shared_keys
 
     status = subprocess.run(
         syncd_command("status", "-c", str(org.config), "--json"),
@@ -218,6 +237,16 @@ def test_twenty_sigkills_leave_every_record_exactly_once(org: Org) -> None:
     report = json.loads(status.stdout)
     assert report["dead_letters_open"] == 0
     assert report["unmatched_total"] == len(world.unmatched_keys)
+    # Outcome counts commit with the cursor, so replays after a kill never count twice.
+    counts: Counter[str] = Counter()
+    for unit in report["units"]:
+        counts.update(unit["counts"])
+    assert counts == {
+        "written": len(expected),
+        "already_written": len(world.shared_keys),
+        "skipped:bulk_mail": BULK,
+        "unmatched": STRANGERS,
+    }
 
     # The kills must have exercised the dangerous window, not only start-up.
     sys.stderr.write(
