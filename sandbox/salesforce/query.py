@@ -20,6 +20,7 @@ from sandbox.salesforce.schema import CHILD_RELATIONSHIPS, Field, SObjectType
 from sandbox.salesforce.store import Store
 
 Row = dict[str, Any]
+MAX_OFFSET = 2000
 Getter = Callable[[Row], Any]
 
 
@@ -152,6 +153,12 @@ class Executor:
 
     def evaluate(self, query: soql.Query, text: str, *, include_deleted: bool) -> Result:
         """Evaluate a parsed query; ``text`` is the whole query, for error messages."""
+        if query.offset is not None and query.offset > MAX_OFFSET:
+            raise ApiError(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"Maximum SOQL offset allowed is {MAX_OFFSET}",
+            )
         obj = self.store.schema.get(query.sobject)
         if obj is None:
             raise ApiError(

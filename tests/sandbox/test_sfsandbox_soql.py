@@ -191,6 +191,7 @@ def test_counts_and_aggregates(sf: Salesforce, org: dict[str, Any]) -> None:
         ("SELECT Account.Nope FROM Contact", "INVALID_FIELD"),
         ("SELECT Id FROM Contact WHERE Birthday__c = null", "INVALID_FIELD"),
         ("SELECT Id FROM Widget", "INVALID_TYPE"),
+        ("SELECT Id FROM Contact LIMIT 10 OFFSET 2001", "NUMBER_OUTSIDE_VALID_RANGE"),
         ("SELECT Id, Email, email FROM Contact", "MALFORMED_QUERY"),
         ("SELECT Id FROM Task WHERE Description = 'x'", "INVALID_FIELD"),
         ("SELECT Id FROM Contact WHERE Id IN (SELECT Id, Name FROM Account)", "MALFORMED_QUERY"),
