@@ -52,7 +52,9 @@ class World:
     #: Expected counts (see :meth:`expected`).
     mail_delivered: dict[str, int]
     mail_distinct: dict[str, int]
+    #: Message-IDs in more than one mailbox, and every Message-ID's category.
     shared_message_ids: tuple[str, ...]
+    message_category: dict[str, str]
     meetings_delivered: dict[str, int]
     meetings_distinct: dict[str, int]
 
@@ -60,6 +62,10 @@ class World:
     def messages_delivered(self) -> int:
         """Messages across every mailbox, each copy counted."""
         return sum(self.mail_delivered.values())
+
+    def shared_written_ids(self) -> list[str]:
+        """Message-IDs in several mailboxes that should each become exactly one Task."""
+        return [m for m in self.shared_message_ids if self.message_category[m] in WRITTEN_MAIL]
 
     def expected(self) -> dict[str, Any]:
         """The outcome counts one capture pass over the world should report."""
@@ -124,6 +130,7 @@ def build_world(
         mail_delivered=dict(mail.ledger.delivered),
         mail_distinct=dict(mail.ledger.distinct),
         shared_message_ids=tuple(mail.ledger.shared_message_ids),
+        message_category=dict(mail.ledger.category),
         meetings_delivered=dict(calendars.delivered),
         meetings_distinct=dict(calendars.distinct),
     )
