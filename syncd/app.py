@@ -8,9 +8,10 @@ Commands (``sync``, ``backfill``, ``explain``, the daemon) share this so they be
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
@@ -137,8 +138,17 @@ class App:
     def sync(
         self, only_connector: str | None = None, only_mailbox: str | None = None
     ) -> list[PassResult]:
-        """One pass over every unit (or the chosen ones)."""
+        """Re-match the unmatched queue against the fresh directory, then one pass per unit."""
+        self.rematch()
         return [self.runner.run(c, m) for c, m in self.units(only_connector, only_mailbox)]
+
+    def rematch(self, limit: int = 5000) -> Counter[str]:
+        """Write queued unmatched items that the current directory now matches."""
+        window = self.clock() - timedelta(days=self.config.capture.backfill_days)
+        outcomes = self.runner.rematch(self.store.unmatched.due(limit=limit), window_start=window)
+        if outcomes:
+            log.info("unmatched queue re-matched", extra={"outcomes": dict(outcomes)})
+        return outcomes
 
     def close(self) -> None:
         """Close what was opened, newest first."""

@@ -222,10 +222,9 @@ def cmd_unmatched(args: argparse.Namespace) -> int:
     """List the unmatched queue, or match it again against a fresh directory."""
     with _app(args) as app:
         if args.action == "rematch":
-            items = app.store.unmatched.due(limit=args.limit)
-            outcomes = app.runner.rematch(items)
+            outcomes = app.rematch(limit=args.limit)
             _out().print(
-                f"re-matched {len(items)} item(s): "
+                "re-matched the unmatched queue: "
                 + (", ".join(f"{k}={v}" for k, v in sorted(outcomes.items())) or "nothing to do"),
                 markup=False,
             )

@@ -21,6 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from connectors.base import Connector
@@ -192,21 +193,37 @@ class Runner:
 
     # -- second chances ------------------------------------------------------------------
 
-    def rematch(self, items: Iterable[Any]) -> Counter[str]:
-        """Match unmatched items again (after a directory refresh) and write those that match.
+    def rematch(
+        self, items: Iterable[Any], *, window_start: datetime | None = None
+    ) -> Counter[str]:
+        """Match queued items again (after a directory refresh) and write those that match.
 
-        Items that now match are written and leave the queue; the rest stay with one more
-        attempt counted. Returns outcome counts.
+        Only items that match now are written (and leave the queue); the others stay, with the
+        attempt counted, and their outcome counters are not touched again. Items older than
+        ``window_start`` (the backfill window) leave the queue as ``expired``.
         """
         total: Counter[str] = Counter()
         for (connector, mailbox), group in _by_unit(items).items():
-            activities = tuple(activity_from_dict(i.payload) for i in group)
-            result = PassResult(connector, mailbox)
-            self.process(connector, mailbox, Batch(activities=activities), result)
-            total.update(result.outcomes)
-            done = self.store.ledger.lookup([a.key for a in activities])
-            self.store.unmatched.remove(done.keys())
-        return total
+            activities = [activity_from_dict(i.payload) for i in group]
+            if window_start is not None:
+                old = [a.key for a in activities if a.occurred_at < window_start]
+                self.store.unmatched.remove(old)
+                total["expired"] += len(old)
+                activities = [a for a in activities if a.occurred_at >= window_start]
+            planned = self.plan(mailbox, activities)
+            # Written now, or already written meanwhile from another mailbox: either way done.
+            matched = {w.activity.key for w in planned.writes} | {a.key for a in planned.seen}
+            still = [a.key for a in activities if a.key not in matched]
+            self.store.unmatched.mark_tried(still)
+            total["still_unmatched"] += len(still)
+            if matched:
+                result = PassResult(connector, mailbox)
+                batch = Batch(activities=tuple(a for a in activities if a.key in matched))
+                self.process(connector, mailbox, batch, result)
+                total.update(result.outcomes)
+                done = self.store.ledger.lookup(matched)
+                self.store.unmatched.remove(done.keys())
+        return +total
 
     def retry_dead_letters(self, letters: Iterable[Any]) -> Counter[str]:
         """Write dead-lettered activities again; those that land are resolved."""

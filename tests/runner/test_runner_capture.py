@@ -160,3 +160,36 @@ def test_an_invitee_matched_later_becomes_an_event_relation_once(capture: Captur
     relations = capture.sandbox.records("EventRelation")
     assert [r["RelationId"] for r in relations] == [zed]
     assert capture.sandbox.count("Event") == 1
+
+
+def test_rematch_writes_only_what_matches_now_and_expires_old_items(capture: Capture) -> None:
+    c = capture.connector
+    c.add(REPS[0], "email", email_bytes("newbie@unknown.example", [REPS[0]], message_id="<n@x>"))
+    c.add(REPS[0], "email", email_bytes("other@nowhere.example", [REPS[0]], message_id="<o@x>"))
+    c.add(
+        REPS[0],
+        "email",
+        email_bytes(
+            "ancient@unknown.example",
+            [REPS[0]],
+            message_id="<a@x>",
+            when=NOW - timedelta(days=60),
+        ),
+    )
+    run_all(capture)
+    assert len(capture.store.unmatched.list()) == 3
+    before = capture.store.counts.for_unit("mem", REPS[0])
+
+    capture.sandbox.insert("Contact", [{"LastName": "Newbie", "Email": "newbie@unknown.example"}])
+    capture.runner.directory.refresh(capture.client)
+    outcomes = capture.runner.rematch(
+        capture.store.unmatched.due(), window_start=NOW - timedelta(days=30)
+    )
+    assert outcomes == {"written": 1, "still_unmatched": 1, "expired": 1}
+    (task,) = tasks(capture.sandbox)
+    assert task["Subject"] == "Email: Pricing follow-up"
+    (left,) = capture.store.unmatched.list()
+    assert left.attempts == 2
+    after = capture.store.counts.for_unit("mem", REPS[0])
+    assert after["written"] == before.get("written", 0) + 1
+    assert after["unmatched"] == before["unmatched"]  # still-unmatched items are not recounted
