@@ -12,14 +12,13 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "salesforce"))
 
 from capture_helpers import NOW, Capture, directory_users, seed
-from sf_helpers import make_client, start_sandbox
+from sf_helpers import make_client, org_with_key_field
 
 from connectors.base import ConnectorContext
 from connectors.memory import MemoryConnector, MemorySettings
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
 from syncd.salesforce.directory import Directory
-from syncd.salesforce.setup import ensure_key_field
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
 
@@ -27,14 +26,8 @@ from syncd.state import Store
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     """A fresh org per test: every test counts records and calls from zero."""
-    sb = start_sandbox()
-    try:
-        client = make_client(sb)
-        ensure_key_field(client)
-        client.close()
+    with org_with_key_field() as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 @pytest.fixture

@@ -10,22 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sf_helpers import make_client, start_sandbox
-
-from syncd.salesforce.setup import ensure_key_field
+from sf_helpers import org_with_key_field
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Any]:
     """A running sandbox org with Activity.Syncd_Key__c defined."""
-    sb = start_sandbox()
-    try:
-        client = make_client(sb)
-        ensure_key_field(client)
-        client.close()
+    with org_with_key_field() as sb:
         yield sb
-    finally:
-        sb.stop()
 
 
 @pytest.fixture

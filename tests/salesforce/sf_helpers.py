@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -64,3 +66,18 @@ def start_sandbox(**kwargs: Any) -> Any:
     if not hasattr(module, "SalesforceSandbox"):
         pytest.skip("sandbox.salesforce has no SalesforceSandbox yet")
     return module.SalesforceSandbox(**kwargs).start()
+
+
+@contextmanager
+def org_with_key_field(**kwargs: Any) -> Iterator[Any]:
+    """A started sandbox org with Activity.Syncd_Key__c created; stopped on exit."""
+    from syncd.salesforce.setup import ensure_key_field
+
+    sb = start_sandbox(**kwargs)
+    try:
+        client = make_client(sb)
+        ensure_key_field(client)
+        client.close()
+        yield sb
+    finally:
+        sb.stop()
