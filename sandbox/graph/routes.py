@@ -1,0 +1,327 @@
+"""The Graph sandbox's ``/v1.0`` routes: mail delta, calendarView delta, single GETs, $batch.
+
+Strict where Graph is strict: unknown query options and unknown ``$select`` properties are
+400, a ``$filter`` other than ``receivedDateTime ge|gt <time>`` on messages delta is 400,
+calendarView delta without ``startDateTime``/``endDateTime`` is 400, a ``$batch`` of more than
+20 requests is 400, an unknown, garbled or expired delta/skip token is 410
+``syncStateNotFound``. ``Prefer: odata.maxpagesize=N`` sets the page size (default 10, as for
+messages) and is echoed in ``Preference-Applied``.
+
+``internetMessageHeaders`` is returned only on GET of a single message with ``$select``, as
+Graph documents; in delta it is silently left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from werkzeug.wrappers import Request, Response
+
+from sandbox.graph.data import Item, Mailbox, SyncStateGone, parse_time
+
+if TYPE_CHECKING:
+    from sandbox.graph.server import GraphSandbox
+
+MESSAGE_PROPS = {
+    "id",
+    "internetMessageId",
+    "subject",
+    "from",
+    "sender",
+    "toRecipients",
+    "ccRecipients",
+    "bccRecipients",
+    "replyTo",
+    "receivedDateTime",
+    "sentDateTime",
+    "conversationId",
+    "isDraft",
+    "isRead",
+    "parentFolderId",
+    "internetMessageHeaders",
+    "bodyPreview",
+    "body",
+    "categories",
+}
+EVENT_PROPS = {
+    "id",
+    "iCalUId",
+    "subject",
+    "start",
+    "end",
+    "isAllDay",
+    "isCancelled",
+    "organizer",
+    "attendees",
+    "location",
+    "sensitivity",
+    "type",
+    "seriesMasterId",
+    "originalStart",
+    "originalStartTimeZone",
+    "showAs",
+    "responseStatus",
+    "bodyPreview",
+}
+FOLDERS = {"inbox", "sentitems", "drafts", "deleteditems", "junkemail", "archive"}
+DEFAULT_PAGE = 10
+MAX_PAGE = 1000
+_FILTER = re.compile(r"^receivedDateTime\s+(ge|gt)\s+(\S+)$", re.IGNORECASE)
+_PREFER_PAGE = re.compile(r"odata\.maxpagesize\s*=\s*(\d+)", re.IGNORECASE)
+
+
+class GraphError(Exception):
+    """A Graph error response: status, code and message."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        """Graph's error envelope."""
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+def _bad(message: str, code: str = "BadRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+def _select(body: dict[str, Any], props: set[str] | None, allowed: set[str]) -> dict[str, Any]:
+    if props is None:
+        return {k: v for k, v in body.items() if k != "internetMessageHeaders"}
+    out = {k: body[k] for k in props | {"id"} if k in body and k in allowed}
+    return out
+
+
+def _parse_select(value: str | None, allowed: set[str]) -> set[str] | None:
+    if value is None:
+        return None
+    props = {p.strip() for p in value.split(",") if p.strip()}
+    unknown = sorted(props - allowed)
+    if unknown:
+        raise _bad(f"Could not find a property named '{unknown[0]}' on type 'message'.")
+    return props
+
+
+class Routes:
+    """Dispatches ``/v1.0`` paths for one sandbox; also used for each $batch member."""
+
+    def __init__(self, sandbox: GraphSandbox) -> None:
+        self.sb = sandbox
+
+    def _count(self, kind: str) -> None:
+        with self.sb._lock:
+            self.sb.requests[kind] += 1
+
+    def handle(self, request: Request, path: str) -> Response:
+        """Authenticate, then serve one request or one $batch."""
+        from sandbox.graph.server import json_response
+
+        try:
+            app = self.sb.bearer_app(request)
+            if path == "/$batch" and request.method == "POST":
+                self._count("batch")
+                return json_response(200, self._batch(app, request))
+            query = dict(parse_qsl(urlsplit(request.url).query, keep_blank_values=True))
+            status, body, headers = self.dispatch(app, request.method, path, query, request.headers)
+            return json_response(status, body, headers)
+        except GraphError as exc:
+            return json_response(exc.status, exc.body(), exc.headers)
+
+    def dispatch(
+        self, app: str, method: str, path: str, query: dict[str, str], headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        """One mailbox request under the throttle: (status, body, headers)."""
+        parts = path.strip("/").split("/")
+        if len(parts) < 3 or parts[0] != "users" or method != "GET":
+            raise GraphError(400, "BadRequest", f"Unsupported request: {method} {path}")
+        mailbox = self.sb.mailbox(parts[1])
+        verdict = self.sb.throttle.enter(app, mailbox.address)
+        if verdict.retry_after is not None:
+            self._count("throttled")
+            raise GraphError(
+                429,
+                "ApplicationThrottled",
+                f"Application is over its MailboxConcurrency limit: {verdict.reason}",
+                {"Retry-After": str(verdict.retry_after)},
+            )
+        try:
+            return self._route(mailbox, parts[2:], query, headers)
+        finally:
+            self.sb.throttle.leave(app, mailbox.address)
+
+    def _route(
+        self, mailbox: Mailbox, rest: list[str], query: dict[str, str], headers: Any
+    ) -> tuple[int, Any, dict[str, str]]:
+        prefer = ",".join(headers.get_all("Prefer")) if hasattr(headers, "get_all") else ""
+        prefer = prefer or str(headers.get("Prefer", ""))
+        match = _PREFER_PAGE.search(prefer)
+        size = min(int(match.group(1)), MAX_PAGE) if match else DEFAULT_PAGE
+        applied = {"Preference-Applied": f"odata.maxpagesize={size}"} if match else {}
+        if len(rest) == 4 and rest[0] == "mailFolders" and rest[2:] == ["messages", "delta"]:
+            self._count("mail_delta")
+            folder = rest[1].lower()
+            if folder not in FOLDERS:
+                raise GraphError(404, "ErrorItemNotFound", "The specified folder was not found.")
+            body = self._mail_delta(mailbox, folder, query, size)
+            return 200, body, applied
+        if rest[:2] == ["calendarView", "delta"] and len(rest) == 2:
+            self._count("calendar_delta")
+            return 200, self._calendar_delta(mailbox, query, size), applied
+        if len(rest) == 2 and rest[0] in ("messages", "events"):
+            self._count(f"{rest[0]}_get")
+            allowed = MESSAGE_PROPS if rest[0] == "messages" else EVENT_PROPS
+            self._only(query, {"$select"})
+            props = _parse_select(query.get("$select"), allowed)
+            if rest[0] == "messages":
+                item = mailbox.messages.get(rest[1])
+                if item is None or item.removed:
+                    raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
+                body = dict(item.body)
+            else:
+                found = mailbox.masters.get(rest[1])
+                event = mailbox.events.get(rest[1])
+                if found is None and (event is None or event.removed):
+                    raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
+                body = dict(found if found is not None else event.body)  # type: ignore[union-attr]
+            return 200, (body if props is None else _select(body, props, allowed)), {}
+        raise GraphError(400, "BadRequest", "Resource not found for the segment.")
+
+    @staticmethod
+    def _only(query: dict[str, str], allowed: set[str]) -> None:
+        unknown = sorted(set(query) - allowed)
+        if unknown:
+            raise _bad(f"Query option '{unknown[0]}' is not allowed.", "BadRequest")
+
+    def _state(self, mailbox: Mailbox, query: dict[str, str], kind: str) -> dict[str, Any] | None:
+        token = query.get("$skiptoken") or query.get("$deltatoken")
+        if token is None:
+            return None
+        try:
+            return mailbox.read_token(token, kind)
+        except SyncStateGone as exc:
+            raise GraphError(410, "syncStateNotFound", f"Sync state not found: {exc}") from exc
+
+    def _page(
+        self,
+        mailbox: Mailbox,
+        items: dict[str, Item],
+        state: dict[str, Any],
+        keep: Callable[[Item], bool],
+        size: int,
+        link: str,
+        project: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict[str, Any]:
+        changed = mailbox.changed(items, state["s"], state["t"], state["p"], keep)
+        page, rest = changed[:size], changed[size:]
+        value = [
+            {"id": i.id, "@removed": {"reason": "deleted"}} if i.removed else project(i.body)
+            for i in page
+        ]
+        out: dict[str, Any] = {"value": value}
+        if rest:
+            token = mailbox.token(dict(state, p=page[-1].seq))
+            out["@odata.nextLink"] = f"{link}?{urlencode({'$skiptoken': token})}"
+        else:
+            token = mailbox.token(dict(state, s=state["t"], t=None, p=0))
+            out["@odata.deltaLink"] = f"{link}?{urlencode({'$deltatoken': token})}"
+        return out
+
+    def _round(self, state: dict[str, Any], mailbox: Mailbox) -> dict[str, Any]:
+        # A deltaLink starts a new round: fix its snapshot now.
+        if state.get("t") is None:
+            state = dict(state, t=mailbox.seq, p=0)
+        return state
+
+    def _mail_delta(
+        self, mailbox: Mailbox, folder: str, query: dict[str, str], size: int
+    ) -> dict[str, Any]:
+        self._only(query, {"$select", "$filter", "$skiptoken", "$deltatoken"})
+        state = self._state(mailbox, query, f"mail:{folder}")
+        if state is None:
+            props = _parse_select(query.get("$select"), MESSAGE_PROPS)
+            since = None
+            if "$filter" in query:
+                match = _FILTER.match(query["$filter"].strip())
+                if not match:
+                    raise _bad("Unsupported $filter on messages delta.", "ErrorInvalidUrlQuery")
+                since = parse_time(match.group(2)).isoformat()
+            state = {"k": f"mail:{folder}", "s": 0, "t": None, "p": 0, "f": since}
+            state["sel"] = sorted(props) if props is not None else None
+        state = self._round(state, mailbox)
+        since_at = datetime.fromisoformat(state["f"]) if state.get("f") else None
+        props = set(state["sel"]) if state.get("sel") is not None else None
+
+        def keep(item: Item) -> bool:
+            if item.folder != folder:
+                return False
+            return since_at is None or parse_time(item.body["receivedDateTime"]) >= since_at
+
+        def project(body: dict[str, Any]) -> dict[str, Any]:
+            out = _select(body, props, MESSAGE_PROPS)
+            out.pop("internetMessageHeaders", None)  # never in delta (see module docstring)
+            return out
+
+        link = f"{self.sb.graph_url}/users/{mailbox.user_id}/mailFolders/{folder}/messages/delta"
+        return self._page(mailbox, mailbox.messages, state, keep, size, link, project)
+
+    def _calendar_delta(self, mailbox: Mailbox, query: dict[str, str], size: int) -> dict[str, Any]:
+        self._only(query, {"startDateTime", "endDateTime", "$skiptoken", "$deltatoken"})
+        state = self._state(mailbox, query, "calendar")
+        if state is None:
+            if not query.get("startDateTime") or not query.get("endDateTime"):
+                raise _bad(
+                    "This request requires a time window specified by the query string "
+                    "parameters StartDateTime and EndDateTime.",
+                    "ErrorInvalidParameter",
+                )
+            try:
+                start = parse_time(query["startDateTime"]).isoformat()
+                end = parse_time(query["endDateTime"]).isoformat()
+            except ValueError as exc:
+                raise _bad("Invalid startDateTime or endDateTime.") from exc
+            state = {"k": "calendar", "s": 0, "t": None, "p": 0, "w": [start, end]}
+        state = self._round(state, mailbox)
+        lo, hi = (datetime.fromisoformat(x) for x in state["w"])
+
+        def keep(item: Item) -> bool:
+            begins = parse_time(item.body["start"]["dateTime"])
+            ends = parse_time(item.body["end"]["dateTime"])
+            return begins < hi and ends > lo
+
+        link = f"{self.sb.graph_url}/users/{mailbox.user_id}/calendarView/delta"
+        return self._page(mailbox, mailbox.events, state, keep, size, link, dict)
+
+    def _batch(self, app: str, request: Request) -> dict[str, Any]:
+        try:
+            payload = json.loads(request.get_data() or b"{}")
+            members = payload["requests"]
+            assert isinstance(members, list)
+        except (ValueError, KeyError, AssertionError) as exc:
+            raise _bad("Invalid batch payload.") from exc
+        if not members or len(members) > 20:
+            raise _bad("The number of batch requests must be between 1 and 20.")
+        responses = []
+        for member in members:
+            self._count("batch_member")
+            url = urlsplit("/" + str(member.get("url", "")).lstrip("/"))
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            headers = member.get("headers") or {}
+            try:
+                status, body, extra = self.dispatch(
+                    app, str(member.get("method", "GET")), url.path, query, headers
+                )
+            except GraphError as exc:
+                status, body, extra = exc.status, exc.body(), exc.headers
+            responses.append(
+                {"id": member.get("id"), "status": status, "headers": extra, "body": body}
+            )
+        return {"responses": responses}

@@ -1,0 +1,71 @@
+"""Helpers for the Graph tests: a fake clock the sandbox and the client share, and connectors.
+
+The client's sleep advances the same clock the sandbox reads, so a Retry-After is honoured
+without sleeping for real, and the sandbox can tell whether a request came too early.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.base import ConnectorContext
+from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
+from sandbox.graph import GraphSandbox
+from syncd.config.types import SecretRef
+
+
+class FakeClock:
+    """A thread-safe clock that only moves when someone sleeps on it."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self._now += timedelta(seconds=max(0.0, seconds))
+
+
+def secret_env(sandbox: GraphSandbox) -> SecretRef:
+    """The sandbox's client secret, by reference through an environment variable."""
+    name = f"SYNCD_TEST_GRAPH_SECRET_{abs(hash(sandbox.client_id))}"
+    os.environ[name] = sandbox.client_secret
+    return SecretRef(env=name, key="connectors.outlook.client_secret_env")
+
+
+def graph_settings(sandbox: GraphSandbox, **extra: Any) -> dict[str, Any]:
+    """The ``[[connectors]]`` keys common to both Outlook connectors, pointing at ``sandbox``."""
+    base: dict[str, Any] = {
+        "tenant_id": sandbox.tenant,
+        "client_id": sandbox.client_id,
+        "authority_host": sandbox.url,
+        "graph_url": sandbox.graph_url,
+        "ca_bundle": sandbox.ca_bundle,
+    }
+    if "certificate_key" not in extra:
+        base["client_secret"] = secret_env(sandbox)
+    return base | extra
+
+
+def mail_connector(
+    sandbox: GraphSandbox, clock: FakeClock, mailboxes: tuple[str, ...], **extra: Any
+) -> OutlookMailConnector:
+    """An outlook_mail connector on ``sandbox`` with the fake clock and sleep."""
+    capture = extra.pop("capture", None)
+    settings = OutlookMailSettings(
+        type="outlook_mail",
+        name=extra.pop("name", "outlook"),
+        mailboxes=mailboxes,
+        **graph_settings(sandbox, **extra),
+    )
+    context = ConnectorContext(clock=clock.now, capture=capture)
+    return OutlookMailConnector(settings, context, sleep=clock.sleep)
