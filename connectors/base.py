@@ -96,7 +96,11 @@ class ConnectorContext:
 
 
 #: Modules holding the built-in connectors; each registers its classes when imported.
-BUILTIN_MODULES: tuple[str, ...] = ("connectors.memory", "connectors.mbox", "connectors.outlook_mail")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "connectors.memory",
+    "connectors.mbox",
+    "connectors.outlook_mail",
+)
 
 _REGISTRY: dict[str, type[Connector]] = {}
 _loaded = False
