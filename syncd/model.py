@@ -319,25 +319,45 @@ class Skip:
 
 
 @dataclass(frozen=True, slots=True)
+class Reject:
+    """A source record the operator must fix (a bad row of a call-log file): dead-lettered.
+
+    Unlike a :class:`Skip` (a deliberate, counted non-capture) a reject is an error: the
+    runner stores it in the dead-letter table, with ``source_file``/``source_line`` when the
+    record came from a file, in the same transaction as the rest of its batch.
+    """
+
+    source_id: str
+    payload: Any
+    code: str
+    message: str
+    key: str | None = None
+    source_file: str | None = None
+    source_line: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Batch:
     """One pull from a connector.
 
     ``next_cursor`` is where the next pull starts; the runner persists it only after the
     batch's records are written. ``more`` is true when the connector already knows there is
-    more to pull right away.
+    more to pull right away. ``rejects`` are records dead-lettered instead of written.
     """
 
     activities: tuple[Activity, ...] = ()
     skips: tuple[Skip, ...] = ()
     next_cursor: str | None = None
     more: bool = False
+    rejects: tuple[Reject, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "activities", tuple(self.activities))
         object.__setattr__(self, "skips", tuple(self.skips))
+        object.__setattr__(self, "rejects", tuple(self.rejects))
 
     def __len__(self) -> int:
-        return len(self.activities) + len(self.skips)
+        return len(self.activities) + len(self.skips) + len(self.rejects)
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,7 @@ class Runner:
         outcomes["written"] += len(entries)
         outcomes["already_written"] += len(the_plan.seen)
         outcomes["unmatched"] += len(the_plan.unmatched)
-        outcomes["dead_letter"] += len(failed)
+        outcomes["dead_letter"] += len(failed) + len(batch.rejects)
         outcomes = +outcomes  # drop zero counts
 
         with self.store.transaction() as tx:
@@ -185,6 +185,17 @@ class Runner:
                     found.unmatched_reason or "",
                 )
             self._dead_letter(tx, connector, mailbox, failed)
+            for reject in batch.rejects:  # bad source records (a call file's rows), file:line
+                tx.dead_letters.add(
+                    connector,
+                    mailbox,
+                    reject.payload,
+                    reject.code,
+                    reject.message,
+                    key=reject.key,
+                    source_file=reject.source_file,
+                    source_line=reject.source_line,
+                )
             tx.counts.increment(connector, mailbox, outcomes)
             if not deferred and batch.next_cursor is not None:
                 tx.cursors.set(connector, mailbox, batch.next_cursor, stream)
