@@ -71,6 +71,7 @@ class Runner:
         policy: str = "contact_role_then_single_open",
         max_batches: int | None = None,
         on_batch: Callable[[PassResult, Batch], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -79,6 +80,8 @@ class Runner:
         self.policy = policy
         self.max_batches = max_batches
         self.on_batch = on_batch
+        #: Asked after each committed batch; True ends the pass there (the daemon's drain).
+        self.should_stop = should_stop
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -138,6 +141,9 @@ class Runner:
             if batch.next_cursor is not None:
                 cursor = batch.next_cursor
             if not batch.more:
+                return
+            if self.should_stop is not None and self.should_stop():
+                result.complete = False  # the rest is pulled next pass, from the new cursor
                 return
 
     def process(
