@@ -100,6 +100,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.memory",
     "connectors.mbox",
     "connectors.outlook_mail",
+    "connectors.call_files",
 )
 
 _REGISTRY: dict[str, type[Connector]] = {}
