@@ -105,9 +105,9 @@ class _Http:
 def _retry_after(
     response: requests.Response | None, headers: dict[str, str] | None = None
 ) -> float:
-    value = (headers if headers is not None else (response.headers if response else {})).get(
-        "Retry-After"
-    )
+    # ``if response`` would be False for any 4xx/5xx: requests.Response.__bool__ is ``ok``.
+    source = headers if headers is not None else (response.headers if response is not None else {})
+    value = source.get("Retry-After")
     try:
         return max(0.0, float(value)) if value is not None else 1.0
     except ValueError:

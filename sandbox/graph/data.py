@@ -130,13 +130,30 @@ class Mailbox:
     # -- delta pages ----------------------------------------------------------------------------
 
     def changed(
-        self, items: dict[str, Item], since: int, upto: int, after: int, keep: Any
+        self,
+        items: dict[str, Item],
+        since: int,
+        upto: int,
+        after: int,
+        keep: Any,
+        limit: int,
     ) -> list[Item]:
-        """Items changed in ``(since, upto]`` after position ``after``, in counter order."""
-        found = [
-            item
-            for item in items.values()
-            if max(since, after) < item.seq <= upto and (item.removed or keep(item))
-        ]
-        # An item removed before the first round started was never seen: nothing to report.
-        return sorted((i for i in found if not (i.removed and since == 0)), key=lambda i: i.seq)
+        """Up to ``limit`` items changed in ``(since, upto]`` after position ``after``.
+
+        Items are in counter order. The cheap counter test runs first so a page of a large
+        mailbox does not inspect every item's dates.
+        """
+        low = max(since, after)
+        candidates = sorted((i for i in items.values() if low < i.seq <= upto), key=lambda i: i.seq)
+        found: list[Item] = []
+        for item in candidates:
+            if item.removed:
+                # Removed before the first round started: never seen, nothing to report.
+                if since == 0:
+                    continue
+            elif not keep(item):
+                continue
+            found.append(item)
+            if len(found) >= limit:
+                break
+        return found

@@ -220,7 +220,7 @@ class Routes:
         link: str,
         project: Callable[[dict[str, Any]], dict[str, Any]],
     ) -> dict[str, Any]:
-        changed = mailbox.changed(items, state["s"], state["t"], state["p"], keep)
+        changed = mailbox.changed(items, state["s"], state["t"], state["p"], keep, size + 1)
         page, rest = changed[:size], changed[size:]
         value = [
             {"id": i.id, "@removed": {"reason": "deleted"}} if i.removed else project(i.body)

@@ -102,7 +102,9 @@ class GraphSandbox:
             request_handler=_QuietHandler,
         )
         self.url = f"https://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        server = self._server
+        # A short poll interval makes stop() quick (tests start one sandbox each).
+        threading.Thread(target=lambda: server.serve_forever(0.05), daemon=True).start()
         return self
 
     def stop(self) -> None:
