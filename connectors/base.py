@@ -101,6 +101,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.mbox",
     "connectors.outlook_mail",
     "connectors.call_files",
+    "connectors.gmail",
 )
 
 _REGISTRY: dict[str, type[Connector]] = {}

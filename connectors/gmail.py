@@ -1,0 +1,249 @@
+"""Gmail: a bounded full sync, then history-based increments, metadata only, batched.
+
+Full sync (``cursor=None``): ``users.getProfile`` first, for the ``historyId`` the increments
+will start from (so mail arriving during the listing is caught by them), then
+``users.messages.list`` with ``q="after:<epoch> -in:drafts -in:chats"`` (SPAM and TRASH are
+left out by Gmail by default), one page per pull, and ``users.messages.get(format="metadata")``
+with only the headers syncd reads, sent in batches of ≤50. Increments:
+``users.history.list(startHistoryId, historyTypes=["messageAdded"])``, one page per pull; a 404
+for a start id Gmail no longer keeps raises ``CursorExpired`` (the runner then runs a bounded
+full sync and counts it).
+
+SPAM, TRASH, DRAFT and CHAT are never captured (checked again on each fetched message);
+``SENT`` marks a message outbound. Quota units are counted per mailbox: :meth:`quota_used`.
+
+Cursor: ``gmail:1:full:<historyId>:<after epoch>:<page token|->`` during the full listing,
+``gmail:1:hist:<historyId>:<page token|->`` afterwards. Page tokens are Gmail's own.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from connectors._google import (
+    Caller,
+    GoogleSettings,
+    QuotaMeter,
+    build_service,
+    credentials_for,
+)
+from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.normalize_email import normalize_email
+from syncd.config import ConnectorSettings
+from syncd.errors import CursorExpired, Permanent, SyncdError
+from syncd.model import Activity, Batch, Direction, Email, Skip, SkipReason
+
+SCOPES = ["https://www.googleapis.com/auth/gmail.metadata"]
+METADATA_HEADERS = [
+    "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
+    "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted",
+]  # fmt: skip
+NEVER_CAPTURED = frozenset({"SPAM", "TRASH", "DRAFT", "CHAT"})
+UNITS = {"getProfile": 1, "messages.list": 5, "messages.get": 5, "history.list": 2}
+_CURSOR = re.compile(r"^gmail:1:(full:(\d{1,20}):(\d{1,12})|hist:(\d{1,20})):([A-Za-z0-9_\-=]+)$")
+
+
+class GmailSettings(GoogleSettings):
+    """``[[connectors]] type = "gmail"``: the shared Google keys."""
+
+
+@register
+class GmailConnector(Connector):
+    """One Gmail connector for every configured mailbox of a Workspace domain."""
+
+    type: ClassVar[str] = "gmail"
+    kinds: ClassVar[frozenset[str]] = frozenset({"email"})
+    settings_model: ClassVar[type[ConnectorSettings]] = GmailSettings
+    page_size: ClassVar[int] = 500
+    cursor_kind: ClassVar[str] = "gmail historyId (+ messages.list page during a full sync)"
+    quota_cost_per_call: ClassVar[int] = 5
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        context: ConnectorContext | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, context)
+        self.caller = Caller(sleep=sleep)
+        self.meter = QuotaMeter(UNITS)
+        self._services: dict[str, tuple[Any, str]] = {}
+
+    @property
+    def _settings(self) -> GmailSettings:
+        assert isinstance(self.settings, GmailSettings)
+        return self.settings
+
+    def mailboxes(self) -> list[str]:
+        """The configured mailboxes, or the Salesforce users' when set to that."""
+        configured = self.settings.mailboxes
+        if configured == "salesforce_users":
+            return sorted(self.context.internal_addresses)
+        return list(configured)
+
+    def quota_used(self, mailbox: str) -> int:
+        """Gmail quota units this connector has spent on ``mailbox`` since it started."""
+        return self.meter.used[mailbox]
+
+    def _service(self, mailbox: str) -> tuple[Any, str]:
+        if mailbox not in self._services:
+            creds = credentials_for(self._settings, mailbox, SCOPES)
+            self._services[mailbox] = build_service(self._settings, creds, "gmail", "v1")
+        return self._services[mailbox]
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """One page of the full listing or of history, fetched and normalised."""
+        size = max(1, min(limit or self.page_size, 500))
+        service, _ = self._service(mailbox)
+        users = service.users()
+        if cursor is None:
+            profile = self.caller.execute(users.getProfile(userId="me"))
+            self.meter.charge(mailbox, "getProfile")
+            history_id = str(profile["historyId"])
+            after = int(self.context.backfill_start().timestamp())
+            return self._full(mailbox, history_id, after, None, size)
+        match = _CURSOR.match(cursor)
+        if match is None:
+            raise CursorExpired("not a gmail cursor")
+        token = None if match.group(5) == "-" else match.group(5)
+        if match.group(2) is not None:
+            return self._full(mailbox, match.group(2), int(match.group(3)), token, size)
+        return self._history(mailbox, match.group(4), token, size)
+
+    def _full(
+        self, mailbox: str, history_id: str, after: int, token: str | None, size: int
+    ) -> Batch:
+        users = self._service(mailbox)[0].users()
+        request = users.messages().list(
+            userId="me",
+            q=f"after:{after} -in:drafts -in:chats",
+            maxResults=size,
+            pageToken=token,
+        )
+        page = self.caller.execute(request)
+        self.meter.charge(mailbox, "messages.list")
+        ids = [m["id"] for m in page.get("messages", [])]
+        activities, skips = self._fetch(mailbox, ids)
+        following = page.get("nextPageToken")
+        if following:
+            nxt = f"gmail:1:full:{history_id}:{after}:{following}"
+        else:
+            nxt = f"gmail:1:hist:{history_id}:-"
+        return self._batch(mailbox, activities, skips, nxt, bool(following), "full")
+
+    def _history(self, mailbox: str, history_id: str, token: str | None, size: int) -> Batch:
+        users = self._service(mailbox)[0].users()
+        request = users.history().list(
+            userId="me",
+            startHistoryId=history_id,
+            historyTypes=["messageAdded"],
+            maxResults=size,
+            pageToken=token,
+        )
+        page = self.caller.execute(request, expired_status=404)
+        self.meter.charge(mailbox, "history.list")
+        ids: list[str] = []
+        for record in page.get("history", []):
+            for added in record.get("messagesAdded", []):
+                message = added.get("message", {})
+                if NEVER_CAPTURED & set(message.get("labelIds", [])):
+                    continue  # not worth a get: it would be dropped anyway
+                if message.get("id") and message["id"] not in ids:
+                    ids.append(message["id"])
+        activities, skips = self._fetch(mailbox, ids)
+        following = page.get("nextPageToken")
+        if following:
+            nxt = f"gmail:1:hist:{history_id}:{following}"
+        else:
+            nxt = f"gmail:1:hist:{page.get('historyId', history_id)}:-"
+        return self._batch(mailbox, activities, skips, nxt, bool(following), "history")
+
+    def _fetch(self, mailbox: str, ids: list[str]) -> tuple[list[Activity], list[Skip]]:
+        if not ids:
+            return [], []
+        service, batch_uri = self._service(mailbox)
+        messages = service.users().messages()
+        requests = [
+            (mid, messages.get(userId="me", id=mid, format="metadata",
+                               metadataHeaders=METADATA_HEADERS))
+            for mid in ids
+        ]  # fmt: skip
+        results = self.caller.batch(batch_uri, requests)
+        self.meter.charge(mailbox, "messages.get", len(ids))
+        origin = self.context.origin(self.name, mailbox)
+        window = self.context.backfill_start()
+        activities: list[Activity] = []
+        skips: list[Skip] = []
+        for mid in ids:
+            result = results.get(mid)
+            if isinstance(result, Permanent) and result.code == "notFound":
+                continue  # deleted between listing and fetching: nothing to capture
+            if isinstance(result, SyncdError) and not isinstance(result, Permanent):
+                raise result
+            if isinstance(result, Permanent) or not isinstance(result, dict):
+                skips.append(Skip(mid, SkipReason.UNPARSEABLE, "gmail refused the message"))
+                continue
+            item = self._normalize(result, origin, mid)
+            if item is None:
+                continue
+            if isinstance(item, Skip):
+                skips.append(item)
+            elif item.occurred_at < window:
+                skips.append(Skip(mid, SkipReason.OUTSIDE_WINDOW, key=item.key))
+            else:
+                activities.append(item)
+        return activities, skips
+
+    def _normalize(self, message: dict[str, Any], origin: Any, mid: str) -> Activity | Skip | None:
+        labels = list(message.get("labelIds", []))
+        if NEVER_CAPTURED & set(labels):
+            return None
+        headers: dict[str, list[str]] = {}
+        for header in message.get("payload", {}).get("headers", []):
+            if isinstance(header, dict) and "name" in header:
+                headers.setdefault(str(header["name"]), []).append(str(header.get("value", "")))
+        received = None
+        raw_date = str(message.get("internalDate", ""))
+        if raw_date.isdigit():
+            received = datetime.fromtimestamp(int(raw_date) / 1000, UTC)
+        result = normalize_email(
+            headers,
+            origin,
+            source_id=mid,
+            thread_id=message.get("threadId"),
+            labels=labels,
+            received_at=received,
+        )
+        if (
+            isinstance(result, Email)
+            and "SENT" in labels
+            and result.direction != Direction.OUTBOUND
+        ):
+            # Gmail's SENT label is authoritative: the mailbox owner sent it (send-as aliases
+            # are not always in the internal list).
+            return result.replace(direction=Direction.OUTBOUND)
+        return result
+
+    def _batch(
+        self,
+        mailbox: str,
+        activities: list[Activity],
+        skips: list[Skip],
+        next_cursor: str,
+        more: bool,
+        phase: str,
+    ) -> Batch:
+        self.log.info(
+            "gmail pull (%s): %d activities, %d skipped, %d quota units used so far",
+            phase,
+            len(activities),
+            len(skips),
+            self.meter.used[mailbox],
+            extra={"connector": self.name, "quota_units": self.meter.used[mailbox]},
+        )
+        return Batch(tuple(activities), tuple(skips), next_cursor, more)

@@ -1,0 +1,12 @@
+"""A strict Google Workspace emulator: Gmail v1, Calendar v3, OAuth token endpoint, batch.
+
+Modules: :mod:`~sandbox.google.server` (HTTPS, routing against the discovery documents,
+auth, batch dispatch), :mod:`~sandbox.google.auth` (token endpoint), :mod:`~sandbox.google.gmail`,
+:mod:`~sandbox.google.calendar`, :mod:`~sandbox.google.batch` (multipart/mixed wire format),
+:mod:`~sandbox.google.quota` (units per user per minute), :mod:`~sandbox.google.errors`,
+:mod:`~sandbox.google.seed` (demo data).
+"""
+
+from sandbox.google.server import GoogleSandbox
+
+__all__ = ["GoogleSandbox"]

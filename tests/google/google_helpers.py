@@ -1,0 +1,96 @@
+"""Helpers for the Google tests: a sandbox, connectors wired to it, deterministic mail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from connectors.base import ConnectorContext
+from connectors.gmail import GmailConnector, GmailSettings
+from sandbox.google import GoogleSandbox
+from syncd.config import SecretRef
+
+
+class FakeClock:
+    """A clock that only moves when slept on: sandbox quota windows and retries share it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += timedelta(seconds=seconds)
+
+
+def key_file(sandbox: GoogleSandbox, directory: Path) -> Path:
+    """The service account's key JSON written 0600 in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sa.json"
+    path.write_text(json.dumps(sandbox.service_account()), encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def gmail_connector(
+    sandbox: GoogleSandbox,
+    directory: Path,
+    mailboxes: tuple[str, ...],
+    clock: Callable[[], datetime],
+    *,
+    sleep: Callable[[float], None] | None = None,
+    internal: tuple[str, ...] = ("ourco.com", "acme.example"),
+    name: str = "gmail",
+) -> GmailConnector:
+    settings = GmailSettings(
+        type="gmail",
+        name=name,
+        mailboxes=mailboxes,
+        service_account_key=SecretRef(file=key_file(sandbox, directory)),
+        api_endpoint=f"{sandbox.url}/",
+        ca_bundle=sandbox.ca_bundle,
+    )
+    context = ConnectorContext(
+        clock=clock, capture=SimpleNamespace(internal_domains=list(internal))
+    )
+    return GmailConnector(settings, context, sleep=sleep or _no_sleep)
+
+
+def _no_sleep(seconds: float) -> None:
+    raise AssertionError(f"unexpected real wait of {seconds}s")
+
+
+def headers(
+    i: int,
+    mailbox: str,
+    when: datetime,
+    *,
+    sender: str | None = None,
+    to: str | None = None,
+) -> list[tuple[str, str]]:
+    """The headers of the i-th deterministic message."""
+    return [
+        ("From", sender or f"Buyer {i} <buyer{i % 7}@globex.com>"),
+        ("To", to or mailbox),
+        ("Subject", f"Proposal round {i}"),
+        ("Date", format_datetime(when.astimezone(UTC))),
+        ("Message-ID", f"<gm-{i}@globex.com>"),
+    ]
+
+
+def deliver_mail(sandbox: GoogleSandbox, mailbox: str, start: int, n: int, base: datetime,
+                 **kw: Any) -> list[str]:  # fmt: skip
+    """Deliver messages ``start``..``start+n-1``, dated a minute apart before ``base``."""
+    ids = []
+    for i in range(start, start + n):
+        when = base - timedelta(minutes=(start + n - i))
+        ids.append(sandbox.gmail.deliver(mailbox, headers(i, mailbox, when, **kw), when=when))
+    return ids
