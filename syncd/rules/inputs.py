@@ -1,0 +1,231 @@
+"""What the rules and the pipeline metrics read: a few paged queries, never one per deal.
+
+``load`` issues six SOQL queries (stages, opportunities with Owner.Email, OpportunityHistory,
+OpportunityFieldHistory on CloseDate, contact roles, recent Tasks/Events) through
+``query_many`` — five to a composite call, further pages by ``query_more`` — and joins them in
+memory. Last activity is the later of Salesforce's LastActivityDate and syncd's own ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+#: How far back activities are read (engagement_drop compares two 14-day windows).
+ACTIVITY_WINDOW_DAYS = 60
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One OpportunityStage of the org."""
+
+    name: str
+    sort_order: int
+    is_closed: bool
+    is_won: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """One OpportunityHistory row: the deal's stage and close date from ``at`` on."""
+
+    at: datetime
+    stage: str
+    close_date: date | None
+    prev_close_date: date | None
+
+
+@dataclass(frozen=True)
+class Touch:
+    """One activity on a deal: when, who (WhoId) and its subject."""
+
+    on: date
+    who_id: str | None
+    subject: str
+
+
+@dataclass
+class Deal:
+    """An opportunity with everything the rules look at."""
+
+    id: str
+    name: str
+    stage: str
+    amount: float | None
+    close_date: date | None
+    created: datetime
+    owner_email: str | None = None
+    next_step: str | None = None
+    last_activity: date | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+    history: list[Change] = field(default_factory=list)
+    close_date_changes: list[tuple[date | None, date | None]] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    touches: list[Touch] = field(default_factory=list)
+
+
+@dataclass
+class Pipeline:
+    """The org's stages and deals, as of ``today``."""
+
+    today: date
+    stages: dict[str, Stage]
+    deals: list[Deal]
+
+    def stage(self, name: str) -> Stage | None:
+        """The stage called ``name`` (None for a stage the org no longer has)."""
+        return self.stages.get(name)
+
+    def open_deals(self) -> list[Deal]:
+        """Deals in a stage that is not closed."""
+        return [d for d in self.deals if not self._closed(d.stage)]
+
+    def _closed(self, name: str) -> bool:
+        stage = self.stages.get(name)
+        return bool(stage and stage.is_closed)
+
+
+def parse_date(value: Any) -> date | None:
+    """A Salesforce date or datetime string as a date."""
+    if not value:
+        return None
+    return date.fromisoformat(str(value)[:10])
+
+
+def parse_datetime(value: Any) -> datetime:
+    """A Salesforce datetime (``2024-01-31T10:00:00.000+0000``) as an aware UTC datetime."""
+    text = str(value)
+    if len(text) == 10:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    text = text.replace("Z", "+00:00")
+    if text[-5] in "+-" and ":" not in text[-5:]:
+        text = text[:-2] + ":" + text[-2:]
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def queries(today: date, extra_fields: tuple[str, ...] = ()) -> dict[str, tuple[str, bool]]:
+    """The SOQL for one load, by name (all paged; none per opportunity)."""
+    base = ["Id", "Name", "StageName", "Amount", "CloseDate", "CreatedDate", "NextStep"]
+    base += ["LastActivityDate", "Owner.Email"]
+    wanted = base + [f for f in extra_fields if f not in base]
+    since = (today - timedelta(days=ACTIVITY_WINDOW_DAYS)).isoformat()
+    return {
+        "stages": (
+            "SELECT ApiName, MasterLabel, SortOrder, IsClosed, IsWon FROM OpportunityStage "
+            "WHERE IsActive = true",
+            False,
+        ),
+        "opportunities": (f"SELECT {', '.join(wanted)} FROM Opportunity", False),  # noqa: S608
+        "history": (
+            "SELECT OpportunityId, StageName, CloseDate, PrevCloseDate, CreatedDate "
+            "FROM OpportunityHistory",
+            False,
+        ),
+        "field_history": (
+            "SELECT OpportunityId, OldValue, NewValue, CreatedDate FROM OpportunityFieldHistory "
+            "WHERE Field = 'CloseDate'",
+            False,
+        ),
+        "roles": ("SELECT OpportunityId, Role FROM OpportunityContactRole", False),
+        "tasks": (
+            f"SELECT WhatId, WhoId, ActivityDate, Subject FROM Task WHERE ActivityDate >= {since} "  # noqa: S608
+            "AND WhatId != null",
+            False,
+        ),
+        "events": (
+            f"SELECT WhatId, WhoId, ActivityDate, Subject FROM Event WHERE ActivityDate >= {since} "  # noqa: S608
+            "AND WhatId != null",
+            False,
+        ),
+    }
+
+
+def load(
+    client: Any, today: date, *, ledger: Any = None, extra_fields: tuple[str, ...] = ()
+) -> Pipeline:
+    """Read the pipeline from Salesforce (and the ledger) in a handful of calls."""
+    rows = client.query_many(queries(today, extra_fields))
+    pipeline = assemble(rows, today)
+    if ledger is not None:
+        ours = ledger.last_activity(d.id for d in pipeline.deals)
+        for deal in pipeline.deals:
+            when = ours.get(deal.id)
+            if when is not None and (
+                deal.last_activity is None or when.date() > deal.last_activity
+            ):
+                deal.last_activity = when.date()
+    return pipeline
+
+
+def assemble(rows: dict[str, list[dict]], today: date) -> Pipeline:
+    """Join the query results into deals (pure: the benchmark and tests call it directly)."""
+    stages = {
+        r.get("ApiName") or r["MasterLabel"]: Stage(
+            name=r.get("ApiName") or r["MasterLabel"],
+            sort_order=int(r.get("SortOrder") or 0),
+            is_closed=bool(r.get("IsClosed")),
+            is_won=bool(r.get("IsWon")),
+        )
+        for r in rows.get("stages", [])
+    }
+    deals: dict[str, Deal] = {}
+    for r in rows.get("opportunities", []):
+        owner = r.get("Owner") or {}
+        amount = r.get("Amount")
+        deals[r["Id"]] = Deal(
+            id=r["Id"],
+            name=r.get("Name") or "",
+            stage=r.get("StageName") or "",
+            amount=float(amount) if amount is not None else None,
+            close_date=parse_date(r.get("CloseDate")),
+            created=parse_datetime(r["CreatedDate"]),
+            owner_email=owner.get("Email") if isinstance(owner, dict) else None,
+            next_step=r.get("NextStep"),
+            last_activity=parse_date(r.get("LastActivityDate")),
+            fields={k: v for k, v in r.items() if k != "attributes"},
+        )
+    for r in rows.get("history", []):
+        deal = deals.get(r.get("OpportunityId", ""))
+        if deal is not None:
+            deal.history.append(
+                Change(
+                    at=parse_datetime(r["CreatedDate"]),
+                    stage=r.get("StageName") or "",
+                    close_date=parse_date(r.get("CloseDate")),
+                    prev_close_date=parse_date(r.get("PrevCloseDate")),
+                )
+            )
+    field_changes: dict[str, list[tuple[datetime, date | None, date | None]]] = defaultdict(list)
+    for r in rows.get("field_history", []):
+        field_changes[r.get("OpportunityId", "")].append(
+            (
+                parse_datetime(r["CreatedDate"]),
+                parse_date(r.get("OldValue")),
+                parse_date(r.get("NewValue")),
+            )
+        )
+    for deal in deals.values():
+        deal.history.sort(key=lambda c: c.at)
+        tracked = sorted(field_changes.get(deal.id, []), key=lambda t: t[0])
+        if tracked:
+            # Field history is the precise record of CloseDate edits; prefer it when tracked.
+            deal.close_date_changes = [(old, new) for _at, old, new in tracked]
+        else:
+            deal.close_date_changes = [
+                (c.prev_close_date, c.close_date)
+                for c in deal.history
+                if c.prev_close_date is not None and c.prev_close_date != c.close_date
+            ]
+    for r in rows.get("roles", []):
+        deal = deals.get(r.get("OpportunityId", ""))
+        if deal is not None and r.get("Role"):
+            deal.roles.append(r["Role"])
+    for r in rows.get("tasks", []) + rows.get("events", []):
+        deal = deals.get(r.get("WhatId") or "")
+        on = parse_date(r.get("ActivityDate"))
+        if deal is not None and on is not None:
+            deal.touches.append(Touch(on, r.get("WhoId"), r.get("Subject") or ""))
+    return Pipeline(today=today, stages=stages, deals=list(deals.values()))
