@@ -191,7 +191,12 @@ class RulesConfig(Section):
     """``[rules]``: when the rules run and which ones."""
 
     schedule: Cron = "0 7 * * 1-5"
+    #: The first late stage (by the org's SortOrder); stages before it are early.
     early_stage_boundary: NonEmpty | None = None
+    #: The period's pipeline target, for coverage (open Amount closing in the period / target).
+    pipeline_target: Annotated[float, Field(gt=0)] | None = None
+    #: The metrics period: the last ``period_days`` for closed deals, the next for open ones.
+    period_days: Annotated[int, Field(ge=1, le=3660)] = 90
     rule: Tuple[Rule] = ()
 
 
