@@ -100,6 +100,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.memory",
     "connectors.mbox",
     "connectors.outlook_mail",
+    "connectors.outlook_calendar",
     "connectors.call_files",
     "connectors.gmail",
 )

@@ -69,3 +69,20 @@ def mail_connector(
     )
     context = ConnectorContext(clock=clock.now, capture=capture)
     return OutlookMailConnector(settings, context, sleep=clock.sleep)
+
+
+def calendar_connector(
+    sandbox: GraphSandbox, clock: FakeClock, mailboxes: tuple[str, ...], **extra: Any
+) -> Any:
+    """An outlook_calendar connector on ``sandbox`` with the fake clock and sleep."""
+    from connectors.outlook_calendar import OutlookCalendarConnector, OutlookCalendarSettings
+
+    capture = extra.pop("capture", None)
+    settings = OutlookCalendarSettings(
+        type="outlook_calendar",
+        name=extra.pop("name", "outlook-calendar"),
+        mailboxes=mailboxes,
+        **graph_settings(sandbox, **extra),
+    )
+    context = ConnectorContext(clock=clock.now, capture=capture)
+    return OutlookCalendarConnector(settings, context, sleep=clock.sleep)
