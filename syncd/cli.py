@@ -364,6 +364,20 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     return EXIT_PROBLEM if unfinished else EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """The daemon: scheduled passes, endpoints on service.listen; SIGTERM/SIGINT drain."""
+    from syncd.app import App
+    from syncd.service.scheduler import Service
+
+    config = _load(args)
+    with App(config) as app:
+        service = Service(app)
+        if args.once:
+            reports = service.run_once()
+            return EXIT_PROBLEM if any(r.failed for r in reports) else EXIT_OK
+        return service.run()
+
+
 def _add_explain_backfill(sub: Any) -> None:
     p = sub.add_parser("explain", help="how an item is (or would be) captured and matched, and why")
     _add_config(p)
@@ -454,6 +468,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.set_defaults(handler=cmd_db_upgrade)
     _add_explain_backfill(sub)
+    p = sub.add_parser("run", help="the daemon (foreground; SIGTERM drains and exits)")
+    _add_config(p)
+    p.add_argument("--once", action="store_true", help="one round of every job, then exit")
+    p.set_defaults(handler=cmd_run)
     return parser
 
 

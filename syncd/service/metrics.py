@@ -1,0 +1,189 @@
+"""Prometheus metrics: one registry per process (never the library's global one).
+
+Two sources:
+
+- :class:`StoreCollector` reads ``store.status()`` (and the ledger's counts by kind) at scrape
+  time, so lag, counts, resyncs, unmatched and dead letters are what the database says, even
+  for units another worker synced;
+- :class:`Metrics` holds what only this process knows and the daemon updates: Salesforce API
+  calls, usage and remaining budget (from the client's ``Sforce-Limit-Info``), passes, errors
+  by class, and alert deliveries (the family is registered now; the alerts module feeds it).
+
+Labels are connector names, mailboxes (internal users), outcomes, kinds, skip reasons and error
+class names: never subjects, participants or secrets.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+
+from syncd.state.schema import LedgerRow
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreCollector(Collector):
+    """Per-unit lag and counts, read from the store when Prometheus scrapes."""
+
+    def __init__(self, store: Any, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.store = store
+        self.clock = clock
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the metric families (an unreachable store yields only ``syncd_store_up 0``)."""
+        up = GaugeMetricFamily("syncd_store_up", "1 when the state store answered this scrape")
+        try:
+            report = self.store.status()
+            kinds = self._written_by_kind()
+        except Exception:  # the scrape must still answer: say the store is down
+            log.warning("metrics: state store unreachable", exc_info=True)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from self._units(report)
+        written = CounterMetricFamily(
+            "syncd_activities_written",
+            "Activities written to Salesforce (ledger rows), by connector and kind",
+            labels=["connector", "kind"],
+        )
+        for (connector, kind), n in sorted(kinds.items()):
+            written.add_metric([connector, kind], n)
+        yield written
+        unmatched = GaugeMetricFamily("syncd_unmatched_items", "Items in the unmatched queue")
+        unmatched.add_metric([], report.unmatched_total)
+        yield unmatched
+        dead = GaugeMetricFamily("syncd_dead_letters_open", "Dead letters not yet resolved")
+        dead.add_metric([], report.dead_letters_open)
+        yield dead
+
+    def _written_by_kind(self) -> dict[tuple[str, str], int]:
+        stmt = select(LedgerRow.connector, LedgerRow.kind, func.count()).group_by(
+            LedgerRow.connector, LedgerRow.kind
+        )
+        with self.store.engine.connect() as conn:
+            return {(c, k): int(n) for c, k, n in conn.execute(stmt)}
+
+    def _units(self, report: Any) -> Iterator[Metric]:
+        unit = ["connector", "mailbox"]
+        lag = GaugeMetricFamily(
+            "syncd_unit_lag_seconds", "Seconds since the unit's last successful pass", labels=unit
+        )
+        success = GaugeMetricFamily(
+            "syncd_unit_last_success_timestamp_seconds",
+            "Unix time of the unit's last successful pass",
+            labels=unit,
+        )
+        failing = GaugeMetricFamily(
+            "syncd_unit_failing", "1 when the unit's latest pass ended in an error", labels=unit
+        )
+        outcomes = CounterMetricFamily(
+            "syncd_outcomes",
+            "Items by outcome (written, already_written, unmatched, dead_letter, skipped:…)",
+            labels=[*unit, "outcome"],
+        )
+        skips = CounterMetricFamily(
+            "syncd_skips", "Items skipped, by connector and reason", labels=["connector", "reason"]
+        )
+        resyncs = CounterMetricFamily(
+            "syncd_cursor_resyncs", "Expired cursors answered with a full resync", labels=unit
+        )
+        now = self.clock()
+        skipped: dict[tuple[str, str], int] = {}
+        for u in report.units:
+            labels = [u.connector, u.mailbox]
+            if u.last_success is not None:
+                lag.add_metric(labels, max(0.0, (now - u.last_success).total_seconds()))
+                success.add_metric(labels, u.last_success.timestamp())
+            last = u.last_run
+            failing.add_metric(labels, 1 if last is not None and last.status == "error" else 0)
+            for outcome, n in sorted(u.counts.items()):
+                outcomes.add_metric([*labels, outcome], n)
+                if outcome.startswith("skipped:"):
+                    key = (u.connector, outcome.removeprefix("skipped:"))
+                    skipped[key] = skipped.get(key, 0) + n
+            resyncs.add_metric(labels, sum(c.resync_count for c in u.cursors))
+        for (connector, reason), n in sorted(skipped.items()):
+            skips.add_metric([connector, reason], n)
+        yield from (lag, success, failing, outcomes, skips, resyncs)
+
+
+class Metrics:
+    """This process's registry: the store collector plus what the daemon counts itself."""
+
+    def __init__(self, store: Any | None = None, clock: Callable[[], datetime] = _utc_now) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        if store is not None:
+            self.registry.register(StoreCollector(store, clock))
+        r = self.registry
+        self.salesforce_calls = Counter(
+            "syncd_salesforce_api_calls", "Salesforce REST calls this process made", registry=r
+        )
+        self.salesforce_used = Gauge(
+            "syncd_salesforce_api_usage",
+            "Org's rolling 24 h API calls (Sforce-Limit-Info)",
+            registry=r,
+        )
+        self.salesforce_limit = Gauge(
+            "syncd_salesforce_api_limit", "Org's rolling 24 h API allocation", registry=r
+        )
+        self.salesforce_remaining = Gauge(
+            "syncd_salesforce_api_remaining",
+            "API calls left before syncd stops writing (limit minus the reserve, minus usage)",
+            registry=r,
+        )
+        self.passes = Counter(
+            "syncd_passes", "Sync passes run here", ["connector", "result"], registry=r
+        )
+        self.errors = Counter(
+            "syncd_errors",
+            "Errors by class (passes and org-wide jobs)",
+            ["error_class"],
+            registry=r,
+        )
+        self.alert_deliveries = Counter(
+            "syncd_alert_deliveries",
+            "Alert deliveries by channel and outcome (fed by the alerts module)",
+            ["channel", "outcome"],
+            registry=r,
+        )
+        self.directory_loads = Counter(
+            "syncd_directory_loads", "Directory loads and refreshes", ["result"], registry=r
+        )
+        self._calls_seen = 0
+
+    def observe_client(self, client: Any) -> None:
+        """Fold a SalesforceClient's call count and last reported usage into the metrics."""
+        made = int(getattr(client, "calls_made", 0))
+        if made > self._calls_seen:
+            self.salesforce_calls.inc(made - self._calls_seen)
+        self._calls_seen = max(self._calls_seen, made)
+        usage = getattr(client, "usage", None)
+        if usage is not None:
+            self.salesforce_used.set(usage.used)
+            self.salesforce_limit.set(usage.limit)
+            reserve = float(getattr(client.options, "api_reserve", 0.0))
+            self.salesforce_remaining.set(max(0.0, usage.threshold(reserve) - usage.used))
+
+    def error(self, exc: BaseException) -> None:
+        """Count an error by its class name."""
+        self.errors.labels(type(exc).__name__).inc()
+
+    def exposition(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

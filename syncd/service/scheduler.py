@@ -1,0 +1,290 @@
+"""``syncd run``: the daemon. APScheduler jobs, leases, the HTTP endpoints, a graceful drain.
+
+Jobs (APScheduler 3 ``BackgroundScheduler``):
+
+- ``capture:<connector>`` per enabled connector, every ``interval`` with jitter (a tenth of the
+  interval, at most a minute, so many workers do not stampede together), ``max_instances=1``
+  (never two runs of the same job at once), ``coalesce=True`` (missed runs collapse into one)
+  and a misfire grace of one interval. A run works through the connector's mailboxes, leasing
+  each unit first (:mod:`syncd.service.workers`).
+- ``directory``: refresh this process's in-memory directory (every process keeps its own
+  cache), then re-match the unmatched queue, which writes, on the advisory-lock holder only.
+- ``rules``: on ``rules.schedule`` (cron) under the advisory lock, when the rules engine
+  exposes ``syncd.rules.run_scheduled(app)`` (:data:`RULES_ENTRY_POINT`).
+
+All jobs run on ONE executor thread: the Salesforce client and the directory are shared and
+used by one thread at a time. More throughput comes from more processes (PostgreSQL leases),
+not more threads. A drain (SIGTERM/SIGINT) stops new units from starting, lets the pass in
+flight commit its batch, shuts the scheduler down waiting for that job, releases the leases,
+stops the web server and returns 0.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from syncd.service.drain import Drain
+from syncd.service.metrics import Metrics
+from syncd.service.web import Readiness, WebApp, WebServer
+from syncd.service.workers import Heartbeat, Worker, WorkReport
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_EVERY = timedelta(minutes=15)
+#: The rules engine's scheduled entry point, looked up when the daemon starts.
+RULES_ENTRY_POINT = ("syncd.rules", "run_scheduled")
+MAX_JITTER_SECONDS = 60
+
+
+def jitter_for(interval: timedelta) -> int:
+    """Seconds of jitter for a job every ``interval``: a tenth, at most a minute."""
+    return int(min(interval.total_seconds() / 10, MAX_JITTER_SECONDS))
+
+
+def rules_entry_point() -> Callable[[Any], object] | None:
+    """``syncd.rules.run_scheduled`` if the rules engine provides it, else None."""
+    module_name, attr = RULES_ENTRY_POINT
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    entry = getattr(module, attr, None)
+    return entry if callable(entry) else None
+
+
+class Service:
+    """One daemon process: scheduler, worker, endpoints, drain."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        worker: Worker | None = None,
+        drain: Drain | None = None,
+        directory_every: timedelta = DIRECTORY_EVERY,
+        listen: str | None = None,
+    ) -> None:
+        self.app = app
+        self.drain = drain or Drain()
+        self.worker = worker or Worker(app.store)
+        self.metrics = Metrics(app.store, clock=app.clock)
+        self.readiness = Readiness()
+        self.directory_every = directory_every
+        self.listen = listen if listen is not None else app.config.service.listen
+        self.connectors = {c.name: c for c in app.connectors()}
+        intervals = {s.name: s.interval for s in app.config.connectors if s.enabled}
+        self.web_app = WebApp(
+            app.store, self.metrics, self.readiness, worker_id=self.worker.id, intervals=intervals
+        )
+        self.scheduler: BackgroundScheduler | None = None
+        self.web: WebServer | None = None
+        self._heartbeat: Heartbeat | None = None
+        #: Every unit round's report, newest last (tests and --once read it).
+        self.reports: list[WorkReport] = []
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def load_directory(self) -> bool:
+        """Load (first time) or refresh the directory; readiness follows the outcome."""
+        app = self.app
+        try:
+            if "directory" in vars(app):
+                changes = app.directory.refresh(app.salesforce)
+                if changes:
+                    # New or changed users change who is internal: rebuild the privacy rules.
+                    vars(app).pop("rules", None)
+                    app.runner.rules = app.rules
+            else:
+                _ = app.runner  # loads the directory and builds the runner on it
+        except Exception as exc:  # readiness reports it; the next run tries again
+            log.warning("directory load failed: %s", type(exc).__name__, exc_info=True)
+            self.readiness.directory_failed(type(exc).__name__)
+            self.metrics.error(exc)
+            self.metrics.directory_loads.labels("error").inc()
+            return False
+        finally:
+            self._observe_client()
+        self.readiness.directory_loaded()
+        self.metrics.directory_loads.labels("ok").inc()
+        return True
+
+    def directory_job(self) -> None:
+        """Refresh the directory here; re-match the unmatched queue on the lock holder."""
+        if self.drain.is_set() or not self.load_directory():
+            return
+        try:
+            self.worker.org_job("rematch", self.app.rematch)
+        except Exception as exc:
+            log.exception("re-match failed")
+            self.metrics.error(exc)
+        finally:
+            self._observe_client()
+
+    def rules_job(self) -> None:
+        """The rules engine's scheduled run, on the advisory-lock holder only."""
+        entry = rules_entry_point()
+        if entry is None or self.drain.is_set():
+            return
+        try:
+            self.worker.org_job("rules", lambda: entry(self.app))
+        except Exception as exc:
+            log.exception("rules run failed")
+            self.metrics.error(exc)
+
+    def capture_job(self, name: str) -> WorkReport:
+        """One round over connector ``name``'s mailboxes, unit by leased unit."""
+        report = WorkReport()
+        if self.drain.is_set():
+            return report
+        if not self.readiness.directory_ok and not self.load_directory():
+            log.warning("capture skipped: no directory yet", extra={"connector": name})
+            return report
+        connector = self.connectors[name]
+        started = self.app.clock()
+        try:
+            mailboxes = self.app.mailboxes(connector)
+        except Exception as exc:
+            log.exception("listing mailboxes failed", extra={"connector": name})
+            self.metrics.error(exc)
+            return report
+        report = self.worker.work(
+            [(name, m) for m in mailboxes],
+            self._pass,
+            should_stop=self.drain.is_set,
+            round_started=started,
+        )
+        self.reports.append(report)
+        log.info(
+            "capture round",
+            extra={
+                "connector": name,
+                "done": len(report.done),
+                "failed": len(report.failed),
+                "lost": len(report.lost),
+                "fresh": len(report.fresh),
+            },
+        )
+        return report
+
+    def _pass(self, connector: str, mailbox: str, should_stop: Callable[[], bool]) -> None:
+        runner = self.app.runner
+        runner.should_stop = should_stop
+        try:
+            result = runner.run(self.connectors[connector], mailbox)
+        except Exception as exc:
+            self.metrics.error(exc)
+            self.metrics.passes.labels(connector, "error").inc()
+            raise
+        finally:
+            runner.should_stop = None
+            self._observe_client()
+        self.metrics.passes.labels(connector, "ok" if result.complete else "incomplete").inc()
+
+    def _observe_client(self) -> None:
+        client = vars(self.app).get("salesforce")
+        if client is not None:
+            self.metrics.observe_client(client)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def build_scheduler(self, *, first_run: datetime | None = None) -> BackgroundScheduler:
+        """The scheduler with every job; capture jobs first run at ``first_run`` (default now)."""
+        scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
+        )
+        first = first_run or datetime.now(UTC)
+        for settings in self.app.config.connectors:
+            if not settings.enabled:
+                continue
+            seconds = max(settings.interval.total_seconds(), 1.0)
+            scheduler.add_job(
+                self.capture_job,
+                IntervalTrigger(seconds=seconds, jitter=jitter_for(settings.interval)),
+                args=[settings.name],
+                id=f"capture:{settings.name}",
+                name=f"capture {settings.name}",
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(seconds),
+                next_run_time=first,
+            )
+        scheduler.add_job(
+            self.directory_job,
+            IntervalTrigger(seconds=self.directory_every.total_seconds()),
+            id="directory",
+            max_instances=1,
+            coalesce=True,
+        )
+        if rules_entry_point() is not None:
+            scheduler.add_job(
+                self.rules_job,
+                CronTrigger.from_crontab(self.app.config.rules.schedule, timezone=UTC),
+                id="rules",
+                max_instances=1,
+                coalesce=True,
+            )
+        else:
+            log.info("rules engine has no scheduled entry point yet; rules job not scheduled")
+        return scheduler
+
+    def start(self) -> None:
+        """Serve the endpoints, load the directory, start the scheduler."""
+        if self.listen:
+            self.web = WebServer(self.web_app, self.listen).start()
+        self.load_directory()
+        self._heartbeat = Heartbeat(self.worker, self.worker.ttl.total_seconds() / 3).start()
+        self.scheduler = self.build_scheduler()
+        self.scheduler.start()
+        log.info(
+            "syncd running",
+            extra={"worker": self.worker.id, "connectors": len(self.connectors)},
+        )
+
+    def stop(self) -> float:
+        """Drain: wait for the job in flight, release leases, stop serving; seconds it took."""
+        began = time.monotonic()
+        self.drain.request("stop")
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+        if self._heartbeat is not None:
+            self._heartbeat.stop()
+        released = self.worker.release_all()
+        if self.web is not None:
+            self.web.stop()
+        took = time.monotonic() - began
+        log.info("drained", extra={"seconds": round(took, 3), "leases_released": released})
+        return took
+
+    def run(self, *, install_signals: bool = True) -> int:
+        """Run until SIGTERM/SIGINT, then drain; the exit code."""
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        if install_signals:
+            self.drain.install()
+        self.start()
+        while not self.drain.wait(1.0):
+            pass
+        self.stop()
+        return 0
+
+    def run_once(self) -> list[WorkReport]:
+        """One round of every capture job and the directory job, no scheduler (``--once``)."""
+        if self.listen:
+            self.web = WebServer(self.web_app, self.listen).start()
+        try:
+            self.load_directory()
+            self.worker.org_job("rematch", self.app.rematch)
+            return [self.capture_job(name) for name in self.connectors]
+        finally:
+            self.worker.release_all()
+            if self.web is not None:
+                self.web.stop()

@@ -1,0 +1,173 @@
+"""HTTP endpoints of the daemon: a werkzeug WSGI app and a threaded server on ``service.listen``.
+
+- ``/healthz``: the process is alive and serving (200, always).
+- ``/readyz``: 200 when the state store answers and the last directory load succeeded; 503 with
+  a JSON ``reason`` otherwise (a load balancer or systemd watchdog can act on it).
+- ``/metrics``: Prometheus text exposition from this process's registry.
+- ``/``: the HTML status page.
+
+Nothing here reads message content or configuration secrets: only the store's status, counts
+and this process's metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from syncd.service.metrics import CONTENT_TYPE, Metrics
+from syncd.service.status import PageInfo, render_page
+
+log = logging.getLogger(__name__)
+
+
+class Readiness:
+    """What /readyz reports beyond the store: the last directory load (set by the scheduler)."""
+
+    def __init__(self) -> None:
+        self.directory_ok = False
+        self.directory_reason = "the directory has not been loaded yet"
+        self._lock = threading.Lock()
+
+    def directory_loaded(self) -> None:
+        """The last load or refresh succeeded."""
+        with self._lock:
+            self.directory_ok, self.directory_reason = True, ""
+
+    def directory_failed(self, error_class: str) -> None:
+        """The last load or refresh failed with ``error_class``."""
+        with self._lock:
+            self.directory_ok = False
+            self.directory_reason = f"the last directory load failed ({error_class})"
+
+
+class WebApp:
+    """The WSGI application."""
+
+    def __init__(
+        self,
+        store: Any,
+        metrics: Metrics,
+        readiness: Readiness,
+        *,
+        worker_id: str = "",
+        intervals: Mapping[str, timedelta] | None = None,
+        flags: Callable[[], Sequence[Any]] | None = None,
+    ) -> None:
+        self.store = store
+        self.metrics = metrics
+        self.readiness = readiness
+        self.worker_id = worker_id
+        self.intervals = dict(intervals or {})
+        self.flags = flags or (lambda: store.flags.list_open())
+        self.urls = Map(
+            [
+                Rule("/healthz", endpoint="healthz", methods=["GET", "HEAD"]),
+                Rule("/readyz", endpoint="readyz", methods=["GET", "HEAD"]),
+                Rule("/metrics", endpoint="metrics", methods=["GET", "HEAD"]),
+                Rule("/", endpoint="status", methods=["GET", "HEAD"]),
+            ]
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """WSGI entry point."""
+        request = Request(environ)
+        adapter = self.urls.bind_to_environ(environ)
+        try:
+            endpoint, _ = adapter.match()
+            response = getattr(self, f"on_{endpoint}")(request)
+        except (NotFound, MethodNotAllowed) as exc:
+            response = exc.get_response()
+        except HTTPException as exc:  # pragma: no cover - werkzeug's own answers
+            response = exc.get_response()
+        except Exception:  # an endpoint must answer, not drop the connection
+            log.exception("endpoint failed", extra={"path": request.path})
+            response = Response("internal error\n", status=500, mimetype="text/plain")
+        return response(environ, start_response)
+
+    def on_healthz(self, _request: Request) -> Response:
+        """Alive."""
+        return Response("ok\n", mimetype="text/plain")
+
+    def store_reachable(self) -> bool:
+        """One trivial query against the state store."""
+        try:
+            with self.store.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:  # any failure means not ready; the reason is logged, not served
+            log.warning("readiness: state store unreachable", exc_info=True)
+            return False
+        return True
+
+    def readiness_reason(self) -> str | None:
+        """None when ready, else why not."""
+        if not self.store_reachable():
+            return "the state store is unreachable"
+        if not self.readiness.directory_ok:
+            return self.readiness.directory_reason
+        return None
+
+    def on_readyz(self, _request: Request) -> Response:
+        """Ready for work, or 503 with the reason."""
+        reason = self.readiness_reason()
+        body = {"ready": reason is None} | ({"reason": reason} if reason else {})
+        return Response(
+            json.dumps(body) + "\n",
+            status=200 if reason is None else 503,
+            mimetype="application/json",
+        )
+
+    def on_metrics(self, _request: Request) -> Response:
+        """Prometheus exposition."""
+        return Response(self.metrics.exposition(), content_type=CONTENT_TYPE)
+
+    def on_status(self, _request: Request) -> Response:
+        """The status page."""
+        reason = self.readiness_reason()
+        info = PageInfo(worker_id=self.worker_id, ready=reason is None, ready_reason=reason or "")
+        try:
+            flags = list(self.flags())
+        except Exception:  # flags are a nicety: the page still shows the units
+            log.warning("status page: flags unavailable", exc_info=True)
+            flags = []
+        page = render_page(self.store.status(), intervals=self.intervals, flags=flags, info=info)
+        return Response(page, mimetype="text/html")
+
+
+class WebServer:
+    """A threaded werkzeug server in a daemon thread."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], listen: str) -> None:
+        host, _, port = listen.rpartition(":")
+        self._server: BaseWSGIServer = make_server(host.strip("[]"), int(port), app, threaded=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="syncd-web", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` actually bound (port 0 picks a free one)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> WebServer:
+        """Serve in the background."""
+        self._thread.start()
+        log.info("serving health, metrics and status", extra={"url": self.url})
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
