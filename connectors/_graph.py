@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jwt
 import msal
 import requests
 
@@ -207,6 +208,10 @@ class GraphClient:
             result = self._msal().acquire_token_for_client(scopes=SCOPE)
         except requests.RequestException as exc:
             raise Transient(f"token endpoint unreachable: {type(exc).__name__}") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            # msal signs the client assertion here: a key it cannot use is a config problem.
+            where = f"connectors.{self.settings.name}.certificate_key"
+            raise ConfigError([Problem(where, f"unusable key: {type(exc).__name__}")]) from exc
         token = result.get("access_token") if isinstance(result, dict) else None
         if not token:
             error = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
