@@ -1,0 +1,1 @@
+"""Alerts: Block Kit rendering, Slack delivery from the store's queue, and digests."""

@@ -1,0 +1,204 @@
+"""Slack delivery from the store's alert queue, through slack_sdk.
+
+App mode: a DM to the deal owner (``users.lookupByEmail``, cached, then
+``conversations.open``), else the fallback channel. Webhook mode: every message to the one
+channel of an incoming webhook. About one message per second per channel (paced on an
+injectable clock and sleep); a 429's Retry-After is honoured through :mod:`syncd.retry`.
+Alerts that cannot be delivered (Slack 5xx, outage, network) stay queued for a later pass,
+and each is marked sent exactly when Slack accepted it, so it goes out once.
+
+Slack's errors are translated here, at the edge: 429/``ratelimited`` → RateLimited, 5xx and
+network errors → Transient, anything else → Permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.webhook import WebhookClient
+
+from syncd import retry
+from syncd.errors import Permanent, RateLimited, Transient
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two messages to one channel (Slack allows about one a second).
+PER_CHANNEL_INTERVAL = 1.0
+#: How long an undeliverable alert waits in the queue before the next try.
+REQUEUE_AFTER = timedelta(minutes=5)
+POLICY = retry.RetryPolicy(max_attempts=4, max_total_wait=60.0, cap=8.0)
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def translate(status: int, error: str | None, headers: Any, where: str) -> Exception:
+    """One Slack failure as a syncd error."""
+    if status == 429 or error == "ratelimited":
+        return RateLimited(f"Slack rate limit on {where}", retry_after=_retry_after(headers))
+    if status >= 500:
+        return Transient(f"Slack unavailable ({status}) on {where}")
+    return Permanent(f"Slack refused {where}: {error or status}", code=error or str(status))
+
+
+def user_target(email: str) -> str:
+    """The queue's target for a DM to the Salesforce user with this email."""
+    return f"user:{email.lower()}"
+
+
+class SlackDelivery:
+    """Sends queued alerts to Slack."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        webhook_url: str | None = None,
+        api_url: str = "https://slack.com/api/",
+        fallback_channel: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        timeout: int = 10,
+    ) -> None:
+        if (token is None) == (webhook_url is None):
+            raise ValueError("give exactly one of a bot token or a webhook URL")
+        # No slack_sdk retry handlers: retries live in syncd.retry, with our sleep.
+        self._web = (
+            WebClient(token=token, base_url=api_url, timeout=timeout, retry_handlers=[])
+            if token
+            else None
+        )
+        self._hook = (
+            WebhookClient(webhook_url, timeout=timeout, retry_handlers=[]) if webhook_url else None
+        )
+        self.fallback_channel = fallback_channel
+        self._sleep = sleep
+        self._clock = clock
+        self._users: dict[str, str | None] = {}
+        self._dms: dict[str, str] = {}
+        self._last_post: dict[str, float] = {}
+        self.calls: Counter[str] = Counter()
+
+    def __repr__(self) -> str:
+        return f"SlackDelivery(mode={'webhook' if self._hook else 'app'})"
+
+    @classmethod
+    def from_config(cls, slack: Any, **kwargs: Any) -> SlackDelivery:
+        """Build from ``[alerts.slack]`` (secrets read from their env/file references)."""
+        if slack.mode == "webhook":
+            kwargs["webhook_url"] = slack.webhook_url.resolve()
+        else:
+            kwargs["token"] = slack.token.resolve()
+        return cls(fallback_channel=slack.fallback_channel, **kwargs)
+
+    # -- Web API calls -------------------------------------------------------------------
+
+    def _api(self, method: str, **kwargs: Any) -> Any:
+        assert self._web is not None
+        self.calls[method] += 1
+        try:
+            return self._web.api_call(method, **kwargs)
+        except SlackApiError as err:
+            resp = err.response
+            raise translate(resp.status_code, resp.get("error"), resp.headers, method) from None
+        except (SlackClientError, OSError) as err:
+            raise Transient(f"Slack unreachable on {method}: {type(err).__name__}") from None
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        return retry.call(lambda: self._api(method, **kwargs), POLICY, sleep=self._sleep)
+
+    def lookup(self, email: str) -> str | None:
+        """The Slack user id for an email (cached, misses too), or None."""
+        key = email.lower()
+        if key not in self._users:
+            try:
+                resp = self._call("users.lookupByEmail", http_verb="GET", params={"email": key})
+                self._users[key] = resp["user"]["id"]
+            except Permanent as err:
+                if err.code != "users_not_found":
+                    raise
+                self._users[key] = None
+        return self._users[key]
+
+    def resolve(self, target: str) -> str:
+        """The channel a queued target goes to: a DM, a channel, or the fallback channel."""
+        if not target.startswith("user:"):
+            return target.removeprefix("channel:")
+        email = target[len("user:") :]
+        uid = self.lookup(email)
+        if uid is None:
+            if not self.fallback_channel:
+                raise Permanent(
+                    "no Slack user for the owner and no fallback channel", code="users_not_found"
+                )
+            return self.fallback_channel
+        if uid not in self._dms:
+            resp = self._call("conversations.open", json={"users": uid})
+            self._dms[uid] = resp["channel"]["id"]
+        return self._dms[uid]
+
+    # -- posting -------------------------------------------------------------------------
+
+    def _pace(self, channel: str) -> None:
+        last = self._last_post.get(channel)
+        if last is not None:
+            wait = PER_CHANNEL_INTERVAL - (self._clock() - last)
+            if wait > 0:
+                self._sleep(wait)
+        self._last_post[channel] = self._clock()
+
+    def _post_once(self, channel: str, payload: dict[str, Any]) -> None:
+        self._pace(channel)
+        if self._hook is not None:
+            self.calls["webhook"] += 1
+            try:
+                resp = self._hook.send(text=payload.get("text"), blocks=payload.get("blocks"))
+            except (SlackClientError, OSError) as err:
+                raise Transient(f"Slack webhook unreachable: {type(err).__name__}") from None
+            if resp.status_code != 200:
+                raise translate(resp.status_code, resp.body, resp.headers, "webhook")
+            return
+        self._api("chat.postMessage", json={"channel": channel, **payload})
+
+    def post(self, target: str, payload: dict[str, Any]) -> None:
+        """Deliver one message now (retrying 429s and 5xx under the policy)."""
+        channel = "webhook" if self._hook is not None else self.resolve(target)
+        retry.call(lambda: self._post_once(channel, payload), POLICY, sleep=self._sleep)
+
+    def deliver(self, alerts: Any, *, now: Callable[[], Any], limit: int = 500) -> Counter[str]:
+        """Send the queued alerts that are due; returns counts of sent / requeued / failed."""
+        counts: Counter[str] = Counter()
+        for alert in alerts.due(limit):
+            try:
+                self.post(alert.channel, alert.payload)
+            except Transient as err:
+                # Slack is down or throttling hard: keep this and the rest queued for later.
+                alerts.mark_failed(alert.id, str(err), retry_at=now() + REQUEUE_AFTER)
+                counts["requeued"] += 1
+                log.warning("slack: delivery paused, alerts stay queued (%s)", type(err).__name__)
+                break
+            except Permanent as err:
+                alerts.mark_failed(alert.id, str(err), retry_at=None)
+                counts["failed"] += 1
+                continue
+            alerts.mark_sent(alert.id)
+            counts["sent"] += 1
+        log.info(
+            "slack: %d sent, %d requeued, %d failed",
+            counts["sent"],
+            counts["requeued"],
+            counts["failed"],
+        )
+        return counts

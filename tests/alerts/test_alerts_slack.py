@@ -1,0 +1,165 @@
+"""Slack delivery with the real slack_sdk over loopback against the Slack sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from sandbox.slack import SlackSandbox
+from syncd.alerts.blocks import flag_message, list_message
+from syncd.alerts.slack import SlackDelivery, user_target
+from syncd.errors import Permanent
+from syncd.state import Store
+
+
+class FakeTime:
+    """One clock for the sandbox's rate limit and the sender's pacing; sleeping advances it."""
+
+    def __init__(self) -> None:
+        self.t = 1000.0
+        self.slept: list[float] = []
+        self.now = datetime(2026, 3, 16, 9, tzinfo=UTC)
+
+    def clock(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+    def wall(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def ft() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def slack(ft: FakeTime) -> Iterator[SlackSandbox]:
+    sb = SlackSandbox(clock=ft.clock).start()
+    sb.add_user("ana@ourco.com")
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path, ft: FakeTime) -> Iterator[Store]:
+    s = Store.open(f"sqlite:///{tmp_path / 'state.db'}", clock=ft.wall)
+    yield s
+    s.close()
+
+
+def sender(slack: SlackSandbox, ft: FakeTime, **kw: object) -> SlackDelivery:
+    args: dict = {"token": slack.token, "api_url": slack.api_url, "fallback_channel": "#deals"}
+    args.update(kw)
+    return SlackDelivery(sleep=ft.sleep, clock=ft.clock, **args)
+
+
+DEAL = {
+    "id": "006000000000001AAA",
+    "name": "Globex renewal",
+    "amount": 25000.0,
+    "stage": "Proposal",
+    "close_date": "2026-04-01",
+}
+
+
+def payload(n: int = 0) -> dict:
+    return flag_message(
+        DEAL | {"name": f"Deal {n}"},
+        "no_activity",
+        "No activity for 12 days.",
+        "Re-engage.",
+        "https://org.example.my.salesforce.com",
+    )
+
+
+def test_dm_to_owner_else_fallback_and_lookup_cached(slack: SlackSandbox, ft: FakeTime) -> None:
+    s = sender(slack, ft)
+    for n in range(3):
+        s.post(user_target("Ana@ourco.com"), payload(n))
+    s.post(user_target("bob@ourco.com"), payload(9))
+    dm = "D" + slack.users["ana@ourco.com"][1:]
+    assert len(slack.by_channel(dm)) == 3
+    assert [m.text for m in slack.by_channel("#deals")] == [payload(9)["text"]]
+    assert slack.calls["/api/users.lookupByEmail"] == 2
+    assert slack.calls["/api/conversations.open"] == 1
+    # Three posts to one DM: paced about a second apart without a single 429.
+    assert slack.calls["/api/chat.postMessage"] == 4
+    assert sum(ft.slept) == pytest.approx(2.0)
+    assert "lightning/r/Opportunity/006000000000001AAA/view|*Deal 0*" in str(
+        slack.messages[0].blocks
+    )
+
+
+def test_429_retry_after_is_honoured(slack: SlackSandbox, ft: FakeTime) -> None:
+    sender(slack, ft).post("channel:#deals", payload(1))
+    # A second sender does not know the channel was just used: Slack answers 429.
+    sender(slack, ft).post("channel:#deals", payload(2))
+    assert slack.calls["/api/chat.postMessage"] == 3
+    assert ft.slept == [1.0]
+    assert len(slack.by_channel("#deals")) == 2
+
+
+def test_slack_limits_and_token_checked(slack: SlackSandbox, ft: FakeTime) -> None:
+    too_many = {"text": "x", "blocks": [{"type": "divider"}] * 51}
+    with pytest.raises(Permanent) as err:
+        sender(slack, ft).post("channel:#deals", too_many)
+    assert err.value.code == "invalid_blocks"
+    long_section = {
+        "text": "x",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "y" * 3001}}],
+    }
+    with pytest.raises(Permanent):
+        sender(slack, ft).post("channel:#deals", long_section)
+    with pytest.raises(Permanent) as err:
+        sender(slack, ft, token="xoxb-wrong").post("channel:#deals", payload())
+    assert err.value.code == "invalid_auth"
+    big = list_message("Digest", [("Deals", [f"line {i} " + "z" * 80 for i in range(2000)])])
+    assert len(big["blocks"]) <= 50
+    sender(slack, ft).post("channel:#big", big)
+    assert "more not shown" in str(slack.by_channel("#big")[0].blocks[-1])
+
+
+def test_outage_queues_then_delivers_each_once(
+    slack: SlackSandbox, ft: FakeTime, store: Store
+) -> None:
+    s = sender(slack, ft)
+    ids = [
+        store.alerts.enqueue(user_target("ana@ourco.com"), payload(n), digest_key=f"d{n}")
+        for n in range(5)
+    ]
+    slack.outage(1000)
+    counts = s.deliver(store.alerts, now=ft.wall)
+    assert counts["sent"] == 0 and counts["requeued"] == 1
+    assert slack.messages == []
+    assert all(store.alerts.get(i).status == "queued" for i in ids)
+    assert s.deliver(store.alerts, now=ft.wall)["sent"] == 0  # still down: the next one waits too
+    slack.outage(0)
+    ft.now += timedelta(minutes=6)
+    assert s.deliver(store.alerts, now=ft.wall)["sent"] == 5
+    assert s.deliver(store.alerts, now=ft.wall)["sent"] == 0
+    assert sorted(m.text for m in slack.messages) == sorted(payload(n)["text"] for n in range(5))
+    assert all(store.alerts.get(i).status == "sent" for i in ids)
+
+
+def test_webhook_mode(slack: SlackSandbox, ft: FakeTime) -> None:
+    s = SlackDelivery(webhook_url=slack.webhook_url, sleep=ft.sleep, clock=ft.clock)
+    s.post(user_target("ana@ourco.com"), payload(1))
+    s.post(user_target("bob@ourco.com"), payload(2))
+    assert [m.via for m in slack.by_channel(slack.webhook_channel)] == ["webhook", "webhook"]
+    assert ft.slept == [pytest.approx(1.0)]
+
+
+def test_html_view_lists_messages(slack: SlackSandbox, ft: FakeTime) -> None:
+    import urllib.request
+
+    sender(slack, ft).post("channel:#deals", payload(1))
+    with urllib.request.urlopen(slack.url + "/") as resp:  # noqa: S310 (loopback sandbox)
+        page = resp.read().decode()
+    assert "1 messages" in page and "Deal 1" in page
