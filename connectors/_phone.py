@@ -24,14 +24,20 @@ with their disposition, because an attempted call is activity a manager wants to
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import requests
 
 from connectors.base import Connector
+from syncd import retry
 from syncd.capture.addresses import normalize_address
 from syncd.capture.normalize_call import normalize_call
 from syncd.capture.normalize_call import to_e164 as _to_e164
 from syncd.config import ConnectorSettings
+from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
 from syncd.model import Call, Skip, SkipReason
 
 #: Dispositions (lower case) that mean nobody talked.
@@ -113,3 +119,74 @@ def to_call(connector: Connector, record: Mapping[str, Any], mailbox: str) -> Ca
         return Skip(sid, SkipReason.DECLINED, "missed call")
     origin = connector.context.origin(connector.name, rep or mailbox)
     return normalize_call(neutral, origin, source_id=sid)
+
+
+# -- HTTP at the edge ------------------------------------------------------------------------
+
+
+class PhoneApi:
+    """A requests session to one phone system, translating its failures into syncd errors.
+
+    ``trust_env`` is off so REQUESTS_CA_BUNDLE cannot override ``ca_bundle``. 429 becomes
+    :class:`RateLimited` with the wait the vendor asked for (``Retry-After``, else
+    ``reset_after(response)``), 5xx and network failures :class:`Transient`, both retried by
+    :mod:`syncd.retry` with the injected ``sleep``; 401 :class:`AuthExpired` (the caller may
+    take a new token once); other 4xx :class:`Permanent`. Credentials never reach an error.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ca_bundle: str | None = None,
+        timeout: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        reset_after: Callable[[requests.Response], float | None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.verify = ca_bundle or True
+        self.timeout = timeout
+        self.sleep = sleep
+        self.reset_after = reset_after
+        self.calls = 0
+
+    def send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One request with retries; returns a 2xx response or raises a syncd error."""
+        return retry.call(lambda: self._once(method, path, **kwargs), sleep=self.sleep)
+
+    def _once(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith("https://") else self.base_url + path
+        self.calls += 1
+        try:
+            response = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as exc:
+            raise Transient(f"{method} {urlsplit(url).path}: {type(exc).__name__}") from None
+        where = f"{method} {urlsplit(url).path}"
+        if response.status_code == 429:
+            wait = _retry_after(response)
+            if wait is None and self.reset_after is not None:
+                wait = self.reset_after(response)
+            raise RateLimited(f"{where}: rate limited", retry_after=wait)
+        if response.status_code >= 500:
+            raise Transient(
+                f"{where}: HTTP {response.status_code}", retry_after=_retry_after(response)
+            )
+        if response.status_code == 401:
+            raise AuthExpired(f"{where}: the phone system refused the credentials (401)")
+        if response.status_code >= 400:
+            raise Permanent(f"{where}: HTTP {response.status_code}", code=str(response.status_code))
+        return response
+
+    def close(self) -> None:
+        """Close the session."""
+        self.session.close()
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,293 @@
+"""RingCentral: the company call log (Detailed view) with JWT auth, under the Heavy limit.
+
+Settings (``[[connectors]] type = "ringcentral"``): ``server_url``, ``client_id``,
+``client_secret_env|_file``, ``jwt_env|_file`` (the JWT credential from the developer console),
+``ca_bundle``, ``per_page`` (≤1000), ``heavy_limit`` (requests a minute, 10 as RingCentral
+documents for the Heavy group), ``settle`` (how old a call must be before it is taken, so a
+call still being logged is not passed over), and the phone keys of
+:class:`connectors._phone.PhoneSettings`.
+
+Auth: ``POST /restapi/oauth/token`` with ``grant_type=urn:ietf:params:oauth:grant-type:
+jwt-bearer``; a 401 from the API takes one new token; a refused JWT is ``AuthExpired``.
+
+Rate: the call log is in the Heavy group, 10 requests a minute. :class:`MinuteLimiter` keeps
+this connector under it on its own — it waits (injected sleep and clock) before an 11th
+request would fall inside 60 seconds of the first — and ``X-Rate-Limit-Remaining: 0`` makes
+it wait a whole ``X-Rate-Limit-Window``; a 429 still happens if another app shares the quota,
+and its ``Retry-After`` is honoured through :mod:`syncd.retry`.
+
+Cursor: ``rc:1:<start ms>:<ids>`` — the start time of the newest call taken and the ids taken
+at exactly that time. RingCentral lists newest first, so each pull lists the window from that
+time to ``now - settle`` (every page), sorts it oldest first and takes ``limit`` calls; the
+rest of the listing is kept for the next pull of the same pass, so a backfill lists each page
+once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
+from connectors.base import Connector, ConnectorContext, register
+from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
+from syncd.errors import AuthExpired, CursorExpired, Permanent
+from syncd.model import Activity, Batch, Skip, SkipReason
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CALL_LOG = "/restapi/v1.0/account/~/call-log"
+EXTENSIONS = "/restapi/v1.0/account/~/extension"
+
+
+class RingCentralSettings(PhoneSettings):
+    """``[[connectors]]`` keys of RingCentral."""
+
+    server_url: str = "https://platform.ringcentral.com"
+    client_id: str
+    client_secret: SecretRef = secret_field("the app's client secret", required=True)
+    jwt: SecretRef = secret_field("the JWT credential", required=True)
+    ca_bundle: str | None = None
+    per_page: int = Field(default=1000, ge=1, le=1000)
+    heavy_limit: int = Field(default=10, ge=1)
+    settle: Duration = timedelta(minutes=10)
+
+
+class MinuteLimiter:
+    """At most ``limit`` requests in any ``window`` seconds, waiting (injected) when full."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit, self.window, self.clock, self.sleep = limit, window, clock, sleep
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        """Wait until one more request fits, then count it."""
+        now = self.clock()
+        if now < self._blocked_until:
+            self._wait(self._blocked_until - now)
+            now = self.clock()
+        while self._sent and now - self._sent[0] >= self.window:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            self._wait(self.window - (now - self._sent[0]))
+            now = self.clock()
+            while self._sent and now - self._sent[0] >= self.window:
+                self._sent.popleft()
+        self._sent.append(now)
+
+    def observe(self, headers: Any) -> None:
+        """Honour the server's count: none remaining means wait out its window."""
+        if headers.get("X-Rate-Limit-Remaining") == "0":
+            window = float(headers.get("X-Rate-Limit-Window") or self.window)
+            self._blocked_until = self.clock() + window
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self.sleep(seconds)
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _start_ms(record: dict[str, Any]) -> int:
+    return _ms(datetime.fromisoformat(str(record["startTime"]).replace("Z", "+00:00")))
+
+
+@register
+class RingCentralConnector(Connector):
+    """The company call log of one RingCentral account."""
+
+    type: ClassVar[str] = "ringcentral"
+    kinds: ClassVar[frozenset[str]] = frozenset({"call"})
+    settings_model: ClassVar[type[ConnectorSettings]] = RingCentralSettings
+    page_size: ClassVar[int] = 1000
+    cursor_kind: ClassVar[str] = "newest start time taken + ids at that time"
+    quota_cost_per_call: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        context: ConnectorContext | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(settings, context)
+        s = self._settings
+        self.api = PhoneApi(s.server_url, ca_bundle=s.ca_bundle, sleep=sleep)
+        self.limiter = MinuteLimiter(s.heavy_limit, clock=monotonic, sleep=sleep)
+        self._token: str | None = None
+        self._emails: dict[str, str] | None = None
+        self._pending: dict[str, list[dict[str, Any]]] = {}
+
+    @property
+    def _settings(self) -> RingCentralSettings:
+        assert isinstance(self.settings, RingCentralSettings)
+        return self.settings
+
+    def mailboxes(self) -> list[str]:
+        """One unit for the whole company log."""
+        return [self._settings.mailbox]
+
+    # -- HTTP ----------------------------------------------------------------------------
+
+    def _authenticate(self) -> str:
+        s = self._settings
+        try:
+            response = self.api.send(
+                "POST",
+                "/restapi/oauth/token",
+                auth=(s.client_id, s.client_secret.resolve()),
+                data={"grant_type": JWT_GRANT, "assertion": s.jwt.resolve()},
+            )
+        except (Permanent, AuthExpired) as exc:
+            raise AuthExpired("RingCentral refused the client or the JWT credential") from exc
+        self._token = str(response.json()["access_token"])
+        return self._token
+
+    def _get(self, path: str, params: dict[str, Any] | None = None, *, heavy: bool) -> Any:
+        for attempt in (1, 2):
+            token = self._token or self._authenticate()
+            if heavy:
+                self.limiter.acquire()
+            try:
+                response = self.api.send(
+                    "GET", path, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
+            except AuthExpired:
+                self._token = None  # an expired access token: one new one, then give up
+                if attempt == 2:
+                    raise
+                continue
+            if heavy:
+                self.limiter.observe(response.headers)
+            return response.json()
+        raise AssertionError("unreachable")
+
+    def _rep_emails(self) -> dict[str, str]:
+        if self._emails is None:
+            body = self._get(EXTENSIONS, {"perPage": 1000}, heavy=False)
+            self._emails = {
+                str(e["id"]): str(e.get("contact", {}).get("email") or "")
+                for e in body.get("records", [])
+            }
+        return self._emails
+
+    def _listing(self, date_from: int, date_to: int) -> list[dict[str, Any]]:
+        params: dict[str, Any] | None = {
+            "view": "Detailed",
+            "dateFrom": _iso(date_from),
+            "dateTo": _iso(date_to),
+            "perPage": self._settings.per_page,
+            "page": 1,
+        }
+        path, records = CALL_LOG, []
+        while True:
+            body = self._get(path, params, heavy=True)
+            records.extend(body.get("records", []))
+            following = (body.get("navigation") or {}).get("nextPage", {}).get("uri")
+            if not following or not body.get("records"):
+                return records
+            path, params = following, None
+
+    # -- pull ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(cursor: str) -> tuple[int, frozenset[str]]:
+        parts = cursor.split(":")
+        if len(parts) != 4 or parts[:2] != ["rc", "1"] or not parts[2].isdigit():
+            raise CursorExpired(f"not a RingCentral cursor: {cursor[:40]!r}")
+        ids = frozenset(i for i in parts[3].split(",") if i)
+        return int(parts[2]), ids
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """The next calls after ``cursor``, oldest first."""
+        limit = max(1, limit or self.page_size)
+        if cursor is None:
+            hwm, taken = _ms(self.context.backfill_start()), frozenset[str]()
+            cursor = f"rc:1:{hwm}:"
+        else:
+            hwm, taken = self._parse(cursor)
+        pending = self._pending.pop(cursor, None)
+        if pending is None:
+            upto = _ms(self.context.now() - self._settings.settle)
+            listed = self._listing(hwm, upto) if upto >= hwm else []
+            pending = sorted(
+                (r for r in listed if (_start_ms(r), str(r["id"])) > (hwm, "") and
+                 not (_start_ms(r) == hwm and str(r["id"]) in taken)),
+                key=lambda r: (_start_ms(r), str(r["id"])),
+            )  # fmt: skip
+        chunk, rest = pending[:limit], pending[limit:]
+        if chunk:
+            last = _start_ms(chunk[-1])
+            same = {str(r["id"]) for r in chunk if _start_ms(r) == last}
+            ids = (same | taken) if last == hwm else same
+            next_cursor = f"rc:1:{last}:{','.join(sorted(ids))}"
+        else:
+            next_cursor = cursor
+        if rest:
+            self._pending = {next_cursor: rest}
+        activities: list[Activity] = []
+        skips: list[Skip] = []
+        for record in chunk:
+            result = self._call(record, mailbox)
+            if result is not None:
+                (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
+        self.log.info(
+            "ringcentral pull: %d calls, %d skipped, %d waiting, %d requests",
+            len(activities),
+            len(skips),
+            len(rest),
+            self.api.calls,
+        )
+        return Batch(
+            activities=tuple(activities), skips=tuple(skips), next_cursor=next_cursor,
+            more=bool(rest),
+        )  # fmt: skip
+
+    def _call(self, record: dict[str, Any], mailbox: str) -> Activity | Skip | None:
+        rid = str(record.get("id") or "?")
+        if record.get("type", "Voice") != "Voice":
+            return Skip(rid, SkipReason.UNPARSEABLE, "not a voice call")
+        ext = str((record.get("extension") or {}).get("id") or "")
+        rep = rep_address(self._settings, ext or None, self._rep_emails().get(ext))
+        if not wants(self._settings, mailbox, rep):
+            return None
+        frm, to = record.get("from") or {}, record.get("to") or {}
+        direction = str(record.get("direction") or "").lower()
+        if frm.get("extensionNumber") and to.get("extensionNumber"):
+            direction = "internal"
+        neutral = {
+            "provider": "ringcentral",
+            "call_id": rid,
+            "started_at": record.get("startTime"),
+            "duration_seconds": record.get("duration"),
+            "direction": direction,
+            "from": frm.get("phoneNumber"),
+            "to": to.get("phoneNumber"),
+            "from_name": frm.get("name"),
+            "to_name": to.get("name"),
+            "user_address": rep,
+            "disposition": record.get("result"),
+            "recording_url": (record.get("recording") or {}).get("contentUri"),
+        }
+        return to_call(self, neutral, self._settings.mailbox)
