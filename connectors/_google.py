@@ -107,7 +107,10 @@ def credentials_for(settings: GoogleSettings, mailbox: str, scopes: list[str]) -
             problem = Problem(f"{key}.oauth_tokens_dir", f"{path} must be mode 0600")
             raise ConfigError([problem])
         info = json.loads(path.read_text(encoding="utf-8"))
-        return user_credentials.Credentials.from_authorized_user_info(info, scopes=scopes)
+        creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=scopes)
+        # google-auth replaces the file's token_uri with Google's; keep the file's (a sandbox
+        # or a private endpoint) when it names one.
+        return creds.with_token_uri(info["token_uri"]) if info.get("token_uri") else creds
     except OSError as exc:
         problem = Problem(f"{key}.oauth_tokens_dir", f"no readable token file for {mailbox}")
         raise ConfigError([problem]) from exc
@@ -234,6 +237,8 @@ class Caller:
                     batch.execute()
                 except _ERRORS as exc:
                     raise translate(exc) from exc
+                if any(isinstance(answers.get(rid), RateLimited) for rid in chunk):
+                    break  # the rest would be refused too: wait before sending more
             for rid, answer in answers.items():
                 if not isinstance(answer, Transient):
                     results[rid] = answer
