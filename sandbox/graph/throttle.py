@@ -47,12 +47,19 @@ class Throttle:
     throttled: int = 0
     _recent: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
     _injected: deque[int] = field(default_factory=deque)
+    _spacing: int = 0
+    _until_next: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def inject(self, count: int = 1, retry_after: int = 5) -> None:
-        """Answer the next ``count`` mailbox requests with 429 and this Retry-After."""
+    def inject(self, count: int = 1, retry_after: int = 5, *, spacing: int = 0) -> None:
+        """Answer ``count`` mailbox requests with 429 and this Retry-After.
+
+        The first comes at once; ``spacing`` admitted requests pass between two of them (0:
+        back to back, as one request retried into the same throttling).
+        """
         with self._lock:
             self._injected.extend([retry_after] * count)
+            self._spacing = spacing
 
     def _refuse(self, key: tuple[str, str], now: datetime, seconds: int, why: str) -> Verdict:
         self.throttled += 1
@@ -78,8 +85,10 @@ class Throttle:
             if len(recent) >= self.budget:
                 wait = int((recent[0] + WINDOW - now).total_seconds()) + 1
                 return self._refuse(key, now, wait, "request budget per 10 minutes spent")
-            if self._injected:
+            if self._injected and self._until_next <= 0:
+                self._until_next = self._spacing
                 return self._refuse(key, now, self._injected.popleft(), "injected throttling")
+            self._until_next -= 1
             recent.append(now)
             self.in_flight[key] += 1
             self.peak[key] = max(self.peak[key], self.in_flight[key])
