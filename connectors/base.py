@@ -104,6 +104,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.call_files",
     "connectors.gmail",
     "connectors.ringcentral",
+    "connectors.aircall",
 )
 
 _REGISTRY: dict[str, type[Connector]] = {}
