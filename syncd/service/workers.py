@@ -113,8 +113,8 @@ class Worker:
     ) -> WorkReport:
         """Work each unit this worker can lease, once; units others hold are theirs this round.
 
-        ``round_started``: a unit whose last pass (by any worker) started at or after it was
-        already done this round and is left alone.
+        ``round_started``: a unit whose last successful pass (by any worker) started at or
+        after it was already done this round and is left alone.
         """
         remaining = {unit_key(c, m): (c, m) for c, m in units}
         report = WorkReport()
@@ -147,7 +147,9 @@ class Worker:
         return report
 
     def _done_since(self, connector: str, mailbox: str, since: datetime) -> bool:
-        last = self.store.runs.last(connector, mailbox)
+        # Only a finished, successful pass counts: a dead worker's pass never finishes, so its
+        # unit is not mistaken for done once its lease has expired.
+        last = self.store.runs.last_success(connector, mailbox)
         return last is not None and last.started_at >= since
 
     def heartbeat(self) -> None:
