@@ -91,11 +91,11 @@ class GraphSandbox:
 
     # -- life cycle -----------------------------------------------------------------------------
 
-    def start(self) -> GraphSandbox:
-        """Serve in a daemon thread; returns self."""
+    def start(self, port: int = 0) -> GraphSandbox:
+        """Serve in a daemon thread on ``port`` (0: a free one); returns self."""
         self._server = make_server(
             "127.0.0.1",
-            0,
+            port,
             self._wsgi,
             threaded=True,
             ssl_context=self._ca.server_ssl_context(),
