@@ -105,6 +105,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.gmail",
     "connectors.ringcentral",
     "connectors.aircall",
+    "connectors.zoom_phone",
 )
 
 _REGISTRY: dict[str, type[Connector]] = {}

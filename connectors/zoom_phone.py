@@ -1,0 +1,209 @@
+"""Zoom Phone: the account's call history with server-to-server OAuth.
+
+Settings (``[[connectors]] type = "zoom_phone"``): ``oauth_url`` (https://zoom.us),
+``api_url`` (https://api.zoom.us), ``account_id``, ``client_id``, ``client_secret_env|_file``,
+``ca_bundle``, ``page_size`` (≤300), ``settle``, and the phone keys of
+:class:`connectors._phone.PhoneSettings`.
+
+Auth: ``POST /oauth/token?grant_type=account_credentials&account_id=…`` with Basic
+``client_id:client_secret``; tokens last an hour and a 401 takes one new token; a refused
+client or account is ``AuthExpired``.
+
+Listing: ``GET /v2/phone/call_history`` with ``from``/``to`` (Zoom allows one month per
+request, so a backfill walks month-sized windows forward), paged by ``next_page_token``. A 429
+is retried after its ``Retry-After`` through :mod:`syncd.retry`.
+
+Cursor: ``zp:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken
+at that second; each pull walks windows from there to ``now - settle`` until it holds more than
+``limit`` calls. The rep is the caller on outbound calls and the callee on inbound ones.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
+from connectors.base import Connector, ConnectorContext, register
+from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
+from syncd.errors import AuthExpired, CursorExpired, Permanent
+from syncd.model import Activity, Batch, Skip
+
+HISTORY = "/v2/phone/call_history"
+MONTH = timedelta(days=30)
+
+
+class ZoomPhoneSettings(PhoneSettings):
+    """``[[connectors]]`` keys of Zoom Phone."""
+
+    oauth_url: str = "https://zoom.us"
+    api_url: str = "https://api.zoom.us"
+    account_id: str
+    client_id: str
+    client_secret: SecretRef = secret_field("the app's client secret", required=True)
+    ca_bundle: str | None = None
+    page_size: int = Field(default=300, ge=1, le=300)
+    settle: Duration = timedelta(minutes=10)
+
+
+def _stamp(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _start(record: dict[str, Any]) -> int:
+    value = str(record.get("start_time") or "")
+    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+
+
+@register
+class ZoomPhoneConnector(Connector):
+    """The call history of one Zoom account."""
+
+    type: ClassVar[str] = "zoom_phone"
+    kinds: ClassVar[frozenset[str]] = frozenset({"call"})
+    settings_model: ClassVar[type[ConnectorSettings]] = ZoomPhoneSettings
+    page_size: ClassVar[int] = 300
+    cursor_kind: ClassVar[str] = "newest start second taken + ids at that second"
+    quota_cost_per_call: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        context: ConnectorContext | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, context)
+        s = self._settings
+        self.api = PhoneApi(s.api_url, ca_bundle=s.ca_bundle, sleep=sleep)
+        self.oauth = PhoneApi(s.oauth_url, ca_bundle=s.ca_bundle, sleep=sleep)
+        self._token: str | None = None
+
+    @property
+    def _settings(self) -> ZoomPhoneSettings:
+        assert isinstance(self.settings, ZoomPhoneSettings)
+        return self.settings
+
+    def mailboxes(self) -> list[str]:
+        """One unit for the whole account."""
+        return [self._settings.mailbox]
+
+    def _authenticate(self) -> str:
+        s = self._settings
+        try:
+            response = self.oauth.send(
+                "POST",
+                "/oauth/token",
+                params={"grant_type": "account_credentials", "account_id": s.account_id},
+                auth=(s.client_id, s.client_secret.resolve()),
+            )
+        except (Permanent, AuthExpired) as exc:
+            raise AuthExpired("Zoom refused the app's client or account id") from exc
+        self._token = str(response.json()["access_token"])
+        return self._token
+
+    def _get(self, params: dict[str, Any]) -> Any:
+        for attempt in (1, 2):
+            token = self._token or self._authenticate()
+            try:
+                headers = {"Authorization": f"Bearer {token}"}
+                return self.api.send("GET", HISTORY, params=params, headers=headers).json()
+            except AuthExpired:
+                self._token = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _window(self, low: int, high: int) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {
+            "from": _stamp(low),
+            "to": _stamp(high),
+            "page_size": self._settings.page_size,
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            body = self._get(params)
+            found.extend(body.get("call_logs") or [])
+            following = body.get("next_page_token")
+            if not following:
+                return found
+            params = params | {"next_page_token": following}
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """The next calls after ``cursor``, oldest first."""
+        limit = max(1, limit or self.page_size)
+        if cursor is None:
+            low, taken = int(self.context.backfill_start().timestamp()), frozenset[str]()
+            cursor = f"zp:1:{low}:"
+        else:
+            parts = cursor.split(":")
+            if len(parts) != 4 or parts[:2] != ["zp", "1"] or not parts[2].isdigit():
+                raise CursorExpired(f"not a Zoom Phone cursor: {cursor[:40]!r}")
+            low, taken = int(parts[2]), frozenset(i for i in parts[3].split(",") if i)
+        end = int((self.context.now() - self._settings.settle).timestamp())
+        found: list[dict[str, Any]] = []
+        start, more = low, False
+        while start <= end:
+            stop = min(end, start + int(MONTH.total_seconds()))
+            found.extend(
+                r
+                for r in self._window(start, stop)
+                if _start(r) > low or (_start(r) == low and str(r.get("id")) not in taken)
+            )
+            start = stop + 1
+            if len(found) > limit:
+                more = True
+                break
+        found.sort(key=lambda r: (_start(r), str(r.get("id"))))
+        chunk = found[:limit]
+        more = more or len(found) > limit
+        next_cursor = cursor
+        if chunk:
+            last = _start(chunk[-1])
+            ids = {str(r["id"]) for r in chunk if _start(r) == last} | (
+                taken if last == low else set()
+            )
+            next_cursor = f"zp:1:{last}:{','.join(sorted(ids))}"
+        activities: list[Activity] = []
+        skips: list[Skip] = []
+        for record in chunk:
+            result = self._call(record, mailbox)
+            if result is not None:
+                (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
+        self.log.info(
+            "zoom phone pull: %d calls, %d skipped, %d requests",
+            len(activities),
+            len(skips),
+            self.api.calls,
+        )
+        return Batch(
+            activities=tuple(activities), skips=tuple(skips), next_cursor=next_cursor, more=more
+        )
+
+    def _call(self, record: dict[str, Any], mailbox: str) -> Activity | Skip | None:
+        direction = str(record.get("direction") or "").lower()
+        side = "callee" if direction == "inbound" else "caller"
+        rep = rep_address(self._settings, record.get(f"{side}_ext_id"), record.get(f"{side}_email"))
+        if not wants(self._settings, mailbox, rep):
+            return None
+        if record.get("caller_ext_id") and record.get("callee_ext_id"):
+            direction = "internal"
+        neutral = {
+            "provider": "zoom_phone",
+            "call_id": str(record.get("call_id") or record.get("id") or ""),
+            "started_at": record.get("start_time"),
+            "duration_seconds": record.get("duration"),
+            "direction": direction,
+            "from": record.get("caller_did_number") or record.get("caller_number"),
+            "to": record.get("callee_did_number") or record.get("callee_number"),
+            "from_name": record.get("caller_name"),
+            "to_name": record.get("callee_name"),
+            "user_address": rep,
+            "disposition": record.get("call_result") or record.get("result"),
+            "recording_url": record.get("recording_url"),
+        }
+        return to_call(self, neutral, self._settings.mailbox)
