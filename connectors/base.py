@@ -103,6 +103,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.outlook_calendar",
     "connectors.call_files",
     "connectors.gmail",
+    "connectors.google_calendar",
     "connectors.ringcentral",
     "connectors.aircall",
     "connectors.zoom_phone",

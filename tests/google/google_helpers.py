@@ -9,9 +9,11 @@ from email.utils import format_datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
+from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarSettings
 from sandbox.google import GoogleSandbox
 from syncd.config import SecretRef
 
@@ -94,3 +96,48 @@ def deliver_mail(sandbox: GoogleSandbox, mailbox: str, start: int, n: int, base:
         when = base - timedelta(minutes=(start + n - i))
         ids.append(sandbox.gmail.deliver(mailbox, headers(i, mailbox, when, **kw), when=when))
     return ids
+
+
+def calendar_connector(
+    sandbox: GoogleSandbox,
+    directory: Path,
+    mailboxes: tuple[str, ...],
+    clock: Callable[[], datetime],
+    *,
+    sleep: Callable[[float], None] | None = None,
+    internal: tuple[str, ...] = ("ourco.com", "acme.example"),
+    since: datetime | None = None,
+    lookahead_days: int = 30,
+) -> GoogleCalendarConnector:
+    settings = GoogleCalendarSettings(
+        type="google_calendar",
+        name="gcal",
+        mailboxes=mailboxes,
+        service_account_key=SecretRef(file=key_file(sandbox, directory)),
+        api_endpoint=f"{sandbox.url}/calendar/v3/",
+        ca_bundle=sandbox.ca_bundle,
+        lookahead_days=lookahead_days,
+    )
+    context = ConnectorContext(
+        clock=clock, capture=SimpleNamespace(internal_domains=list(internal)), since=since
+    )
+    return GoogleCalendarConnector(settings, context, sleep=sleep or _no_sleep)
+
+
+def meeting(
+    i: int, mailbox: str, when: datetime, *, minutes: int = 30, zone: str = "Europe/Paris",
+    guests: tuple[str, ...] = ("buyer@globex.com",), **extra: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The i-th deterministic meeting in Google's event shape, in ``zone``'s wall clock."""
+    local = when.astimezone(ZoneInfo(zone))
+    end = local + timedelta(minutes=minutes)
+    return {
+        "id": f"mtg{i:05d}",
+        "iCalUID": f"mtg-{i}@google.com",
+        "summary": f"Review {i}",
+        "start": {"dateTime": local.isoformat(), "timeZone": zone},
+        "end": {"dateTime": end.isoformat(), "timeZone": zone},
+        "organizer": {"email": mailbox},
+        "attendees": [{"email": mailbox, "responseStatus": "accepted", "self": True}]
+        + [{"email": g, "responseStatus": "needsAction"} for g in guests],
+    } | extra

@@ -1,0 +1,194 @@
+"""Google Calendar: the primary calendar of each mailbox, per instance, with sync tokens.
+
+Full sync (``cursor=None``): ``events.list(calendarId="primary", singleEvents=True,
+showDeleted=True, timeMin=<backfill start>, timeMax=<now + lookahead_days>)``, one page per
+pull; the last page's ``nextSyncToken`` is the incremental cursor. Increments:
+``events.list(syncToken=…, singleEvents=True, showDeleted=True)``; 410 Gone raises
+``CursorExpired`` (the runner then runs the bounded full sync and counts it). Events changed
+outside the window are skipped as ``outside_window``.
+
+Recurring meetings are captured per instance: ``singleEvents`` expands them, each instance
+keyed by the iCalUID and its ``originalStartTime``. All-day events and the event's own time
+zone are read by :func:`~syncd.capture.normalize_calendar.normalize_meeting`. A cancelled
+event comes through as a cancelled meeting: the planner updates the Event already written and
+skips one never written. Private and declined events are skipped by the privacy rules. A
+cancelled event Google sends with nothing but ``id`` and ``status`` (a deleted one-off) cannot
+be keyed and is skipped as ``unparseable``.
+
+Cursor: ``gcal:1:full:<timeMin epoch>:<timeMax epoch>|<page token>`` during the full listing,
+``gcal:1:sync:<sync token>|<page token>`` afterwards (an empty page token: the first page).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from connectors._google import Caller, GoogleSettings, QuotaMeter, build_service, credentials_for
+from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.normalize_calendar import normalize_meeting
+from syncd.config import ConnectorSettings
+from syncd.errors import CursorExpired
+from syncd.model import Activity, Batch, Skip, SkipReason
+
+SCOPES = ["https://www.googleapis.com/auth/calendar.events.readonly"]
+_CURSOR = re.compile(r"^gcal:1:(?:full:(\d{1,12}):(\d{1,12})|sync:([^|\s]{1,2000}))\|([^|\s]*)$")
+
+
+class GoogleCalendarSettings(GoogleSettings):
+    """``[[connectors]] type = "google_calendar"``: the shared keys and the look-ahead."""
+
+    lookahead_days: int = 30
+
+
+def _iso(epoch: int) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def neutral(event: dict[str, Any]) -> dict[str, Any]:
+    """A Calendar v3 event → the neutral dict ``normalize_meeting`` reads."""
+    organizer = event.get("organizer") or {}
+    return {
+        "id": event.get("id"),
+        "uid": event.get("iCalUID"),
+        "start": event.get("start"),
+        "end": event.get("end"),
+        "summary": event.get("summary"),
+        "location": event.get("location"),
+        "description": event.get("description"),
+        "organizer": {"email": organizer.get("email"), "name": organizer.get("displayName")},
+        "attendees": [
+            {
+                "email": a.get("email"),
+                "name": a.get("displayName"),
+                "responseStatus": a.get("responseStatus"),
+            }
+            for a in event.get("attendees") or ()
+            if isinstance(a, dict)
+        ],
+        "status": event.get("status"),
+        "visibility": event.get("visibility"),
+        "recurrence_id": event.get("originalStartTime") if event.get("recurringEventId") else None,
+    }
+
+
+@register
+class GoogleCalendarConnector(Connector):
+    """Primary calendars of a Workspace domain's mailboxes."""
+
+    type: ClassVar[str] = "google_calendar"
+    kinds: ClassVar[frozenset[str]] = frozenset({"meeting"})
+    settings_model: ClassVar[type[ConnectorSettings]] = GoogleCalendarSettings
+    page_size: ClassVar[int] = 250
+    cursor_kind: ClassVar[str] = "calendar syncToken (+ page token during a full sync)"
+    quota_cost_per_call: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        settings: ConnectorSettings,
+        context: ConnectorContext | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, context)
+        self.caller = Caller(sleep=sleep)
+        self.meter = QuotaMeter({"events.list": 1})
+        self._services: dict[str, Any] = {}
+
+    @property
+    def _settings(self) -> GoogleCalendarSettings:
+        assert isinstance(self.settings, GoogleCalendarSettings)
+        return self.settings
+
+    def mailboxes(self) -> list[str]:
+        """The configured mailboxes, or the Salesforce users' when set to that."""
+        configured = self.settings.mailboxes
+        if configured == "salesforce_users":
+            return sorted(self.context.internal_addresses)
+        return list(configured)
+
+    def quota_used(self, mailbox: str) -> int:
+        """Calendar requests (its quota unit) spent on ``mailbox`` since the connector started."""
+        return self.meter.used[mailbox]
+
+    def _service(self, mailbox: str) -> Any:
+        if mailbox not in self._services:
+            creds = credentials_for(self._settings, mailbox, SCOPES)
+            self._services[mailbox] = build_service(self._settings, creds, "calendar", "v3")[0]
+        return self._services[mailbox]
+
+    def _window(self) -> tuple[int, int]:
+        start = self.context.backfill_start()
+        end = self.context.now() + timedelta(days=self._settings.lookahead_days)
+        return int(start.timestamp()), int(end.timestamp())
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """One page of events, normalised per instance."""
+        size = max(1, min(limit or self.page_size, 2500))
+        if cursor is None:
+            lo, hi = self._window()
+            sync, token = None, ""
+        else:
+            match = _CURSOR.match(cursor)
+            if match is None:
+                raise CursorExpired("not a google calendar cursor")
+            lo_raw, hi_raw, sync, token = match.groups()
+            lo, hi = (int(lo_raw), int(hi_raw)) if sync is None else self._window()
+        params: dict[str, Any] = {
+            "calendarId": "primary",
+            "singleEvents": True,
+            "showDeleted": True,
+            "maxResults": size,
+        }
+        if token:
+            params["pageToken"] = token
+        if sync is not None:
+            params["syncToken"] = sync
+        else:
+            params |= {"timeMin": _iso(lo), "timeMax": _iso(hi)}
+        page = self.caller.execute(
+            self._service(mailbox).events().list(**params), expired_status=410
+        )
+        self.meter.charge(mailbox, "events.list")
+        activities, skips = self._normalize(mailbox, page.get("items", []), lo, hi)
+        following = page.get("nextPageToken")
+        if following:
+            head = f"gcal:1:sync:{sync}" if sync is not None else f"gcal:1:full:{lo}:{hi}"
+            nxt, more = f"{head}|{following}", True
+        else:
+            nxt, more = f"gcal:1:sync:{page.get('nextSyncToken', sync or '')}|", False
+        self.log.info(
+            "google calendar pull: %d activities, %d skipped, %d requests used so far",
+            len(activities),
+            len(skips),
+            self.meter.used[mailbox],
+            extra={"connector": self.name, "quota_units": self.meter.used[mailbox]},
+        )
+        return Batch(tuple(activities), tuple(skips), nxt, more)
+
+    def _normalize(
+        self, mailbox: str, items: list[Any], lo: int, hi: int
+    ) -> tuple[list[Activity], list[Skip]]:
+        origin = self.context.origin(self.name, mailbox)
+        low, high = datetime.fromtimestamp(lo, UTC), datetime.fromtimestamp(hi, UTC)
+        activities: list[Activity] = []
+        skips: list[Skip] = []
+        for event in items:
+            if not isinstance(event, dict):
+                skips.append(Skip("?", SkipReason.UNPARSEABLE, "event is not an object"))
+                continue
+            sid = str(event.get("id") or "?")
+            if event.get("status") == "cancelled" and not event.get("start"):
+                skips.append(Skip(sid, SkipReason.UNPARSEABLE, "cancelled without details"))
+                continue
+            result = normalize_meeting(neutral(event), origin, source_id=sid)
+            if isinstance(result, Skip):
+                skips.append(result)
+            elif result.occurred_at < low or result.occurred_at >= high:
+                skips.append(Skip(sid, SkipReason.OUTSIDE_WINDOW, key=result.key))
+            else:
+                activities.append(result)
+        return activities, skips
