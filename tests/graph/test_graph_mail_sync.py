@@ -48,19 +48,21 @@ def fill(
         )
 
 
-@pytest.mark.slow
-def test_ten_thousand_messages_within_the_request_bound_under_throttling(
+def test_a_large_mailbox_within_the_request_bound_under_throttling(
     graph: GraphSandbox, clock: FakeClock
 ) -> None:
-    fill(graph, 9_000)
-    fill(graph, 1_000, start=9_000, folder="sentitems")
+    # 2,500 here keeps the suite fast (normalising dominates); benchmarks/graph_sync.py runs
+    # the same scenario with 10,000 and records the counts in docs/benchmarks.md.
+    total = 2_500
+    fill(graph, total - 500)
+    fill(graph, 500, start=total - 500, folder="sentitems")
     connector = mail_connector(graph, clock, (REP,))
     graph.reset_counters()
     graph.throttle.inject(3, retry_after=30)  # Graph has sent long Retry-Afters
     batches, cursor = pull_all(connector, REP, None)
     keys = [a.key for b in batches for a in b.activities]
-    assert len(keys) == len(set(keys)) == 10_000
-    bound = 10_000 / OutlookMailConnector.page_size + 10
+    assert len(keys) == len(set(keys)) == total
+    bound = total / OutlookMailConnector.page_size + 10
     assert graph.requests["total"] <= bound, graph.requests
     assert graph.throttle.throttled == 3
     assert graph.throttle.concurrency_breaches == 0
