@@ -10,8 +10,9 @@ Auth: ``POST /oauth/token?grant_type=account_credentials&account_id=…`` with B
 client or account is ``AuthExpired``.
 
 Listing: ``GET /v2/phone/call_history`` with ``from``/``to`` (Zoom allows one month per
-request, so a backfill walks month-sized windows forward), paged by ``next_page_token``. A 429
-is retried after its ``Retry-After`` through :mod:`syncd.retry`.
+request, so a backfill walks month-sized windows forward), paged by ``next_page_token``, at most
+``per_second`` requests a second (a client-side limiter with injectable clock and sleep); a 429
+is still retried after its ``Retry-After`` through :mod:`syncd.retry`.
 
 Cursor: ``zp:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken
 at that second; each pull walks windows from there to ``now - settle`` until it holds more than
@@ -29,6 +30,7 @@ from pydantic import Field
 
 from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
 from connectors.base import Connector, ConnectorContext, register
+from connectors.ringcentral import MinuteLimiter
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import AuthExpired, CursorExpired, Permanent
 from syncd.model import Activity, Batch, Skip
@@ -48,6 +50,8 @@ class ZoomPhoneSettings(PhoneSettings):
     ca_bundle: str | None = None
     page_size: int = Field(default=300, ge=1, le=300)
     settle: Duration = timedelta(minutes=10)
+    #: Call history is a Heavy API; Zoom counts Heavy requests per second.
+    per_second: int = Field(default=10, ge=1)
 
 
 def _stamp(seconds: int) -> str:
@@ -76,10 +80,12 @@ class ZoomPhoneConnector(Connector):
         context: ConnectorContext | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, context)
         s = self._settings
         self.api = PhoneApi(s.api_url, ca_bundle=s.ca_bundle, sleep=sleep)
+        self.limiter = MinuteLimiter(s.per_second, 1.0, clock=monotonic, sleep=sleep)
         self.oauth = PhoneApi(s.oauth_url, ca_bundle=s.ca_bundle, sleep=sleep)
         self._token: str | None = None
 
@@ -109,6 +115,7 @@ class ZoomPhoneConnector(Connector):
     def _get(self, params: dict[str, Any]) -> Any:
         for attempt in (1, 2):
             token = self._token or self._authenticate()
+            self.limiter.acquire()
             try:
                 headers = {"Authorization": f"Bearer {token}"}
                 return self.api.send("GET", HISTORY, params=params, headers=headers).json()

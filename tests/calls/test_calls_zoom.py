@@ -53,7 +53,10 @@ def make(
     )
     capture = type("Capture", (), {"default_region": "US", "backfill_days": 90})()
     return ZoomPhoneConnector(
-        settings, ConnectorContext(clock=clock, capture=capture), sleep=fake.sleep
+        settings,
+        ConnectorContext(clock=clock, capture=capture),
+        sleep=fake.sleep,
+        monotonic=fake.monotonic,
     )
 
 
