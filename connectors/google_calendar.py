@@ -71,7 +71,8 @@ def neutral(event: dict[str, Any]) -> dict[str, Any]:
         ],
         "status": event.get("status"),
         "visibility": event.get("visibility"),
-        "recurrence_id": event.get("originalStartTime") if event.get("recurringEventId") else None,
+        # Google sets originalStartTime only on instances and moved exceptions of a series.
+        "recurrence_id": event.get("originalStartTime"),
     }
 
 

@@ -79,6 +79,13 @@ def _bounds(event: dict[str, Any]) -> tuple[datetime, datetime]:
     return start.replace(tzinfo=zone).astimezone(UTC), end.replace(tzinfo=zone).astimezone(UTC)
 
 
+def _instant(when: dict[str, str]) -> str:
+    """An instance's original start compared as an instant (UTC), or as a date."""
+    if "dateTime" in when:
+        return datetime.fromisoformat(when["dateTime"]).astimezone(UTC).isoformat()
+    return str(when.get("date"))
+
+
 class Calendar:
     """Every user's primary calendar."""
 
@@ -87,6 +94,7 @@ class Calendar:
         self.calendars: dict[str, CalendarData] = {}
         self._ids = 0
         self._lock = threading.RLock()
+        self._memo: tuple[tuple[Any, ...], list[dict[str, Any]]] | None = None
 
     # -- test and seeding API -------------------------------------------------------------
 
@@ -176,14 +184,17 @@ class Calendar:
         hi = _rfc3339(one["timeMax"], "timeMax") if "timeMax" in one else now + HORIZON
         single = one.get("singleEvents") == "true"
         show_deleted = one.get("showDeleted") == "true" or since >= 0
+        memo = (id(cal), cal.seq, snapshot, since, lo, hi, single, show_deleted)
+        if self._memo is not None and self._memo[0] == memo:
+            return self._memo[1]  # the next page of the same listing: nothing changed
         events = [e for e in cal.events.values() if e["_seq"] <= snapshot]
         out: list[dict[str, Any]] = []
         if single:
             exceptions = {
-                (e["recurringEventId"], e["originalStartTime"].get("dateTime")
-                 or e["originalStartTime"].get("date")): e
-                for e in events if e.get("recurringEventId")
-            }  # fmt: skip
+                (e["recurringEventId"], _instant(e["originalStartTime"])): e
+                for e in events
+                if e.get("recurringEventId")
+            }
             for event in events:
                 if event.get("recurringEventId"):
                     out.append(event)
@@ -208,7 +219,9 @@ class Calendar:
                 continue
             chosen.append((start, event["id"], event))
         chosen.sort(key=lambda item: (item[0], item[1]))
-        return [event for _, _, event in chosen]
+        result = [event for _, _, event in chosen]
+        self._memo = (memo, result)
+        return result
 
     def _instances(
         self,
@@ -238,8 +251,7 @@ class Calendar:
                     {"timeZone": tz_name} if tz_name else {}
                 )
                 suffix = f"{aware.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-            original = start.get("dateTime") or start.get("date")
-            moved = exceptions.get((master["id"], str(original)))
+            moved = exceptions.get((master["id"], _instant(start)))
             if moved is not None:
                 continue  # the exception itself is listed in its place
             instance = {k: v for k, v in master.items() if k != "recurrence"}
