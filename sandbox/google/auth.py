@@ -11,6 +11,7 @@ unknown client) with ``{"error": ..., "error_description": ...}``.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from dataclasses import dataclass
@@ -22,6 +23,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
+
+
+@functools.cache
+def _signing_key() -> rsa.RSAPrivateKey:
+    # One RSA key per process: generating one costs ~0.1 s and every test starts a sandbox.
+    # Accounts stay distinct by email; each sandbox knows only the accounts it created.
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ class Auth:
 
     def service_account(self, scopes: list[str], name: str = "syncd") -> dict[str, Any]:
         """A new service account granted ``scopes`` domain-wide; its key file as a dict."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = _signing_key()
         pem = key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,

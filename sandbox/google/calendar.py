@@ -103,12 +103,15 @@ class Calendar:
         with self._lock:
             return self.calendars.setdefault(address.lower(), CalendarData(address.lower()))
 
-    def add_event(self, address: str, event: dict[str, Any]) -> str:
-        """Store a new event (Google's resource shape); its id."""
+    def add_event(self, address: str, event: dict[str, Any], *, copy_event: bool = True) -> str:
+        """Store a new event (Google's resource shape); its id.
+
+        ``copy_event=False`` stores the dict itself (bulk loaders that built it for this).
+        """
         with self._lock:
             cal = self.calendar(address)
             self._ids += 1
-            event = copy.deepcopy(event)
+            event = copy.deepcopy(event) if copy_event else event
             event.setdefault("id", f"evt{self._ids:08x}")
             event.setdefault("iCalUID", f"{event['id']}@google.com")
             event.setdefault("status", "confirmed")

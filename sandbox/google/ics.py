@@ -131,6 +131,6 @@ def load_ics(calendar: Calendar, address: str, data: bytes | icalendar.Calendar)
                 resource["recurringEventId"] = _event_id(uid)
             # An exception whose series is not in the export still carries its original start.
             resource["originalStartTime"] = original
-        calendar.add_event(address, resource)
+        calendar.add_event(address, resource, copy_event=False)
         added += 1
     return added
