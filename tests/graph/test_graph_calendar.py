@@ -223,3 +223,87 @@ def test_a_meeting_seen_from_google_and_microsoft_calendars_is_one_event(
     for key in keys:
         seen = {(s.connector, s.mailbox) for s in crm.store.ledger.sightings(key)}
         assert seen == {("outlook-calendar", ANA), ("google-calendar", BEN)}
+
+
+def test_google_calendar_and_outlook_calendar_connectors_write_one_event_per_meeting(
+    crm: Crm, graph: GraphSandbox, clock: FakeClock, tmp_path: Any
+) -> None:
+    from google_helpers import calendar_connector as google_calendar_connector
+
+    from sandbox.google import GoogleSandbox
+
+    new_york = ZoneInfo("America/New_York")
+    # A weekly series across the end of daylight saving time (1 November 2026), and a one-off.
+    first = datetime(2026, 10, 30, 10, 0, tzinfo=new_york)
+    starts = [first + timedelta(weeks=k) for k in range(3)]  # 10:00 New York each week
+    single = datetime(2026, 11, 18, 9, 0, tzinfo=new_york)
+    people = {
+        "organizer": {"email": "alice@globex.com"},
+        "attendees": [
+            {"email": "alice@globex.com", "responseStatus": "accepted", "organizer": True},
+            {"email": ANA, "responseStatus": "accepted"},
+            {"email": BEN, "responseStatus": "accepted"},
+        ],
+    }
+    with GoogleSandbox(clock=clock.now) as google:
+        google.add_user(BEN)
+        google.calendar.add_event(
+            BEN,
+            {
+                "id": "weekly1",
+                "iCalUID": "weekly-pricing@google.com",
+                "summary": "Pricing sync",
+                "start": {"dateTime": first.isoformat(), "timeZone": "America/New_York"},
+                "end": {
+                    "dateTime": (first + timedelta(minutes=30)).isoformat(),
+                    "timeZone": "America/New_York",
+                },
+                "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=3"],
+                **people,
+            },
+        )
+        google.calendar.add_event(
+            BEN,
+            {
+                "id": "single1",
+                "iCalUID": "one-off@google.com",
+                "summary": "Contract review",
+                "start": {"dateTime": single.isoformat(), "timeZone": "America/New_York"},
+                "end": {"dateTime": (single + timedelta(hours=1)).isoformat()},
+                **people,
+            },
+        )
+        # The same meetings as Exchange shows them in Ana's calendar (times in UTC).
+        add_series(
+            graph,
+            ANA,
+            ical_uid="weekly-pricing@google.com",
+            starts=[s.astimezone(UTC) for s in starts],
+            organizer="alice@globex.com",
+            attendees=[ANA, BEN],
+            subject="Pricing sync",
+        )
+        add_meeting(
+            graph,
+            ANA,
+            ical_uid="one-off@google.com",
+            organizer="alice@globex.com",
+            attendees=[ANA, BEN],
+            subject="Contract review",
+            start=single.astimezone(UTC),
+            end=single.astimezone(UTC) + timedelta(hours=1),
+        )
+        gcal = google_calendar_connector(
+            google, tmp_path / "g", (BEN,), clock.now, sleep=clock.sleep, internal=("ourco.com",)
+        )
+        crm.runner.run(gcal, BEN)
+    outlook = calendar_connector(graph, clock, (ANA,), capture=CAPTURE)
+    crm.runner.run(outlook, ANA)
+
+    keys = [e["Syncd_Key__c"] for e in crm.records("Event")]
+    expected = {meeting_key("weekly-pricing@google.com", s) for s in starts}
+    expected.add(meeting_key("one-off@google.com"))
+    assert sorted(keys) == sorted(expected)  # 4 Events, none twice
+    for key in keys:
+        seen = {(s.connector, s.mailbox) for s in crm.store.ledger.sightings(key)}
+        assert seen == {("outlook-calendar", ANA), ("gcal", BEN)}
