@@ -186,6 +186,10 @@ class GraphClient:
         )
 
     def _msal(self) -> msal.ConfidentialClientApplication:
+        with self._count_lock:  # $batch workers ask at once: build one app, one cache
+            return self._build_msal()
+
+    def _build_msal(self) -> msal.ConfidentialClientApplication:
         if self._app is None:
             s = self.settings
             known = s.authority_host.rstrip("/") == "https://login.microsoftonline.com"
@@ -204,8 +208,9 @@ class GraphClient:
         return self._app
 
     def _token(self) -> str:
+        app = self._msal()
         try:
-            result = self._msal().acquire_token_for_client(scopes=SCOPE)
+            result = app.acquire_token_for_client(scopes=SCOPE)
         except requests.RequestException as exc:
             raise Transient(f"token endpoint unreachable: {type(exc).__name__}") from exc
         except (jwt.PyJWTError, ValueError) as exc:
