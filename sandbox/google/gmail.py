@@ -70,6 +70,7 @@ class Gmail:
 
     def __init__(self) -> None:
         self.mailboxes: dict[str, Mailbox] = {}
+        self.delete_after_listing: set[str] = set()
         self._seq = 0
         self._lock = threading.RLock()
 
@@ -170,6 +171,12 @@ class Gmail:
                 if len(found) > size:
                     break
         page = found[:size]
+        with self._lock:
+            # Injected race: these messages are deleted right after a listing returned them.
+            for msg in page:
+                if msg.id in self.delete_after_listing:
+                    box.messages.pop(msg.id, None)
+                    self.delete_after_listing.discard(msg.id)
         answer: dict[str, Any] = {"resultSizeEstimate": len(page)}
         if page:
             answer["messages"] = [{"id": m.id, "threadId": m.thread_id} for m in page]
