@@ -62,6 +62,18 @@ class CallFilesSettings(PhoneSettings):
     direction_values: dict[str, str] = {}
     timezone: str = "UTC"
 
+    @classmethod
+    def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+        """One folder is one unit: per-rep mailboxes would move a file before all saw it."""
+        if data.get("mailboxes"):
+            yield (
+                ("mailboxes",),
+                (
+                    "call_files reads the folder as one unit: set mailbox, and name each row's rep"
+                    " in a user_address column (or user_id with users)"
+                ),
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class _Row:

@@ -14,7 +14,8 @@ from contract import NOW, ConnectorContract, fixed_clock, keys, pull_all
 from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.call_files import CallFilesConnector, CallFilesSettings
-from syncd.errors import CursorExpired
+from syncd.config import load_config
+from syncd.errors import ConfigError, CursorExpired
 from syncd.model import Call, SkipReason
 
 MAILBOX = "rep@acme.example"
@@ -183,3 +184,23 @@ def test_naive_times_use_the_configured_zone_and_ids_are_stable_without_a_column
     two = make(tmp_path / "two", timezone="America/Chicago", columns={"direction": "Way"})
     (two.folder / "renamed.jsonl").write_text(json.dumps(rows[0]) + "\n")
     assert keys([two.pull(MAILBOX, None)]) == [call.key]
+
+
+def test_per_rep_mailboxes_are_refused_by_the_config(tmp_path: Path) -> None:
+    config = tmp_path / "syncd.toml"
+    config.write_text(
+        f"""
+[state]
+url = "sqlite:///{tmp_path / "s.db"}"
+
+[[connectors]]
+type = "call_files"
+name = "pbx"
+path = "{tmp_path}"
+mailboxes = "salesforce_users"
+"""
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    (problem,) = caught.value.problems
+    assert problem.path.endswith("mailboxes") and "one unit" in problem.message
