@@ -3,7 +3,8 @@
 A 10,000-message mailbox is synced in full by the real Gmail connector (google-api-python-client
 over HTTPS against the Google sandbox, Gmail's 15,000 units per user per minute enforced on a
 simulated clock that moves only when the connector waits for Retry-After), then 100 new
-messages are synced from history. Prints one JSON line and appends a row to
+messages are synced from history; then 2,000 meetings are synced from Calendar in full and
+10 changes incrementally (in the JSON line only). Prints one JSON line and appends a row to
 docs/benchmarks.md under "## Google sync" (created when missing; other sections untouched).
 
     .venv/bin/python benchmarks/google_sync.py [--messages 10000] [--new 100] [--no-append]
@@ -24,6 +25,7 @@ from typing import Any
 
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
+from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarSettings
 from sandbox.google import GoogleSandbox
 from syncd.config import SecretRef
 
@@ -92,6 +94,7 @@ def run(messages: int, new: int) -> dict[str, Any]:
                 break
         full_requests = sum(sb.requests.values())
         units = sb.quota.used[MAILBOX]
+        connector_units = connector.quota_used(MAILBOX)  # its own count, to compare
         _deliver(sb, messages, new, NOW)
         sb.reset_counters()
         fresh = 0
@@ -101,19 +104,59 @@ def run(messages: int, new: int) -> dict[str, Any]:
             cursor = batch.next_cursor
             if not batch.more:
                 break
+        incremental = sum(sb.requests.values())
+        calendar = _calendar(sb, clock, key=key)
         return {
             "benchmark": "google_sync",
+            **calendar,
             "messages": messages,
             "captured": captured,
             "full_sync_requests": full_requests,
             "quota_units": units,
             "units_per_message": round(units / messages, 3),
-            "connector_quota_units": connector.quota_used(MAILBOX),
+            "connector_quota_units": connector_units,
             "seconds_waited_simulated": clock.waited,
             "new_messages": new,
             "new_captured": fresh,
-            "incremental_requests": sum(sb.requests.values()),
+            "incremental_requests": incremental,
         }
+
+
+def _calendar(sb: GoogleSandbox, clock: SimClock, *, key: Path) -> dict[str, int]:
+    """Calendar: 2,000 meetings in full, then 10 changes, in requests counted by the sandbox."""
+    for i in range(2000):
+        start = NOW - timedelta(hours=i + 1)
+        sb.calendar.add_event(MAILBOX, {
+            "id": f"bench{i:06d}", "summary": f"Call {i}",
+            "start": {"dateTime": start.isoformat(), "timeZone": "UTC"},
+            "end": {"dateTime": (start + timedelta(minutes=30)).isoformat(), "timeZone": "UTC"},
+            "organizer": {"email": MAILBOX},
+            "attendees": [{"email": MAILBOX, "responseStatus": "accepted"},
+                          {"email": f"buyer{i % 50}@globex.com", "responseStatus": "accepted"}],
+        })  # fmt: skip
+    settings = GoogleCalendarSettings(
+        type="google_calendar", name="gcal", mailboxes=(MAILBOX,),
+        service_account_key=SecretRef(file=key), api_endpoint=f"{sb.url}/calendar/v3/",
+        ca_bundle=sb.ca_bundle, lookahead_days=0,
+    )  # fmt: skip
+    context = ConnectorContext(clock=clock, capture=SimpleNamespace(internal_domains=["ourco.com"]))
+    connector = GoogleCalendarConnector(settings, context, sleep=clock.sleep)
+    sb.reset_counters()
+    cursor, captured = None, 0
+    while True:
+        batch = connector.pull(MAILBOX, cursor)
+        captured += len(batch.activities)
+        cursor = batch.next_cursor
+        if not batch.more:
+            break
+    full = sum(sb.requests.values())
+    for i in range(10):
+        sb.calendar.update_event(MAILBOX, f"bench{i:06d}", summary=f"Moved {i}")
+    sb.reset_counters()
+    changed = len(connector.pull(MAILBOX, cursor).activities)
+    return {"calendar_events": 2000, "calendar_captured": captured,
+            "calendar_full_requests": full, "calendar_changed": changed,
+            "calendar_incremental_requests": sum(sb.requests.values())}  # fmt: skip
 
 
 def _commit() -> str:
