@@ -101,6 +101,7 @@ class GoogleSandbox:
             "calendar": _routes(_discovery("calendar.v3.json"), "/calendar/v3/"),
         }
         self._server: BaseWSGIServer | None = None
+        self._served_account: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -168,9 +169,19 @@ class GoogleSandbox:
         self.stop()
 
     def describe_credentials(self) -> dict[str, Any]:
-        """What ``python -m sandbox serve`` prints for this service."""
-        return {"url": self.url, "gmail_endpoint": f"{self.url}/",
-                "calendar_endpoint": f"{self.url}/calendar/v3/"}  # fmt: skip
+        """What ``python -m sandbox serve`` prints: endpoints and a service account key.
+
+        The key is the sandbox's own throwaway test key (it signs nothing outside it).
+        """
+        if self._served_account is None:
+            self._served_account = self.service_account()
+        return {
+            "url": self.url,
+            "gmail_endpoint": f"{self.url}/",
+            "calendar_endpoint": f"{self.url}/calendar/v3/",
+            "service_account_key": self._served_account,
+            "users": sorted(self.auth.users),
+        }
 
     # -- dispatch ---------------------------------------------------------------------------
 
