@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -472,7 +473,132 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(p)
     p.add_argument("--once", action="store_true", help="one round of every job, then exit")
     p.set_defaults(handler=cmd_run)
+    _add_rules_commands(sub)
     return parser
+
+
+# --- deal rules, flags, pipeline -------------------------------------------------------------
+
+
+def _as_of(value: str | None) -> datetime:
+    """Now, or the start of ``value`` (an ISO date) in UTC, for reproducible runs."""
+    if not value:
+        return datetime.now(UTC)
+    return datetime.combine(date.fromisoformat(value), time(12), tzinfo=UTC)
+
+
+def _slack_delivery(app: Any) -> Any:
+    from syncd.alerts.slack import SlackDelivery
+
+    slack = app.config.alerts.slack
+    if slack is None:
+        return None
+    kwargs = {"api_url": slack.api_url}
+    if app.sleep is not None:
+        kwargs["sleep"] = app.sleep
+    return SlackDelivery.from_config(slack, **kwargs)
+
+
+def cmd_rules_run(args: argparse.Namespace) -> int:
+    """Evaluate the deal rules; update flags and send alerts unless --dry-run."""
+    from syncd.rules.run import run_rules
+
+    with _app(args) as app:
+        delivery = None if args.dry_run else _slack_delivery(app)
+        summary = run_rules(
+            app.config,
+            app.salesforce,
+            app.store,
+            now=_as_of(args.as_of),
+            dry_run=args.dry_run,
+            delivery=delivery,
+        )
+    if args.json:
+        # Plain write: thousands of flags are too many for rich's JSON highlighter.
+        sys.stdout.write(json.dumps(summary, default=str) + "\n")
+        return EXIT_OK
+    out = _out()
+    for flag in summary["flags"]:
+        out.print(
+            f"{flag['opportunity']} [{flag['rule']}] {flag['why']} -> {flag['action']}",
+            markup=False,
+            highlight=False,
+        )
+    out.print(
+        f"{summary['open_deals']} open deals, {len(summary['flags'])} flags "
+        f"({summary['raised']} new, {summary['resolved']} resolved); "
+        f"alerts queued {summary['alerts_queued']}, sent {summary['alerts_sent']}; "
+        f"{summary['salesforce_calls']} Salesforce calls",
+        markup=False,
+        highlight=False,
+    )
+    return EXIT_OK
+
+
+def cmd_flags_snooze(args: argparse.Namespace) -> int:
+    """Silence one open flag until a date."""
+    from syncd.rules.lifecycle import snooze
+
+    until = datetime.combine(date.fromisoformat(args.until), time(0), tzinfo=UTC)
+    with _app(args) as app:
+        try:
+            flag = snooze(app.store.flags, args.opportunity_id, args.rule, until)
+        except KeyError as err:
+            _err().print(f"error: {err.args[0]}", markup=False, highlight=False)
+            return EXIT_PROBLEM
+    _out().print(f"snoozed {flag.rule} on {flag.opportunity_id} until {args.until}", markup=False)
+    return EXIT_OK
+
+
+def cmd_pipeline_report(args: argparse.Namespace) -> int:
+    """Print the pipeline metrics."""
+    from syncd.rules.run import load, pipeline_report
+
+    now = _as_of(args.as_of)
+    with _app(args) as app:
+        pipeline = load(app.config, app.salesforce, app.store, now.date())
+        start = date.fromisoformat(args.since) if args.since else None
+        end = date.fromisoformat(args.until) if args.until else None
+        data = pipeline_report(app.config, pipeline, start=start, end=end).as_dict()
+    if args.json:
+        sys.stdout.write(json.dumps(data) + "\n")
+        return EXIT_OK
+    out = _out()
+    for key, value in data.items():
+        out.print(f"{key}: {value}", markup=False, highlight=False)
+    return EXIT_OK
+
+
+def _add_rules_commands(sub: Any) -> None:
+    p = sub.add_parser("rules", help="deal rules")
+    rules_sub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
+    p = rules_sub.add_parser("run", help="evaluate the rules, update flags, send alerts")
+    _add_config(p)
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would be flagged; change nothing"
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--as-of", metavar="DATE", help="evaluate as of this ISO date (default today)")
+    p.set_defaults(handler=cmd_rules_run)
+
+    p = sub.add_parser("flags", help="deal-risk flags")
+    flags_sub = p.add_subparsers(dest="flags_command", metavar="ACTION", required=True)
+    p = flags_sub.add_parser("snooze", help="silence one flag until a date")
+    p.add_argument("opportunity_id", metavar="OPP_ID")
+    p.add_argument("rule", metavar="RULE")
+    p.add_argument("--until", required=True, metavar="DATE", help="ISO date")
+    _add_config(p)
+    p.set_defaults(handler=cmd_flags_snooze)
+
+    p = sub.add_parser("pipeline", help="pipeline metrics")
+    pipe_sub = p.add_subparsers(dest="pipeline_command", metavar="ACTION", required=True)
+    p = pipe_sub.add_parser("report", help="velocity, win rate, coverage, conversion, aging")
+    _add_config(p)
+    p.add_argument("--since", metavar="DATE", help="period start (default: period_days ago)")
+    p.add_argument("--until", metavar="DATE", help="period end (default: today)")
+    p.add_argument("--as-of", metavar="DATE", help="today, for aging and time in stage")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=cmd_pipeline_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -212,6 +212,8 @@ class SlackAlerts(Section):
     manager_digest: Cron = "0 8 * * 1"
     managers: Tuple[Email] = ()
     salesforce_base_url: HttpsUrl | None = None
+    #: The Slack Web API base; only the sandbox (``python -m sandbox serve``) changes it.
+    api_url: NonEmpty = "https://slack.com/api/"
 
     @classmethod
     def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:

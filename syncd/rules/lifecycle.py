@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert, update
+
 from syncd.rules.builtin import Finding
 from syncd.rules.engine import Evaluation
+from syncd.state.schema import AlertRow, FlagRow
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +31,22 @@ class Outcome:
     raised: int
     updated: int
     resolved: int
-    to_alert: list[tuple[Any, Finding, str]]  # (flag, finding, reason)
+    to_alert: list[tuple[int | None, Finding, str]]  # (flag id, finding, reason)
 
 
-def _why(
-    flag: Any, before: Any, finding: Finding, now: datetime, cooldown: timedelta
-) -> str | None:
-    """Why this flag should alert now, or None to stay silent."""
+#: Rows per IN (…) list when resolving.
+CHUNK = 500
+
+Render = Callable[[Finding], tuple[str, Any]]
+
+
+def _why(flag: Any, finding: Finding, now: datetime, cooldown: timedelta) -> str | None:
+    """Why this open flag should alert again now, or None to stay silent."""
     if flag.snoozed_until is not None and flag.snoozed_until > now:
         return None
-    if before is None or flag.last_alerted is None:
+    if flag.last_alerted is None:
         return "new"
-    said = (before.details or {}).get("alerted") or {}
+    said = (flag.details or {}).get("alerted") or {}
     if finding.severity > int(said.get("severity", flag.severity)):
         return "worse"
     measure = float(said.get("measure", 0) or 0)
@@ -51,59 +58,115 @@ def _why(
 
 
 def apply(
-    flags: Any,
+    store: Any,
     evaluation: Evaluation,
     *,
     now: datetime,
     cooldown: timedelta,
-    enqueue: Callable[[Any, Finding, str], None] | None = None,
+    render: Render | None = None,
+    dry_run: bool = False,
 ) -> Outcome:
-    """Bring the flag store in line with the evaluation; queue alerts through ``enqueue``.
+    """Bring the flags in line with the evaluation and queue the alerts ``render`` makes.
 
-    With ``enqueue`` None (a dry run) nothing is written and the alerts that would be sent
-    are returned.
+    All writes happen in one transaction with set-based statements (a run over a large org
+    touches tens of thousands of flags). With ``dry_run`` nothing is written and the alerts
+    that would be queued are returned.
     """
     found = {(f.opportunity_id, f.rule): f for f in evaluation.findings}
+    open_flags = {(fl.opportunity_id, fl.rule): fl for fl in store.flags.list_open()}
+    plan: list[tuple[Any, Finding, str | None]] = [
+        (
+            open_flags.get(key),
+            finding,
+            _why(open_flags[key], finding, now, cooldown) if key in open_flags else "new",
+        )
+        for key, finding in found.items()
+    ]
+    # A flag of a rule that ran and did not fire again has cleared (a deal that closed since
+    # is not evaluated at all, so its flags clear too).
     rules = set(evaluation.rules)
-    raised = updated = resolved = 0
-    to_alert: list[tuple[Any, Finding, str]] = []
-    open_flags = {(fl.opportunity_id, fl.rule): fl for fl in flags.list_open()}
-    for key, finding in found.items():
-        current = open_flags.get(key)
-        if enqueue is None:
-            reason = _why(current, current, finding, now, cooldown) if current else "new"
-            if reason:
-                to_alert.append((current, finding, reason))
-            continue
+    cleared = [fl.id for key, fl in open_flags.items() if key not in found and key[1] in rules]
+    raised = sum(1 for current, _f, _r in plan if current is None)
+    if dry_run:
+        alerts = [(cur.id if cur else None, f, r) for cur, f, r in plan if r]
+        return Outcome(raised, len(plan) - raised, len(cleared), alerts)
+    new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for current, finding, reason in plan:
         details = finding.details()
-        if current is not None and (current.details or {}).get("alerted"):
-            details["alerted"] = current.details["alerted"]
-        flag, before = flags.raise_flag(key[0], key[1], finding.severity, details)
-        raised += before is None
-        updated += before is not None
-        reason = _why(flag, before, finding, now, cooldown)
+        said = (current.details or {}).get("alerted") if current is not None else None
         if reason:
-            details["alerted"] = {"severity": finding.severity, "measure": finding.measure}
-            flag, _ = flags.raise_flag(key[0], key[1], finding.severity, details)
-            flag = flags.mark_alerted(flag.id)
-            enqueue(flag, finding, reason)
-            to_alert.append((flag, finding, reason))
-    for key, flag in open_flags.items():
-        # A flag of a rule that ran and did not fire again has cleared (a deal that closed
-        # since is not evaluated at all, so its flags clear too).
-        if key in found or key[1] not in rules:
-            continue
-        if enqueue is not None:
-            flags.resolve(flag.id)
-        resolved += 1
+            said = {"severity": finding.severity, "measure": finding.measure}
+        if said:
+            details["alerted"] = said
+        values: dict[str, Any] = {
+            "severity": finding.severity,
+            "details": details,
+            "updated_at": now,
+        }
+        if reason:
+            values |= {"state": "alerted", "last_alerted": now}
+        if current is None:
+            values.setdefault("state", "raised")
+            values.setdefault("last_alerted", None)
+            new_rows.append(
+                {
+                    "opportunity_id": finding.opportunity_id,
+                    "rule": finding.rule,
+                    "first_raised": now,
+                }
+                | values
+            )
+        else:
+            updates.append({"id": current.id} | values)
+    to_alert: list[tuple[int | None, Finding, str]] = []
+    with store.transaction() as tx:
+        session = tx.session
+        ids: dict[tuple[str, str], int] = {k: fl.id for k, fl in open_flags.items()}
+        if new_rows:
+            stmt = insert(FlagRow).returning(FlagRow.id, FlagRow.opportunity_id, FlagRow.rule)
+            for flag_id, opp, rule in session.execute(stmt, new_rows).all():
+                ids[(opp, rule)] = flag_id
+        # Same keys per statement: SQLAlchemy batches an executemany per key set.
+        for keys in {tuple(sorted(u)) for u in updates}:
+            session.execute(update(FlagRow), [u for u in updates if tuple(sorted(u)) == keys])
+        for start in range(0, len(cleared), CHUNK):
+            part = cleared[start : start + CHUNK]
+            session.execute(
+                update(FlagRow)
+                .where(FlagRow.id.in_(part))
+                .values(state="resolved", resolved_at=now, updated_at=now)
+            )
+        queue: list[dict[str, Any]] = []
+        for _current, finding, reason in plan:
+            if not reason:
+                continue
+            flag_id = ids[(finding.opportunity_id, finding.rule)]
+            to_alert.append((flag_id, finding, reason))
+            if render is not None:
+                target, payload = render(finding)
+                queue.append(
+                    {
+                        "flag_id": flag_id,
+                        "digest_key": None,
+                        "channel": target,
+                        "payload": payload,
+                        "status": "queued",
+                        "attempts": 0,
+                        "created_at": now,
+                        "next_attempt_at": now,
+                    }
+                )
+        if queue:
+            session.execute(insert(AlertRow), queue)
     log.info(
-        "flags: %d raised, %d updated, %d resolved, %d to alert",
+        "flags: %d raised, %d updated, %d resolved, %d alerts queued",
         raised,
-        updated,
-        resolved,
+        len(updates),
+        len(cleared),
         len(to_alert),
     )
-    return Outcome(raised, updated, resolved, to_alert)
+    return Outcome(raised, len(updates), len(cleared), to_alert)
 
 
 def snooze(flags: Any, opportunity_id: str, rule: str, until: datetime) -> Any:

@@ -42,16 +42,18 @@ SETTINGS = [s for s in settings_from_config() if s.type == "no_activity"]
 
 def run(store: Store, clock: Clock, quiet_days: int | None) -> list[tuple[int, str]]:
     d = deal(last_activity=TODAY - timedelta(days=quiet_days) if quiet_days is not None else TODAY)
-    sent: list[tuple[int, str]] = []
     evaluation = evaluate(pipeline(d), SETTINGS)
-    apply(
-        store.flags,
+    before = {a.id for a in store.alerts.due(100)}
+    outcome = apply(
+        store,
         evaluation,
         now=clock(),
         cooldown=COOLDOWN,
-        enqueue=lambda flag, finding, reason: sent.append((flag.id, reason)),
+        render=lambda f: ("user:rep@ourco.com", {"text": f.summary}),
     )
-    return sent
+    queued = [a for a in store.alerts.due(100) if a.id not in before]
+    assert [a.flag_id for a in queued] == [fid for fid, _, _ in outcome.to_alert]
+    return [(fid, reason) for fid, _, reason in outcome.to_alert]
 
 
 def test_twice_alerts_once(store: Store, clock: Clock) -> None:
@@ -97,6 +99,6 @@ def test_snoozed_flag_is_silent_until_snooze_ends(store: Store, clock: Clock) ->
 
 def test_dry_run_writes_nothing(store: Store, clock: Clock) -> None:
     evaluation = evaluate(pipeline(deal(last_activity=TODAY - timedelta(days=12))), SETTINGS)
-    outcome = apply(store.flags, evaluation, now=clock(), cooldown=COOLDOWN)
+    outcome = apply(store, evaluation, now=clock(), cooldown=COOLDOWN, dry_run=True)
     assert [r for _, _, r in outcome.to_alert] == ["new"]
     assert store.flags.list_open() == []

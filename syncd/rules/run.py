@@ -1,0 +1,149 @@
+"""One rules run, the digests and the pipeline report, wired from a configuration.
+
+This is what ``syncd rules run``, ``syncd pipeline report``, the scheduler and ``syncd demo``
+call: load the pipeline (a handful of Salesforce calls), evaluate, bring the flags up to date,
+queue alerts, and deliver the queue to Slack when ``[alerts.slack]`` is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from syncd.alerts import digests
+from syncd.alerts.blocks import flag_message
+from syncd.alerts.slack import SlackDelivery, user_target
+from syncd.pipeline_metrics import Report, report
+from syncd.rules import inputs
+from syncd.rules.builtin import Finding
+from syncd.rules.engine import evaluate, settings_from_config
+from syncd.rules.inputs import Pipeline
+from syncd.rules.lifecycle import apply
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COOLDOWN = timedelta(days=3)
+
+
+def _slack(config: Any) -> Any:
+    return getattr(getattr(config, "alerts", None), "slack", None)
+
+
+def base_url(config: Any, client: Any) -> str | None:
+    """Where opportunity links point: the configured URL, else the org's instance URL."""
+    slack = _slack(config)
+    configured = getattr(slack, "salesforce_base_url", None) if slack else None
+    return str(configured) if configured else getattr(client, "instance_url", None)
+
+
+def load(config: Any, client: Any, store: Any, today: date) -> Pipeline:
+    """The pipeline as of ``today``, with the fields missing_fields looks at."""
+    extra: tuple[str, ...] = ()
+    for s in settings_from_config(config.rules):
+        if s.type == "missing_fields" and s.enabled:
+            extra = tuple(s.fields)
+    return inputs.load(client, today, ledger=store.ledger if store else None, extra_fields=extra)
+
+
+def run_rules(
+    config: Any,
+    client: Any,
+    store: Any,
+    *,
+    now: datetime,
+    dry_run: bool = False,
+    delivery: SlackDelivery | None = None,
+    pipeline: Pipeline | None = None,
+) -> dict[str, Any]:
+    """Evaluate the rules, update flags, queue and deliver alerts; return a summary."""
+    calls_before = getattr(client, "calls_made", 0)
+    today = now.date()
+    pipeline = pipeline or load(config, client, store, today)
+    evaluation = evaluate(
+        pipeline, settings_from_config(config.rules), boundary=config.rules.early_stage_boundary
+    )
+    deals = {d.id: d for d in pipeline.deals}
+    slack = _slack(config)
+    fallback = getattr(slack, "fallback_channel", None) if slack else None
+    link_base = base_url(config, client)
+
+    def render(finding: Finding) -> tuple[str, Any]:
+        deal = deals[finding.opportunity_id]
+        message = flag_message(
+            digests.deal_dict(deal), finding.rule, finding.summary, finding.action, link_base
+        )
+        target = user_target(deal.owner_email) if deal.owner_email else f"channel:{fallback}"
+        return target, message
+
+    cooldown = getattr(slack, "cooldown", DEFAULT_COOLDOWN) if slack else DEFAULT_COOLDOWN
+    outcome = apply(store, evaluation, now=now, cooldown=cooldown, render=render, dry_run=dry_run)
+    delivered: Counter[str] = Counter()
+    if delivery is not None and not dry_run:
+        delivered = delivery.deliver(store.alerts, now=lambda: now)
+    reasons = {id(finding): reason for _id, finding, reason in outcome.to_alert}
+    return {
+        "open_deals": len(evaluation.evaluated),
+        "flags_by_rule": dict(sorted(evaluation.by_rule().items())),
+        "raised": outcome.raised,
+        "resolved": outcome.resolved,
+        "alerts_queued": 0 if dry_run else len(outcome.to_alert),
+        "alerts_sent": delivered.get("sent", 0),
+        "alerts_requeued": delivered.get("requeued", 0),
+        "salesforce_calls": getattr(client, "calls_made", 0) - calls_before,
+        "dry_run": dry_run,
+        "flags": [
+            {
+                "opportunity_id": f.opportunity_id,
+                "opportunity": deals[f.opportunity_id].name,
+                "rule": f.rule,
+                "severity": f.severity,
+                "why": f.summary,
+                "action": f.action,
+                "alert": reasons.get(id(f)),
+            }
+            for f in evaluation.findings
+        ],
+    }
+
+
+def pipeline_report(
+    config: Any,
+    pipeline: Pipeline,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> Report:
+    """The metrics for ``start``..``end`` (default: the last ``period_days`` to today)."""
+    end = end or pipeline.today
+    start = start or end - timedelta(days=config.rules.period_days)
+    return report(
+        pipeline,
+        start,
+        end,
+        target=config.rules.pipeline_target,
+        boundary=config.rules.early_stage_boundary,
+    )
+
+
+def run_digests(
+    config: Any, client: Any, store: Any, pipeline: Pipeline, *, weekly: bool = False
+) -> dict[str, int]:
+    """Queue today's rep digests (and the manager digest when ``weekly``)."""
+    link_base = base_url(config, client)
+    flags = store.flags.list_open()
+    queued = digests.queue_daily(store, digests.daily(pipeline, flags, link_base), pipeline.today)
+    counts = {"daily": queued, "weekly": 0}
+    if weekly:
+        slack = _slack(config)
+        message = digests.weekly(
+            pipeline,
+            pipeline_report(config, pipeline),
+            {f.opportunity_id for f in flags},
+            link_base,
+        )
+        managers = list(getattr(slack, "managers", ()) or ())
+        channel = getattr(slack, "fallback_channel", None)
+        counts["weekly"] = digests.queue_weekly(store, message, managers, channel, pipeline.today)
+    return counts
