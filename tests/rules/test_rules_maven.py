@@ -1,4 +1,4 @@
-"""`syncd pipeline report --json` and `syncd rules run` over the Maven CRM pipeline in a sandbox org.
+"""`syncd pipeline report --json` and `syncd rules run` over the Maven pipeline in a sandbox org.
 
 Win rate, average deal size and cycle length must equal an independent computation from the
 CSV; the whole load is a handful of Salesforce calls.
