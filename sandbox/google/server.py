@@ -12,6 +12,7 @@ answered on its own. ``requests`` counts every HTTP request by kind (``token``, 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -51,6 +52,7 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s " + message, type, *args)
 
 
+@functools.cache
 def _discovery(name: str) -> dict[str, Any]:
     package = resources.files("googleapiclient") / "discovery_cache" / "documents"
     return json.loads((package / name).read_text(encoding="utf-8"))
