@@ -1,13 +1,11 @@
 """What every phone connector shares: numbers in E.164, the rep on the call, the missed-call rule.
 
-Numbers. :func:`to_e164` reuses the normaliser's ``to_e164`` (``phonenumbers`` with the
-configured ``capture.default_region``) and adds one rule it lacks: a number written with the
-ITU ``00`` international prefix ("00 44 20 7946 0958") is read as ``+44…`` even when the
-default region dials abroad with another prefix (011 in the US). Extensions ("512.757.6000
-x12") are dropped: a contact's number is stored without them, so matching ignores them.
-Connectors hand the normaliser numbers already in E.164, so every format matches the same way
-the directory indexes Contact Phone, MobilePhone, HomePhone, OtherPhone and Lead Phone,
-MobilePhone.
+Numbers. :func:`to_e164` is the normaliser's (``phonenumbers`` with the configured
+``capture.default_region``; the ITU ``00`` international prefix read as ``+`` even where the
+default region dials abroad with 011; extensions dropped), so the directory indexes contact
+numbers by exactly the same rule. Connectors hand the normaliser numbers already in E.164, so
+every format matches the way the directory indexes Contact Phone, MobilePhone, HomePhone,
+OtherPhone and Lead Phone, MobilePhone.
 
 The rep. A phone system knows its users by its own ids; :func:`rep_address` turns the user into
 the rep's email (the ``users`` mapping in the settings wins, then the email the phone system
@@ -18,12 +16,11 @@ keeps only that rep's calls.
 
 Missed calls. ``missed_calls = "log"`` (the default) writes missed and unanswered calls as Tasks
 with their disposition, because an attempted call is activity a manager wants to see;
-``"skip"`` drops them with the skip reason ``declined`` and the detail ``missed call``.
+``"skip"`` drops them with the skip reason ``missed_call``.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -34,32 +31,17 @@ import requests
 from connectors.base import Connector
 from syncd import retry
 from syncd.capture.addresses import normalize_address
-from syncd.capture.normalize_call import normalize_call
-from syncd.capture.normalize_call import to_e164 as _to_e164
+from syncd.capture.normalize_call import normalize_call, to_e164
 from syncd.config import ConnectorSettings
 from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
 from syncd.model import Call, Skip, SkipReason
+
+__all__ = ["PhoneApi", "PhoneSettings", "is_missed", "rep_address", "to_call", "to_e164", "wants"]
 
 #: Dispositions (lower case) that mean nobody talked.
 MISSED = frozenset(
     {"missed", "no answer", "no_answer", "unanswered", "abandoned", "busy", "voicemail", "rejected"}
 )
-_IDD_00 = re.compile(r"^\s*00")
-
-
-def to_e164(number: Any, region: str | None) -> str | None:
-    """``number`` in E.164 (extension dropped), or None when it is not a phone number."""
-    if number is None:
-        return None
-    text = str(number).strip()
-    if not text:
-        return None
-    if _IDD_00.match(text):
-        # ITU international prefix: "00 44 …" is "+44 …" wherever it was written.
-        found = _to_e164("+" + _IDD_00.sub("", text, count=1), None)
-        if found is not None:
-            return found
-    return _to_e164(text, region)
 
 
 class PhoneSettings(ConnectorSettings):
@@ -116,7 +98,7 @@ def to_call(connector: Connector, record: Mapping[str, Any], mailbox: str) -> Ca
         neutral.pop("recording_url", None)
     sid = str(record.get("call_id") or "?")
     if settings.missed_calls == "skip" and is_missed(record.get("disposition")):
-        return Skip(sid, SkipReason.DECLINED, "missed call")
+        return Skip(sid, SkipReason.MISSED_CALL)
     origin = connector.context.origin(connector.name, rep or mailbox)
     return normalize_call(neutral, origin, source_id=sid)
 

@@ -82,6 +82,8 @@ class SkipReason(StrEnum):
     NO_EXTERNAL_ATTENDEE = "no_external_attendee"
     DECLINED = "declined"
     CANCELLED_UNWRITTEN = "cancelled_unwritten"
+    #: A missed or unanswered call, when the phone connector's ``missed_calls = "skip"``.
+    MISSED_CALL = "missed_call"
     SPAM_OR_TRASH = "spam_or_trash"
     DRAFT = "draft"
 

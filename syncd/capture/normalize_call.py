@@ -24,6 +24,7 @@ number ``phonenumbers`` cannot read is kept out of ``phone`` (the name stays).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,12 +39,33 @@ from syncd.model import Call, Direction, Participant, Role, Skip, SkipReason
 _DIRECTIONS = {"inbound", "outbound", "internal"}
 
 
+#: The ITU international call prefix: "00 44 …" is "+44 …" wherever it was written.
+_IDD_00 = re.compile(r"^\s*00")
+#: Extensions people append: "x12", "ext. 12", "#12".
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?|extension|#)\s*\d+\s*$", re.IGNORECASE)
+
+
 def to_e164(number: Any, region: str | None) -> str | None:
-    """``number`` in E.164, or None when it is not a valid phone number."""
-    if not number:
+    """``number`` in E.164 (extension dropped), or None when it is not a phone number.
+
+    Used for both sides of matching (call participants and the directory's contact numbers),
+    so "(512) 757-6000", "+1 512-757-6000", "512.757.6000 x12" and "00 1 512 757 6000" agree.
+    """
+    if number is None:
         return None
+    text = _EXTENSION.sub("", str(number).strip())
+    if not text:
+        return None
+    if _IDD_00.match(text):
+        found = _parse("+" + _IDD_00.sub("", text, count=1), None)
+        if found is not None:
+            return found
+    return _parse(text, region)
+
+
+def _parse(text: str, region: str | None) -> str | None:
     try:
-        parsed = phonenumbers.parse(str(number), (region or "").upper() or None)
+        parsed = phonenumbers.parse(text, (region or "").upper() or None)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(parsed):

@@ -123,4 +123,10 @@ def _call_fields(call: Call) -> dict[str, Any]:
     }
     if call.disposition:
         row["CallDisposition"] = _cut(call.disposition, DISPOSITION_MAX)
+    if call.recording_url:
+        # The connector passes a recording link on only when ``recording_links = true``;
+        # it goes in the Description, after any captured body, so reps can open it.
+        text = f"Recording: {call.recording_url}"
+        row["Description"] = _cut(text if not call.body else f"{call.body}\n\n{text}",
+                                  DESCRIPTION_MAX)  # fmt: skip
     return row

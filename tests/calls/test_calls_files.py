@@ -168,7 +168,7 @@ def test_missed_calls_follow_the_rule(tmp_path: Path) -> None:
     write_csv(skipped.folder / "a.csv", rows)
     batch = skipped.pull(MAILBOX, None)
     assert len(batch.activities) == 1
-    assert [(s.reason, s.detail) for s in batch.skips] == [(SkipReason.DECLINED, "missed call")]
+    assert [s.reason for s in batch.skips] == [SkipReason.MISSED_CALL]
 
 
 def test_naive_times_use_the_configured_zone_and_ids_are_stable_without_a_column(

@@ -17,7 +17,7 @@ from connectors.base import Connector, ConnectorContext
 from connectors.ringcentral import MinuteLimiter, RingCentralConnector, RingCentralSettings
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from syncd.errors import AuthExpired
-from syncd.model import Call
+from syncd.model import Call, SkipReason
 
 MAILBOX = "rep@acme.example"
 _ENV_SECRET, _ENV_JWT = "SYNCD_TEST_RC_SECRET", "SYNCD_TEST_RC_JWT"
@@ -199,7 +199,7 @@ def test_missed_calls_rule_and_rep_filtering(rc: RingCentralSandbox) -> None:
     skipping = make(rc, FakeTime(NOW), missed_calls="skip", mailbox="phones")
     only_mine = skipping.pull(MAILBOX, None)  # pulled for one rep's mailbox
     assert [a.mailbox for a in only_mine.activities] == [MAILBOX]
-    assert [s.detail for s in only_mine.skips] == ["missed call"]
+    assert [s.reason for s in only_mine.skips] == [SkipReason.MISSED_CALL]
 
 
 def test_the_limiter_waits_only_when_a_window_is_full() -> None:

@@ -188,6 +188,7 @@ def test_every_filter_reason_has_a_row() -> None:
         SkipReason.NO_CALL_ID,
         SkipReason.OUTSIDE_WINDOW,
         SkipReason.CANCELLED_UNWRITTEN,
+        SkipReason.MISSED_CALL,
     }
     assert covered | not_privacy == set(SkipReason)
 

@@ -131,6 +131,12 @@ def test_call_task_fields() -> None:
     assert "CallDisposition" not in inbound
     long = fields_for(call("+1", disposition="d" * 300), MATCHED)["CallDisposition"]
     assert units(long) <= 255
+    assert "Description" not in row  # no recording link unless the connector passed one
+
+
+def test_a_recording_link_the_connector_passed_goes_in_the_description() -> None:
+    recorded = call("+14155550100").replace(recording_url="https://rec.example/r/1")
+    assert fields_for(recorded, MATCHED)["Description"] == "Recording: https://rec.example/r/1"
 
 
 # -- events ------------------------------------------------------------------------------------
