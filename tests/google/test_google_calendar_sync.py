@@ -47,15 +47,12 @@ def google() -> Iterator[GoogleSandbox]:
 def test_recurring_meetings_are_captured_per_instance_across_a_dst_change(
     google: GoogleSandbox, tmp_path: Path
 ) -> None:
-    # Weekly at 09:00 New York from 2 Mar 2026: the US clocks change on 8 Mar.
-    first = datetime(2026, 10, 26, 9, 0).astimezone(UTC)  # placeholder, replaced below
-    series = meeting(1, REP, first, zone="America/New_York")
+    # Weekly at 09:00 New York from 19 Oct 2026: US clocks go back on 1 Nov.
+    series = meeting(1, REP, NOW, zone="America/New_York")
     series["start"] = {"dateTime": "2026-10-19T09:00:00-04:00", "timeZone": "America/New_York"}
     series["end"] = {"dateTime": "2026-10-19T09:30:00-04:00", "timeZone": "America/New_York"}
-    series["recurrence"] = [
-        "RRULE:FREQ=WEEKLY;COUNT=4",
-        "EXDATE;TZID=America/New_York:20261026T090000",
-    ]
+    exdate = "EXDATE;TZID=America/New_York:20261026T090000"
+    series["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=4", exdate]
     google.calendar.add_event(REP, series)
     connector = calendar_connector(google, tmp_path, (REP,), FakeClock(NOW), lookahead_days=30)
     found, _ = pull_all(connector, None)
