@@ -39,9 +39,64 @@ def _salesforce(args: argparse.Namespace, ca: tls.TestCA) -> Service:
     return sandbox.start(port=args.port)
 
 
-#: Service name → factory; each later emulator (google, graph, slack) registers here.
+def _google(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+    from sandbox.google.server import GoogleSandbox
+
+    return GoogleSandbox(ca=ca).start()
+
+
+def _graph(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+    from sandbox.graph.server import GraphSandbox
+
+    return GraphSandbox(ca=ca).start()
+
+
+def _slack(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+    from sandbox.slack import SlackSandbox
+
+    return SlackSandbox().start()
+
+
+class _Dialer:
+    """A dialer emulator with the credentials its connector's config names."""
+
+    def __init__(self, server: Any, fields: tuple[str, ...]) -> None:
+        self.server = server
+        self.fields = fields
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def describe_credentials(self) -> dict[str, Any]:
+        return {"url": self.server.url} | {f: getattr(self.server, f) for f in self.fields}
+
+
+def _dialer(cls_path: str, fields: tuple[str, ...]) -> Callable[..., Service]:
+    def factory(args: argparse.Namespace, ca: tls.TestCA) -> Service:
+        import importlib
+
+        module, _, name = cls_path.rpartition(".")
+        server = getattr(importlib.import_module(module), name)(ca=ca).start()
+        return _Dialer(server, fields)
+
+    return factory
+
+
+#: Service name → factory: every emulator ``serve`` starts, in this order.
 SERVICES: dict[str, Callable[[argparse.Namespace, tls.TestCA], Service]] = {
     "salesforce": _salesforce,
+    "google": _google,
+    "graph": _graph,
+    "slack": _slack,
+    "aircall": _dialer(
+        "sandbox.dialers.aircall.AircallSandbox", ("api_id", "api_token", "webhook_token")
+    ),
+    "ringcentral": _dialer(
+        "sandbox.dialers.ringcentral.RingCentralSandbox", ("client_id", "client_secret", "jwt")
+    ),
+    "zoom_phone": _dialer(
+        "sandbox.dialers.zoom.ZoomPhoneSandbox", ("account_id", "client_id", "client_secret")
+    ),
 }
 
 
