@@ -72,7 +72,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """Why a rule flags a deal: the numbers, a sentence, a severity and what to do."""
 

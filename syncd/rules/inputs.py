@@ -9,15 +9,22 @@ memory. Last activity is the later of Salesforce's LastActivityDate and syncd's 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import chain
 from typing import Any
+
+#: Queries whose rows are streamed rather than collected (they grow with the org).
+STREAMED = ("opportunities", "history")
+#: Record fields every deal keeps (what missing_fields checks by default).
+DEAL_FIELDS = ("Amount", "NextStep", "CloseDate")
 
 #: How far back activities are read (engagement_drop compares two 14-day windows).
 ACTIVITY_WINDOW_DAYS = 60
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stage:
     """One OpportunityStage of the org."""
 
@@ -27,7 +34,7 @@ class Stage:
     is_won: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """One OpportunityHistory row: the deal's stage and close date from ``at`` on."""
 
@@ -37,7 +44,7 @@ class Change:
     prev_close_date: date | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Touch:
     """One activity on a deal: when, who (WhoId) and its subject."""
 
@@ -46,7 +53,7 @@ class Touch:
     subject: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Deal:
     """An opportunity with everything the rules look at."""
 
@@ -147,8 +154,15 @@ def load(
     client: Any, today: date, *, ledger: Any = None, extra_fields: tuple[str, ...] = ()
 ) -> Pipeline:
     """Read the pipeline from Salesforce (and the ledger) in a handful of calls."""
-    rows = client.query_many(queries(today, extra_fields))
-    pipeline = assemble(rows, today)
+    soql = queries(today, extra_fields)
+    # The small result sets share composite calls; the two big ones are streamed page by page
+    # into the deals, so raw records never pile up in memory.
+    rows: dict[str, Iterable[dict]] = dict(
+        client.query_many({k: v for k, v in soql.items() if k not in STREAMED})
+    )
+    for name in STREAMED:
+        rows[name] = (r for page in client.query_pages(soql[name][0]) for r in page)
+    pipeline = assemble(rows, today, keep=DEAL_FIELDS + tuple(extra_fields))
     if ledger is not None:
         ours = ledger.last_activity(d.id for d in pipeline.deals)
         for deal in pipeline.deals:
@@ -160,8 +174,14 @@ def load(
     return pipeline
 
 
-def assemble(rows: dict[str, list[dict]], today: date) -> Pipeline:
-    """Join the query results into deals (pure: the benchmark and tests call it directly)."""
+def assemble(
+    rows: Mapping[str, Iterable[dict]], today: date, keep: tuple[str, ...] | None = None
+) -> Pipeline:
+    """Join the query results into deals (pure: tests call it directly).
+
+    ``rows`` is read once per name, opportunities before history, so iterators stream.
+    ``keep`` names the record fields a deal keeps for missing_fields (all when None).
+    """
     stages = {
         r.get("ApiName") or r["MasterLabel"]: Stage(
             name=r.get("ApiName") or r["MasterLabel"],
@@ -185,7 +205,7 @@ def assemble(rows: dict[str, list[dict]], today: date) -> Pipeline:
             owner_email=owner.get("Email") if isinstance(owner, dict) else None,
             next_step=r.get("NextStep"),
             last_activity=parse_date(r.get("LastActivityDate")),
-            fields={k: v for k, v in r.items() if k != "attributes"},
+            fields={k: r.get(k) for k in keep} if keep is not None else dict(r),
         )
     for r in rows.get("history", []):
         deal = deals.get(r.get("OpportunityId", ""))
@@ -223,7 +243,7 @@ def assemble(rows: dict[str, list[dict]], today: date) -> Pipeline:
         deal = deals.get(r.get("OpportunityId", ""))
         if deal is not None and r.get("Role"):
             deal.roles.append(r["Role"])
-    for r in rows.get("tasks", []) + rows.get("events", []):
+    for r in chain(rows.get("tasks", []), rows.get("events", [])):
         deal = deals.get(r.get("WhatId") or "")
         on = parse_date(r.get("ActivityDate"))
         if deal is not None and on is not None:
