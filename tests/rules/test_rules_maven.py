@@ -23,6 +23,7 @@ from sf_helpers import start_sandbox
 
 from sandbox.maven import DEFAULT_DIR, load_maven
 from syncd.cli import main
+from syncd.state import Store
 
 SECRET_ENV = "SYNCD_TEST_SF_SECRET"
 
@@ -132,3 +133,26 @@ def test_rules_run_dry_then_real_then_again(
     again = run_json(capsys, *args)
     assert again["raised"] == 0 and again["alerts_queued"] == 0 and again["resolved"] == 0
     assert again["salesforce_calls"] <= 15
+
+    # flags snooze: the open flag goes quiet; an unknown one is an error.
+    flag = first["flags"][0]
+    snooze = ["flags", "snooze", flag["opportunity_id"], flag["rule"], "--until", "2099-01-01"]
+    assert main([*snooze, "-c", str(config)]) == 0
+    with Store.open(f"sqlite:///{config.parent / 'state.db'}") as store:
+        snoozed = store.flags.open_flag(flag["opportunity_id"], flag["rule"])
+        assert snoozed is not None and snoozed.state == "snoozed"
+    assert (
+        main(
+            [
+                "flags",
+                "snooze",
+                "006000000000000XXX",
+                "stale",
+                "--until",
+                "2099-01-01",
+                "-c",
+                str(config),
+            ]
+        )
+        == 1
+    )
