@@ -129,6 +129,9 @@ def render_status(data: dict[str, Any], console: Console) -> None:
             run_text = f"{last_run.get('status', '?')} {last_run.get('finished_at') or ''}".strip()
             if last_run.get("error_class"):
                 run_text += f" ({last_run['error_class']})"
+            quota = (last_run.get("counts") or {}).get("quota_units")
+            if quota is not None:
+                run_text += f", {quota} quota units"
         table.add_row(
             str(unit.get("connector")),
             str(unit.get("mailbox")),

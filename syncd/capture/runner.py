@@ -52,6 +52,8 @@ class PassResult:
     salesforce_calls: int = 0
     resynced: bool = False
     complete: bool = True
+    #: Vendor quota units spent, for connectors that meter them (None elsewhere).
+    quota_units: int | None = None
 
     def merge(self, outcomes: Mapping[str, int]) -> None:
         """Add a batch's outcome counts."""
@@ -95,6 +97,7 @@ class Runner:
         """
         result = PassResult(connector.name, mailbox)
         run_id = self.store.runs.start(connector.name, mailbox)
+        quota_before = _quota(connector, mailbox)
         error: BaseException | None = None
         try:
             self._loop(connector, mailbox, result, stream)
@@ -105,7 +108,12 @@ class Runner:
             )
             raise
         finally:
-            self.store.runs.finish(run_id, dict(result.outcomes), error)
+            run_counts = dict(result.outcomes)
+            if quota_before is not None:
+                # Vendor quota units this pass spent (Gmail), shown by ``syncd status``.
+                result.quota_units = (_quota(connector, mailbox) or 0) - quota_before
+                run_counts["quota_units"] = result.quota_units
+            self.store.runs.finish(run_id, run_counts, error)
             log.info(
                 "pass finished",
                 extra={
@@ -350,3 +358,9 @@ def _by_unit(items: Iterable[Any]) -> dict[tuple[str, str], list[Any]]:
     for item in items:
         groups.setdefault((item.connector, item.mailbox), []).append(item)
     return groups
+
+
+def _quota(connector: Connector, mailbox: str) -> int | None:
+    """Quota units the connector has spent on ``mailbox`` so far, if it meters them."""
+    meter = getattr(connector, "quota_used", None)
+    return int(meter(mailbox)) if callable(meter) else None

@@ -90,3 +90,24 @@ def test_an_expired_history_id_resyncs_with_nothing_lost_or_written_twice(
     assert third.outcomes["written"] == 1 and not third.resynced
     assert sum(google.requests.values()) == 2
     assert sf.count("Task") == 11
+
+
+def test_quota_units_of_each_pass_are_in_status(world: dict[str, Any]) -> None:
+    google, runner, connector, store = (
+        world["google"],
+        world["runner"],
+        world["connector"],
+        world["store"],
+    )
+    deliver(google, 0, 5)
+    before = google.quota.used[REP]
+    first = runner.run(connector, REP)
+    spent = google.quota.used[REP] - before
+    assert spent > 0
+    assert first.quota_units == spent  # the connector's meter agrees with Google's count
+    unit = store.status().unit(connector.name, REP)
+    assert unit is not None and unit.last_run is not None
+    assert unit.last_run.counts is not None
+    assert unit.last_run.counts["quota_units"] == spent
+    second = runner.run(connector, REP)  # nothing new: a history call or two
+    assert 0 < (second.quota_units or 0) < spent
