@@ -1,7 +1,7 @@
 """Outlook calendars through Microsoft Graph ``calendarView/delta`` over the capture window.
 
 ``/users/{mailbox}/calendarView/delta?startDateTime=…&endDateTime=…`` from the backfill start
-to ``days_ahead`` after now, ``Prefer: odata.maxpagesize=<limit>, outlook.timezone="UTC",
+to ``lookahead_days`` after now, ``Prefer: odata.maxpagesize=<limit>, outlook.timezone="UTC",
 IdType="ImmutableId"``. calendarView expands recurring series into their instances, so every
 occurrence and exception arrives as its own event. One page per pull; the cursor is
 ``graph-cal:1:`` + base64url JSON ``{"phase": "start"|"next"|"delta", "link": …}`` and the
@@ -70,7 +70,7 @@ _WINDOWS_ZONES = {
 class OutlookCalendarSettings(GraphSettings):
     """``[[connectors]] type = "outlook_calendar"``."""
 
-    days_ahead: int = 30
+    lookahead_days: int = 30
 
 
 def external_uid(ical_uid: str) -> str:
@@ -168,7 +168,7 @@ class OutlookCalendarConnector(Connector):
             url = f"{self._settings.graph_url.rstrip('/')}/users/{mailbox}/calendarView/delta"
             params: dict[str, str] | None = {
                 "startDateTime": self.context.backfill_start().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "endDateTime": (now + timedelta(days=self._settings.days_ahead)).strftime(
+                "endDateTime": (now + timedelta(days=self._settings.lookahead_days)).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
                 ),
             }
