@@ -39,6 +39,7 @@ from connectors.base import Connector, register
 from syncd.capture.normalize_calendar import parse_when
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
+from syncd.config.types import Tuple
 from syncd.errors import CursorExpired
 from syncd.model import Activity, Batch, Skip, SkipReason
 
@@ -54,7 +55,7 @@ _LABELS = {"sentitems": "sent", "junkemail": "junkemail", "deleteditems": "delet
 class OutlookMailSettings(GraphSettings):
     """``[[connectors]] type = "outlook_mail"``."""
 
-    folders: tuple[str, ...] = ("inbox", "sentitems")
+    folders: Tuple[str] = ("inbox", "sentitems")
     fetch_headers: bool = False
 
 

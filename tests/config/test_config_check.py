@@ -213,3 +213,34 @@ def test_defaults_when_tables_are_absent(tmp_path: Path) -> None:
     assert config.capture.default_region == "US"
     assert config.rules.schedule == "0 7 * * 1-5"
     assert config.secret_values() == []
+
+
+def test_the_commented_connector_examples_are_valid(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # config.example.toml shows every connector type commented out; uncommented, each must
+    # pass validation, so the documentation cannot drift from the code.
+    text = EXAMPLE.read_text()
+    start = text.index("# More connector types")
+    block = text[start : text.index("[rules]\n", start)]
+    lines = []
+    for line in block.splitlines():
+        if line.startswith("# [[connectors]]") or re.match(r"^# [a-z_]+ = ", line):
+            lines.append(line[2:])
+        else:
+            lines.append("")
+    key_file = tmp_path / "google-key.json"
+    key_file.write_text("{}")
+    key_file.chmod(0o600)
+    body = text.replace(block, "\n".join(lines) + "\n").replace(
+        "/etc/syncd/google-service-account.json", str(key_file)
+    )
+    config_path = tmp_path / "syncd.toml"
+    config_path.write_text(body)
+    for name in set(re.findall(r'_env = "([A-Z0-9_]+)"', body)):
+        monkeypatch.setenv(name, "dummy")
+    config, warnings = check_config(config_path)
+    types = {c.type for c in config.connectors}
+    assert types >= {"gmail", "google_calendar", "outlook_mail", "outlook_calendar",
+                     "ringcentral", "aircall", "zoom_phone", "call_files", "mbox"}  # fmt: skip
+    assert warnings == []

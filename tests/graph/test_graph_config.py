@@ -40,6 +40,15 @@ def test_types_resolve_and_secrets_are_references() -> None:
     assert connector.mailboxes() == ["rep@ourco.com"]
 
 
+def test_folders_from_toml_are_an_array() -> None:
+    # TOML gives a list; the strict config must take it (it once answered "must be an array").
+    settings = OutlookMailSettings.model_validate(
+        {"type": "outlook_mail", "name": "m365", "tenant_id": "t", "client_id": "c",
+         "client_secret_env": "S", "folders": ["inbox", "archive"]}
+    )  # fmt: skip
+    assert settings.folders == ("inbox", "archive")
+
+
 def test_seed_demo_is_deterministic_and_syncs() -> None:
     clock = FakeClock(NOW)
     reps = ["ana@ourco.com", "ben@ourco.com"]
