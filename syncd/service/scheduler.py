@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,6 +62,16 @@ def rules_entry_point() -> Callable[[Any], object] | None:
     return entry if callable(entry) else None
 
 
+def webhook_receivers(connectors: Mapping[str, Any]) -> dict[str, Any]:
+    """``/webhooks/<name>`` receivers for connectors that take webhooks and have a token."""
+    receivers = {}
+    for name, connector in connectors.items():
+        make = getattr(connector, "webhook_app", None)
+        if callable(make) and getattr(connector.settings, "webhook_token", None) is not None:
+            receivers[name] = make()
+    return receivers
+
+
 class Service:
     """One daemon process: scheduler, worker, endpoints, drain."""
 
@@ -84,7 +94,12 @@ class Service:
         self.connectors = {c.name: c for c in app.connectors()}
         intervals = {s.name: s.interval for s in app.config.connectors if s.enabled}
         self.web_app = WebApp(
-            app.store, self.metrics, self.readiness, worker_id=self.worker.id, intervals=intervals
+            app.store,
+            self.metrics,
+            self.readiness,
+            worker_id=self.worker.id,
+            intervals=intervals,
+            webhooks=webhook_receivers(self.connectors),
         )
         self.scheduler: BackgroundScheduler | None = None
         self.web: WebServer | None = None

@@ -63,6 +63,7 @@ class WebApp:
         worker_id: str = "",
         intervals: Mapping[str, timedelta] | None = None,
         flags: Callable[[], Sequence[Any]] | None = None,
+        webhooks: Mapping[str, Callable[..., Iterable[bytes]]] | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
@@ -70,12 +71,16 @@ class WebApp:
         self.worker_id = worker_id
         self.intervals = dict(intervals or {})
         self.flags = flags or (lambda: store.flags.list_open())
+        #: Connector name → the WSGI receiver of its vendor's webhooks (Aircall), which
+        #: checks the vendor's token or signature itself before accepting anything.
+        self.webhooks = dict(webhooks or {})
         self.urls = Map(
             [
                 Rule("/healthz", endpoint="healthz", methods=["GET", "HEAD"]),
                 Rule("/readyz", endpoint="readyz", methods=["GET", "HEAD"]),
                 Rule("/metrics", endpoint="metrics", methods=["GET", "HEAD"]),
                 Rule("/", endpoint="status", methods=["GET", "HEAD"]),
+                Rule("/webhooks/<name>", endpoint="webhook", methods=["POST"]),
             ]
         )
 
@@ -84,7 +89,12 @@ class WebApp:
         request = Request(environ)
         adapter = self.urls.bind_to_environ(environ)
         try:
-            endpoint, _ = adapter.match()
+            endpoint, values = adapter.match()
+            if endpoint == "webhook":
+                receiver = self.webhooks.get(values["name"])
+                if receiver is None:
+                    raise NotFound()
+                return receiver(environ, start_response)
             response = getattr(self, f"on_{endpoint}")(request)
         except (NotFound, MethodNotAllowed) as exc:
             response = exc.get_response()

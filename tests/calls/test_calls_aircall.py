@@ -172,3 +172,34 @@ def test_missed_calls_and_recording_links_follow_the_settings(ac: AircallSandbox
         "https://rec.example/1.mp3"
     ]
     assert len(batch.skips) == 1
+
+
+def test_the_service_port_routes_webhooks_to_the_connector(
+    ac: AircallSandbox, tmp_path: Any
+) -> None:
+    from syncd.service.metrics import Metrics
+    from syncd.service.scheduler import webhook_receivers
+    from syncd.service.web import Readiness, WebApp
+    from syncd.state import Store
+
+    ac.reset()
+    connector = make(ac, FakeTime(NOW))
+    store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+    app = WebApp(store, Metrics(store), Readiness(), webhooks=webhook_receivers({"ac": connector}))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        user = ac.add_user(MAILBOX)
+        call = ac.add_call(user, start=NOW - timedelta(minutes=1), direction="inbound",
+                           other="+1 512-757-6000")  # fmt: skip
+        assert ac.send_webhook(f"{base}/webhooks/ac", call, valid=False) == 401
+        assert ac.send_webhook(f"{base}/webhooks/nobody", call) == 404
+        assert connector.pull(MAILBOX, None).activities == ()
+        assert ac.send_webhook(f"{base}/webhooks/ac", call) == 200
+        (got,) = connector.pull(MAILBOX, None).activities
+        assert got.call_id == str(call["id"])
+    finally:
+        server.shutdown()
+        store.close()
