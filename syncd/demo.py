@@ -30,10 +30,23 @@ from rich.table import Table
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 
-#: The environment variable the demo config names for the sandbox's client secret.
+#: The environment variable the demo config names for the Salesforce client secret.
 SECRET_ENV = "SYNCD_DEMO_SF_CLIENT_SECRET"  # noqa: S105 - a variable name, not a secret
-#: The connector the demo feeds calendar events through.
-CALENDAR = "calendar"
+
+#: Connector name → (type, kind) for the provider connectors; mbox ones are ``mail-<rep>``.
+CONNECTORS = {
+    "gmail": ("gmail", "email"),
+    "google-calendar": ("google_calendar", "meeting"),
+    "outlook-mail": ("outlook_mail", "email"),
+    "outlook-calendar": ("outlook_calendar", "meeting"),
+    "phones": ("ringcentral", "call"),
+}
+KINDS = ("email", "meeting", "call")
+
+
+def connector_type(name: str) -> tuple[str, str]:
+    """(type, kind) of a demo connector by its name."""
+    return CONNECTORS.get(name, ("mbox", "email"))
 
 
 def _env_names(node: Any) -> Iterator[str]:
@@ -62,10 +75,59 @@ def _q(value: object) -> str:
     return json.dumps(str(value))
 
 
-def write_config(folder: Path, sandbox: Any, world: Any) -> Path:
-    """The demo's syncd.toml: state in ``folder``, the sandbox org, one mbox per rep."""
+def _list(values: list[str]) -> str:
+    return "[" + ", ".join(_q(v) for v in values) + "]"
+
+
+def _provider_connectors(emulators: Any, world: Any) -> list[str]:
+    """The Google, Microsoft and RingCentral ``[[connectors]]`` tables."""
+    from sandbox.world.emulators import ENV
+    from sandbox.world.providers import GOOGLE, MBOX, MICROSOFT
+
+    reps = {
+        p: sorted(r for r, q in world.providers.items() if q == p)
+        for p in (GOOGLE, MICROSOFT, MBOX)
+    }
+    google, graph, rc = emulators.google, emulators.graph, emulators.ringcentral
+    google_keys = [
+        f"service_account_key_env = {_q(ENV['google_key'])}",
+        f"ca_bundle = {_q(google.ca_bundle)}",
+    ]
+    graph_keys = [
+        f"tenant_id = {_q(graph.tenant)}",
+        f"client_id = {_q(graph.client_id)}",
+        f"client_secret_env = {_q(ENV['graph'])}",
+        f"authority_host = {_q(graph.url)}",
+        f"graph_url = {_q(graph.graph_url)}",
+        f"ca_bundle = {_q(graph.ca_bundle)}",
+        f"mailboxes = {_list(reps[MICROSOFT])}",
+    ]
+    return [
+        "# Google Workspace reps (mbox reps keep their calendar in Google too).",
+        "[[connectors]]", 'type = "gmail"', 'name = "gmail"',
+        f"api_endpoint = {_q(google.url + '/')}", f"mailboxes = {_list(reps[GOOGLE])}",
+        *google_keys, "",
+        "[[connectors]]", 'type = "google_calendar"', 'name = "google-calendar"',
+        f"api_endpoint = {_q(google.url + '/calendar/v3/')}",
+        f"mailboxes = {_list(reps[GOOGLE] + reps[MBOX])}", *google_keys, "",
+        "# Microsoft 365 reps.",
+        "[[connectors]]", 'type = "outlook_mail"', 'name = "outlook-mail"',
+        "fetch_headers = true", *graph_keys, "",
+        "[[connectors]]", 'type = "outlook_calendar"', 'name = "outlook-calendar"',
+        *graph_keys, "",
+        "# The phone system: the company-wide call log.",
+        "[[connectors]]", 'type = "ringcentral"', 'name = "phones"',
+        f"server_url = {_q(rc.url)}", f"client_id = {_q(rc.client_id)}",
+        f"client_secret_env = {_q(ENV['ringcentral'])}",
+        f"jwt_env = {_q(ENV['ringcentral_jwt'])}", f"ca_bundle = {_q(rc.ca_bundle)}", "",
+    ]  # fmt: skip
+
+
+def write_config(folder: Path, emulators: Any, world: Any) -> Path:
+    """The demo's syncd.toml: state in ``folder``, the sandbox org, every rep's provider."""
+    sandbox = emulators.salesforce
     lines = [
-        "# Written by `syncd demo`: the sandbox org and the demo world's mailboxes.",
+        "# Written by `syncd demo`: the sandbox org and the demo world's providers.",
         "[state]",
         f"url = {_q('sqlite:///' + str(folder / 'syncd.db'))}",
         "",
@@ -92,14 +154,7 @@ def write_config(folder: Path, sandbox: Any, world: Any) -> Path:
             f"mailbox = {_q(mailbox)}",
             "",
         ]
-    lines += [
-        "# Calendars: fed in code by the demo (no calendar emulator yet), so not part of a sync.",
-        "[[connectors]]",
-        'type = "memory"',
-        f"name = {_q(CALENDAR)}",
-        "enabled = false",
-        "",
-    ]
+    lines += _provider_connectors(emulators, world)
     path = folder / "syncd.toml"
     path.write_text("\n".join(lines))
     return path
@@ -119,34 +174,55 @@ def _calls(counter: Counter[str]) -> dict[str, Any]:
     }
 
 
-def summarize(world: Any, sandbox: Any, passes: list[Any]) -> dict[str, Any]:
+def summarize(world: Any, emulators: Any, passes: list[Any]) -> dict[str, Any]:
     """The demo's result as plain data (counts only: no addresses, no subjects)."""
+    sandbox = emulators.salesforce
     written: Counter[str] = Counter()
     seen: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
-    unmatched = dead = spent = 0
+    providers: dict[str, Counter[str]] = {}
+    unmatched_by: Counter[str] = Counter()
+    unmatched = dead = spent = gmail_units = 0
     for result in passes:
-        kind = "meeting" if result.connector == CALENDAR else "email"
+        ctype, kind = connector_type(result.connector)
+        row = providers.setdefault(ctype, Counter())
         written[kind] += result.outcomes.get("written", 0)
         seen[kind] += result.outcomes.get("already_written", 0)
         unmatched += result.outcomes.get("unmatched", 0)
+        unmatched_by[kind] += result.outcomes.get("unmatched", 0)
         dead += result.outcomes.get("dead_letter", 0)
         spent += result.salesforce_calls
+        if ctype == "gmail":
+            gmail_units += result.quota_units or 0
         for outcome, n in result.outcomes.items():
             if outcome.startswith("skipped:"):
                 skipped[outcome.partition(":")[2]] += n
+                row["skipped"] += n
+            elif outcome in ("written", "already_written", "unmatched"):
+                row[outcome] += n
     return {
         "world": world.summary(),
         "passes": len(passes),
         "written": {
             "email": written["email"],
             "meeting": written["meeting"],
+            "call": written["call"],
             "event_relations": sandbox.count("EventRelation"),
         },
-        "already_written": {"email": seen["email"], "meeting": seen["meeting"]},
+        "already_written": {k: seen[k] for k in KINDS},
         "skipped": dict(sorted(skipped.items())),
         "unmatched": unmatched,
+        "unmatched_by_kind": {k: unmatched_by[k] for k in KINDS},
         "dead_letters": dead,
+        "by_connector_type": {
+            ctype: {k: row[k] for k in ("written", "already_written", "skipped", "unmatched")}
+            for ctype, row in sorted(providers.items())
+        },
+        "vendors": {
+            "gmail_quota_units": gmail_units,
+            "google_quota_units": emulators.google_units(),
+            "requests": emulators.request_counts(),
+        },
         "salesforce": {
             "calls": _calls(sandbox.calls),
             "calls_by_capture": spent,
@@ -156,47 +232,39 @@ def summarize(world: Any, sandbox: Any, passes: list[Any]) -> dict[str, Any]:
     }
 
 
-def capture_world(folder: Path, sandbox: Any, world: Any) -> list[Any]:
+def capture_world(folder: Path, emulators: Any, world: Any) -> list[Any]:
     """Load the demo config, create the key field, and run one pass over every mailbox."""
     from syncd.app import App
     from syncd.config import check_config
     from syncd.salesforce.setup import ensure_key_field
 
-    config, _warnings = check_config(write_config(folder, sandbox, world))
+    config, _warnings = check_config(write_config(folder, emulators, world))
     with App(config) as app:
         ensure_key_field(app.salesforce)
-        passes = app.sync()
-        calendar = app.connector(CALENDAR)
-        for mailbox, events in sorted(world.meetings.items()):
-            for event in events:
-                calendar.add(mailbox, "meeting", event, source_id=event["id"])
-            passes.append(app.runner.run(calendar, mailbox))
-    return passes
+        return app.sync()
 
 
 def run_demo(*, json_output: bool = False) -> int:
     """Run the demo and print its summary; returns the exit code."""
-    from sandbox.salesforce import SalesforceSandbox
     from sandbox.world import build_world
+    from sandbox.world.emulators import DemoEmulators
     from syncd.logs import setup_logging
 
-    sandbox = SalesforceSandbox()
-    setup_logging(
-        level=os.environ.get("SYNCD_DEMO_LOG_LEVEL", "WARNING").upper(),
-        secrets=[sandbox.client_secret],
-    )
-    previous = os.environ.get(SECRET_ENV)
-    os.environ[SECRET_ENV] = sandbox.client_secret  # this process only, removed below
-    try:
-        with tempfile.TemporaryDirectory(prefix="syncd-demo-") as tmp, sandbox:
-            world = build_world(sandbox, Path(tmp) / "mail")
-            passes = capture_world(Path(tmp), sandbox, world)
-            summary = summarize(world, sandbox, passes)
-    finally:
-        if previous is None:
-            os.environ.pop(SECRET_ENV, None)
-        else:
-            os.environ[SECRET_ENV] = previous
+    emulators = DemoEmulators()
+    with tempfile.TemporaryDirectory(prefix="syncd-demo-") as tmp, emulators:
+        setup_logging(
+            level=os.environ.get("SYNCD_DEMO_LOG_LEVEL", "WARNING").upper(),
+            secrets=emulators.redact(),
+        )
+        world = build_world(
+            emulators.salesforce,
+            Path(tmp) / "mail",
+            google=emulators.google,
+            graph=emulators.graph,
+            phone=emulators.ringcentral,
+        )
+        passes = capture_world(Path(tmp), emulators, world)
+        summary = summarize(world, emulators, passes)
     if json_output:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:

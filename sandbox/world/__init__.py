@@ -6,14 +6,19 @@ roles and history) into a :class:`~sandbox.salesforce.SalesforceSandbox`, writes
 per rep into ``directory`` and returns the calendar feed and the counts a capture pass over it
 should produce. The same seed gives the same world (dates follow ``now``).
 
+With ``google=`` and ``graph=`` emulators the reps are split between providers (see
+:mod:`sandbox.world.providers`): their mail and meetings are filed there instead, and only the
+mbox reps get a file; with ``phone=`` (a dialer emulator) the reps also call the contacts
+that have a phone number. The expected counts are the same whichever provider holds an item.
+
 Modules: ``org`` (Salesforce records), ``mail`` (mbox threads), ``meetings`` (calendar
-events), ``names`` (word lists).
+events), ``providers`` (filing into the emulators), ``names`` (word lists).
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ from typing import Any
 from sandbox.world.mail import build_mail
 from sandbox.world.meetings import build_meetings
 from sandbox.world.org import build_org
+from sandbox.world.providers import MBOX, assign_providers, file_world
 
 #: The demo company's own mail domain.
 DOMAIN = "northwind.example"
@@ -57,6 +63,14 @@ class World:
     message_category: dict[str, str]
     meetings_delivered: dict[str, int]
     meetings_distinct: dict[str, int]
+    #: Rep → mail provider (google, microsoft, mbox); empty when every rep is on mbox.
+    providers: dict[str, str] = field(default_factory=dict)
+    #: Provider → reps, messages and events filed there.
+    provider_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Message-ID → the rep mailboxes holding it.
+    mail_copies: dict[str, list[str]] = field(default_factory=dict)
+    #: Calls seeded into the phone system (0 without one).
+    calls: int = 0
 
     @property
     def messages_delivered(self) -> int:
@@ -107,20 +121,52 @@ class World:
             "calendars": len(self.meetings),
             "meeting_copies": sum(len(v) for v in self.meetings.values()),
             "meetings_distinct": sum(self.meetings_distinct.values()),
+            "providers": {p: dict(c) for p, c in sorted(self.provider_counts.items())},
+            "calls": self.calls,
         }
 
 
 def build_world(
-    sandbox: Any, directory: Path, *, seed: int = 7, now: datetime | None = None
+    sandbox: Any,
+    directory: Path,
+    *,
+    seed: int = 7,
+    now: datetime | None = None,
+    google: Any = None,
+    graph: Any = None,
+    phone: Any = None,
 ) -> World:
-    """Fill ``sandbox`` with the demo org and write the reps' mailboxes into ``directory``."""
+    """Fill ``sandbox`` with the demo org and the reps' mail, meetings and calls.
+
+    Without ``google``/``graph`` every rep's mail is an mbox file in ``directory``; with both,
+    reps are split between the providers. ``phone`` is a dialer emulator for calls.
+    """
     rng = random.Random(seed)  # demo data, not security: a seeded PRNG is the point
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     org = build_org(sandbox, rng, now, domain=DOMAIN)
     mail = build_mail(org, rng, now)
     directory.mkdir(parents=True, exist_ok=True)
-    paths = mail.write(directory)
     calendars = build_meetings(org, rng, now)
+    providers: dict[str, str] = {}
+    provider_counts: dict[str, dict[str, int]] = {}
+    if google is not None and graph is not None:
+        providers = assign_providers([r.email for r in org.reps])
+        mbox_reps = {r for r, p in providers.items() if p == MBOX}
+        paths = mail.write(directory, only=mbox_reps)
+        provider_counts = file_world(
+            providers, mail.boxes, calendars.feed, google=google, graph=graph
+        )
+    else:
+        paths = mail.write(directory)
+    calls = 0
+    if phone is not None:
+        from sandbox.dialers.demo import seed_demo
+
+        phones = [str(c["Phone"]) for c in sandbox.records("Contact") if c.get("Phone")]
+        # A generator of its own, so adding calls leaves the rest of the world unchanged.
+        calls = seed_demo(
+            phone, [r.email for r in org.reps], phones, random.Random(seed + 1), now=now
+        )
     return World(
         directory=directory,
         domain=DOMAIN,
@@ -133,6 +179,10 @@ def build_world(
         message_category=dict(mail.ledger.category),
         meetings_delivered=dict(calendars.delivered),
         meetings_distinct=dict(calendars.distinct),
+        providers=providers,
+        provider_counts=provider_counts,
+        mail_copies={m: list(b) for m, b in mail.ledger.copies.items()},
+        calls=calls,
     )
 
 

@@ -139,11 +139,14 @@ class MailWriter:
             when += timedelta(hours=self.rng.randrange(1, 30))
             outbound = not outbound
 
-    def write(self, directory: Path) -> dict[str, Path]:
-        """One mbox file per rep with mail, messages in date order; returns mailbox → path."""
+    def write(self, directory: Path, only: set[str] | None = None) -> dict[str, Path]:
+        """One mbox file per rep with mail (those in ``only`` when given), in date order.
+
+        Returns mailbox → path.
+        """
         paths: dict[str, Path] = {}
         for box, items in sorted(self.boxes.items()):
-            if not items:
+            if not items or (only is not None and box not in only):
                 continue
             path = directory / f"{box.partition('@')[0]}.mbox"
             with path.open("wb") as fh:

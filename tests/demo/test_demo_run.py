@@ -1,8 +1,8 @@
 """``syncd demo`` end to end, and one capture pass over the world checked against its counts.
 
-The subprocess runs the real command (sandbox over HTTPS on loopback, simple-salesforce, the
-mbox connector); the in-process run uses the same ``capture_world`` so its Salesforce records
-can be inspected.
+The subprocess runs the real command (every emulator over HTTPS on loopback, the real vendor
+clients, reps split between Google, Microsoft 365 and mbox, calls from RingCentral); the
+in-process run uses the same ``capture_world`` so its Salesforce records can be inspected.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from sandbox.salesforce import SalesforceSandbox
 from sandbox.world import build_world
+from sandbox.world.emulators import DemoEmulators
+from sandbox.world.providers import GOOGLE, MICROSOFT
 from syncd.capture.keys import email_key, meeting_key
-from syncd.demo import SECRET_ENV, capture_world, summarize
+from syncd.demo import capture_world, summarize
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +44,21 @@ def test_summary_is_consistent(summary: dict[str, Any]) -> None:
     assert 0 < written["meeting"] <= world["meetings_distinct"]
     assert written["event_relations"] > 0
     assert {"internal_only", "bulk_mail", "automated"} <= summary["skipped"].keys()
-    assert summary["unmatched"] > 0
+    assert summary["unmatched"] == sum(summary["unmatched_by_kind"].values())
+    assert summary["unmatched_by_kind"]["email"] > 0
     assert summary["dead_letters"] == 0
     # every delivered message ends in exactly one outcome
     outcomes = (
         written["email"]
         + summary["already_written"]["email"]
-        + summary["unmatched"]
+        + summary["unmatched_by_kind"]["email"]
         + sum(n for r, n in summary["skipped"].items() if r in {"internal_only", "bulk_mail",
                                                                  "automated", "role_sender"})
     )  # fmt: skip
     assert outcomes == world["messages_delivered"]
     sf = summary["salesforce"]
     assert sf["records"] == {
-        "Task": written["email"],
+        "Task": written["email"] + written["call"],
         "Event": written["meeting"],
         "EventRelation": written["event_relations"],
     }
@@ -75,15 +77,16 @@ def test_summary_is_json_of_counts_only(summary: dict[str, Any]) -> None:
 @pytest.fixture(scope="module")
 def captured(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("demo")
-    mp = pytest.MonkeyPatch()
-    with SalesforceSandbox() as sb:
-        mp.setenv(SECRET_ENV, sb.client_secret)
-        try:
-            world = build_world(sb, folder / "mail")
-            passes = capture_world(folder, sb, world)
-            yield world, sb, summarize(world, sb, passes)
-        finally:
-            mp.undo()
+    with DemoEmulators() as emulators:
+        world = build_world(
+            emulators.salesforce,
+            folder / "mail",
+            google=emulators.google,
+            graph=emulators.graph,
+            phone=emulators.ringcentral,
+        )
+        passes = capture_world(folder, emulators, world)
+        yield world, emulators.salesforce, summarize(world, emulators, passes)
 
 
 def test_one_pass_gives_the_world_expected_counts(captured: Any) -> None:
@@ -91,8 +94,14 @@ def test_one_pass_gives_the_world_expected_counts(captured: Any) -> None:
     expected = world.expected()
     assert result["written"]["email"] == expected["written"]["email"]
     assert result["written"]["meeting"] == expected["written"]["meeting"]
-    assert result["already_written"] == expected["already_written"]
-    assert result["unmatched"] == expected["unmatched"]
+    assert result["written"]["call"] > 0
+    assert result["already_written"] == {**expected["already_written"], "call": 0}
+    # every seeded call is one outcome: a Task, or unmatched when no contact has its number
+    calls = result["by_connector_type"]["ringcentral"]
+    assert result["written"]["call"] == calls["written"] > 0
+    assert calls["written"] + calls["unmatched"] + calls["skipped"] == world.calls
+    assert result["unmatched_by_kind"]["email"] == expected["unmatched"]
+    assert result["unmatched_by_kind"]["call"] == calls["unmatched"]
     assert result["skipped"] == expected["skipped"]
 
 
@@ -117,3 +126,66 @@ def test_a_meeting_in_several_calendars_is_one_event(captured: Any) -> None:
     written = [uid for uid in shared if meeting_key(uid) in events]
     assert written
     assert all(events.count(meeting_key(uid)) == 1 for uid in written)
+
+
+def _spanning(copies: dict[str, list[str]], providers: dict[str, str]) -> list[str]:
+    """Ids held by at least one Google rep and at least one Microsoft rep."""
+    return [
+        ident
+        for ident, boxes in copies.items()
+        if {GOOGLE, MICROSOFT} <= {providers.get(b) for b in boxes}
+    ]
+
+
+def test_each_provider_wrote_something(captured: Any) -> None:
+    world, _, result = captured
+    by_type = result["by_connector_type"]
+    assert set(by_type) == {
+        "gmail",
+        "google_calendar",
+        "outlook_mail",
+        "outlook_calendar",
+        "mbox",
+        "ringcentral",
+    }
+    # Which connector writes a shared item first is an order detail: each saw its own items.
+    for ctype, row in by_type.items():
+        assert row["written"] + row["already_written"] > 0, ctype
+    assert {p for p in world.providers.values()} == {"google", "microsoft", "mbox"}
+    assert result["vendors"]["gmail_quota_units"] > 0
+    assert result["vendors"]["requests"]["google"] > 0
+    assert result["vendors"]["requests"]["graph"] > 0
+
+
+def test_a_thread_shared_by_a_google_and_a_microsoft_rep_is_one_task_per_message(
+    captured: Any,
+) -> None:
+    world, sb, _ = captured
+    copies = {m: world.mail_copies[m] for m in world.shared_written_ids()}
+    spanning = _spanning(copies, world.providers)
+    assert spanning, "the world has no message in both a Google and a Microsoft mailbox"
+    keys = [t["Syncd_Key__c"] for t in sb.records("Task")]
+    for mid in spanning:
+        assert keys.count(email_key(mid)) == 1
+
+
+def test_a_meeting_shared_by_a_google_and_a_microsoft_rep_is_one_event(captured: Any) -> None:
+    world, sb, _ = captured
+    calendars: dict[str, list[str]] = {}
+    for rep, events in world.meetings.items():
+        for event in events:
+            calendars.setdefault(event["uid"], []).append(rep)
+    spanning = _spanning(calendars, world.providers)
+    events = [e["Syncd_Key__c"] for e in sb.records("Event")]
+    written = [uid for uid in spanning if meeting_key(uid) in events]
+    assert written, "no meeting in both a Google and a Microsoft calendar was written"
+    assert all(events.count(meeting_key(uid)) == 1 for uid in written)
+
+
+def test_calls_are_tasks_on_the_matched_contact(captured: Any) -> None:
+    _, sb, result = captured
+    calls = [t for t in sb.records("Task") if t.get("TaskSubtype") == "Call"]
+    assert len(calls) == result["written"]["call"]
+    contacts = {c["Id"] for c in sb.records("Contact")}
+    assert all(t["WhoId"] in contacts for t in calls)
+    assert all(t["Syncd_Key__c"].startswith("cl:") for t in calls)
