@@ -22,6 +22,7 @@ import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,8 @@ def _provider_connectors(emulators: Any, world: Any) -> list[str]:
 
 def write_config(folder: Path, emulators: Any, world: Any) -> Path:
     """The demo's syncd.toml: state in ``folder``, the sandbox org, every rep's provider."""
+    from sandbox.world.emulators import ENV
+
     sandbox = emulators.salesforce
     lines = [
         "# Written by `syncd demo`: the sandbox org and the demo world's providers.",
@@ -155,6 +158,14 @@ def write_config(folder: Path, emulators: Any, world: Any) -> Path:
             "",
         ]
     lines += _provider_connectors(emulators, world)
+    lines += [
+        "# Deal alerts: the built-in rules, DMs to the owning rep in the Slack sandbox.",
+        "[alerts.slack]",
+        f"token_env = {_q(ENV['slack'])}",
+        'fallback_channel = "#deals"',
+        f"api_url = {_q(emulators.slack.api_url)}",
+        "",
+    ]
     path = folder / "syncd.toml"
     path.write_text("\n".join(lines))
     return path
@@ -244,9 +255,60 @@ def capture_world(folder: Path, emulators: Any, world: Any) -> list[Any]:
         return app.sync()
 
 
+def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
+    """``syncd rules run`` over the demo org, alerts to the Slack sandbox; counts only.
+
+    The same code path as the command (``syncd.cli``'s Slack delivery and
+    ``syncd.rules.run.run_rules``), with the Slack sleep on the emulators' simulated time.
+    """
+    from syncd.app import App
+    from syncd.cli import _slack_delivery
+    from syncd.config import check_config
+    from syncd.rules.run import run_rules
+
+    config, _warnings = check_config(folder / "syncd.toml")
+    with App(config, sleep=emulators.time.sleep) as app:
+        result = run_rules(
+            app.config,
+            app.salesforce,
+            app.store,
+            now=datetime.now(UTC),
+            delivery=_slack_delivery(app),
+        )
+    return {
+        "open_deals": result["open_deals"],
+        "flags": len(result["flags"]),
+        "flags_by_rule": result["flags_by_rule"],
+        "alerts_sent": result["alerts_sent"],
+        "alerts_requeued": result["alerts_requeued"],
+        "slack_messages": len(emulators.slack.messages),
+        "slack_wait_seconds_simulated": round(emulators.time.slept),
+        "salesforce_calls": result["salesforce_calls"],
+    }
+
+
+def run_world(emulators: Any, folder: Path) -> tuple[Any, dict[str, Any]]:
+    """Seed the world into running ``emulators``, capture it, run the rules; the summary."""
+    from sandbox.world import build_world
+
+    world = build_world(
+        emulators.salesforce,
+        folder / "mail",
+        google=emulators.google,
+        graph=emulators.graph,
+        phone=emulators.ringcentral,
+    )
+    for rep in world.providers:
+        emulators.slack.add_user(rep)  # every rep is in the workspace: alerts are DMs
+    passes = capture_world(folder, emulators, world)
+    summary = summarize(world, emulators, passes)
+    summary["rules"] = run_rules_once(folder, emulators)
+    summary["vendors"]["requests"] = emulators.request_counts()  # Slack's requests too
+    return world, summary
+
+
 def run_demo(*, json_output: bool = False) -> int:
     """Run the demo and print its summary; returns the exit code."""
-    from sandbox.world import build_world
     from sandbox.world.emulators import DemoEmulators
     from syncd.logs import setup_logging
 
@@ -256,15 +318,7 @@ def run_demo(*, json_output: bool = False) -> int:
             level=os.environ.get("SYNCD_DEMO_LOG_LEVEL", "WARNING").upper(),
             secrets=emulators.redact(),
         )
-        world = build_world(
-            emulators.salesforce,
-            Path(tmp) / "mail",
-            google=emulators.google,
-            graph=emulators.graph,
-            phone=emulators.ringcentral,
-        )
-        passes = capture_world(Path(tmp), emulators, world)
-        summary = summarize(world, emulators, passes)
+        _world, summary = run_world(emulators, Path(tmp))
     if json_output:
         sys.stdout.write(json.dumps(summary) + "\n")
     else:
@@ -284,7 +338,10 @@ def _table(title: str, rows: dict[str, Any]) -> Table:
 def render(summary: dict[str, Any], console: Console) -> None:
     """The summary for people."""
     world, sf = summary["world"], summary["salesforce"]
-    console.print("[bold]syncd demo[/bold]: one capture pass over the Northwind sandbox world\n")
+    console.print(
+        "[bold]syncd demo[/bold]: one capture pass over the Northwind sandbox world,"
+        " then the deal rules\n"
+    )
     org = {k: v for k, v in world["org"].items() if k != "opportunity_updates"}
     console.print(_table("The org (Salesforce sandbox)", org))
     console.print(
@@ -293,6 +350,13 @@ def render(summary: dict[str, Any], console: Console) -> None:
         f"in several mailboxes); {world['calendars']} calendars, "
         f"{world['meeting_copies']:,} events ({world['meetings_distinct']} distinct)\n"
     )
+    providers = world.get("providers") or {}
+    if providers:
+        console.print(
+            "Reps by provider: "
+            + ", ".join(f"{name} {row['reps']}" for name, row in providers.items())
+            + f"; {world.get('calls', 0)} calls in the phone system\n"
+        )
     written = summary["written"]
     console.print(
         _table(
@@ -300,6 +364,7 @@ def render(summary: dict[str, Any], console: Console) -> None:
             {
                 "emails → Tasks": written["email"],
                 "meetings → Events": written["meeting"],
+                "calls → Tasks": written.get("call", 0),
                 "invitees → EventRelations": written["event_relations"],
                 "already written (seen in another mailbox)": sum(
                     summary["already_written"].values()
@@ -307,6 +372,18 @@ def render(summary: dict[str, Any], console: Console) -> None:
             },
         )
     )
+    by_type = summary.get("by_connector_type") or {}
+    if by_type:
+        table = Table(title="\nBy connector type", title_justify="left", box=None, min_width=50)
+        table.add_column("connector", style="cyan")
+        for column in ("written", "already", "skipped", "unmatched"):
+            table.add_column(column, justify="right")
+        for ctype, row in by_type.items():
+            table.add_row(
+                ctype,
+                *(f"{row[k]:,}" for k in ("written", "already_written", "skipped", "unmatched")),
+            )
+        console.print(table)
     console.print()
     console.print(_table("Skipped, by reason", summary["skipped"]))
     console.print()
@@ -330,3 +407,30 @@ def render(summary: dict[str, Any], console: Console) -> None:
             },
         )
     )
+    vendors = summary.get("vendors")
+    if vendors:
+        console.print()
+        console.print(
+            _table(
+                "Vendor APIs spent",
+                {
+                    "Gmail quota units (connector's count)": vendors["gmail_quota_units"],
+                    "Google quota units (emulator's count)": vendors["google_quota_units"],
+                    **{f"{name} requests": n for name, n in vendors["requests"].items()},
+                },
+            )
+        )
+    rules = summary.get("rules")
+    if rules:
+        console.print()
+        console.print(
+            _table(
+                f"Deal rules over {rules['open_deals']:,} open deals: flags by rule",
+                rules["flags_by_rule"],
+            )
+        )
+        console.print(
+            f"\n{rules['flags']:,} flags; {rules['alerts_sent']:,} alerts sent to Slack "
+            f"({rules['alerts_requeued']} requeued; Slack's rate limit cost "
+            f"{rules['slack_wait_seconds_simulated']:,} s of simulated waiting)"
+        )

@@ -113,7 +113,8 @@ class World:
         """Counts only (no addresses): the org, the mail and the meetings."""
         return {
             "org": dict(self.org),
-            "mailboxes": len(self.mailboxes),
+            # Every rep's mailbox, whichever provider holds it (mbox files alone otherwise).
+            "mailboxes": len(self.providers) or len(self.mailboxes),
             "messages_delivered": self.messages_delivered,
             "messages_distinct": sum(self.mail_distinct.values()),
             "messages_in_several_mailboxes": len(self.shared_message_ids),

@@ -1,41 +1,38 @@
-"""``syncd demo`` end to end, and one capture pass over the world checked against its counts.
+"""The demo's run (``syncd.demo.run_world``) checked against the world it seeded.
 
-The subprocess runs the real command (every emulator over HTTPS on loopback, the real vendor
-clients, reps split between Google, Microsoft 365 and mbox, calls from RingCentral); the
-in-process run uses the same ``capture_world`` so its Salesforce records can be inspected.
+Every emulator serves over real sockets on loopback and the real vendor clients talk to them:
+reps split between Google, Microsoft 365 and mbox, calls from RingCentral, rules alerts to
+Slack. It runs in-process so the Salesforce records can be inspected; the command itself
+(``syncd demo --json`` in a subprocess) is tested in tests/cli/test_cli.py.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
-from sandbox.world import build_world
 from sandbox.world.emulators import DemoEmulators
 from sandbox.world.providers import GOOGLE, MICROSOFT
 from syncd.capture.keys import email_key, meeting_key
-from syncd.demo import capture_world, summarize
+from syncd.demo import run_world
 
 
 @pytest.fixture(scope="module")
-def summary(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "syncd.cli", "demo", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path_factory.mktemp("cwd"),
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+def captured(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One whole demo run in-process, emulators kept up while the tests inspect them."""
+    folder = tmp_path_factory.mktemp("demo")
+    with DemoEmulators() as emulators:
+        world, result = run_world(emulators, folder)
+        # Through JSON, as ``syncd demo --json`` prints it.
+        yield world, emulators.salesforce, json.loads(json.dumps(result))
+
+
+@pytest.fixture(scope="module")
+def summary(captured: Any) -> dict[str, Any]:
+    return captured[2]
 
 
 def test_summary_is_consistent(summary: dict[str, Any]) -> None:
@@ -68,25 +65,20 @@ def test_summary_is_consistent(summary: dict[str, Any]) -> None:
     assert calls["collections"] == sf["calls_by_capture"]
 
 
+def test_rules_ran_over_the_org_and_alerts_reached_slack(summary: dict[str, Any]) -> None:
+    rules = summary["rules"]
+    assert rules["open_deals"] == summary["world"]["org"]["opportunities_open"]
+    assert rules["flags"] == sum(rules["flags_by_rule"].values()) > 0
+    assert {"no_activity", "past_close_date"} <= rules["flags_by_rule"].keys()
+    # every alert sent is one message the Slack sandbox received
+    assert 0 < rules["alerts_sent"] == rules["slack_messages"]
+    assert rules["alerts_requeued"] == 0
+
+
 def test_summary_is_json_of_counts_only(summary: dict[str, Any]) -> None:
     text = json.dumps(summary)
     assert "@" not in text  # no addresses
     assert "Pricing" not in text and "Re:" not in text  # no subjects
-
-
-@pytest.fixture(scope="module")
-def captured(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    folder = tmp_path_factory.mktemp("demo")
-    with DemoEmulators() as emulators:
-        world = build_world(
-            emulators.salesforce,
-            folder / "mail",
-            google=emulators.google,
-            graph=emulators.graph,
-            phone=emulators.ringcentral,
-        )
-        passes = capture_world(folder, emulators, world)
-        yield world, emulators.salesforce, summarize(world, emulators, passes)
 
 
 def test_one_pass_gives_the_world_expected_counts(captured: Any) -> None:
