@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, unquote
 
 from sandbox.salesforce import tooling
 from sandbox.salesforce.auth import Auth, OAuthError
+from sandbox.salesforce.bulk import BulkQueries
 from sandbox.salesforce.composite import run_composite
 from sandbox.salesforce.errors import ApiError
 from sandbox.salesforce.faults import Faults
@@ -73,6 +74,7 @@ class Api:
         self.records = RecordsApi(store, self._data_base)
         self.executor = Executor(store, self._data_base)
         self.tool_executor = Executor(tool_store, lambda: self._data_base() + "/tooling")
+        self.bulk = BulkQueries(self.executor, store.clock)
         # The version in the request path, per serving thread, for the URLs in responses.
         self._local = threading.local()
 
@@ -135,6 +137,9 @@ class Api:
                 self._usage.append(self.store.clock())
             self._local.version = f"{m.group(1)}.{m.group(2)}"
             status, body = self.route(req, m.group(3) or "/")
+            if isinstance(body, Reply):  # Bulk 2.0 results: CSV with their own headers
+                body.headers.update(self.usage_header())
+                return body
             return Reply(status, body, self.usage_header())
         except ApiError as err:
             headers = self.usage_header() if err.status != 401 else {}
@@ -203,6 +208,8 @@ class Api:
         head = parts[0]
         if head in ("query", "queryAll", "limits", "tooling"):
             return head
+        if head == "jobs" and parts[1:2] == ["query"]:
+            return "jobs/query"
         if head == "composite":
             if len(parts) > 1 and parts[1] == "sobjects":
                 return f"composite/sobjects:{method}"
@@ -239,6 +246,9 @@ class Api:
                 return run_composite(self.store, self.route, req.json())
         if head == "tooling":
             return self._tooling(req, parts[1:])
+        if head == "jobs" and parts[1:2] == ["query"]:
+            answer = self.bulk.route(req, parts[2:], getattr(self._local, "version", API_VERSION))
+            return answer if isinstance(answer, tuple) else (answer.status, answer)
         raise NOT_FOUND
 
     def _sobjects(self, req: Request, parts: list[str]) -> tuple[int, Any]:
