@@ -4,19 +4,35 @@
 OpportunityFieldHistory on CloseDate, contact roles, recent Tasks/Events) through
 ``query_many`` — five to a composite call, further pages by ``query_more`` — and joins them in
 memory. Last activity is the later of Salesforce's LastActivityDate and syncd's own ledger.
+
+The two queries that grow with the org (opportunities, OpportunityHistory) are streamed. Each
+starts as a REST query; its first page's ``totalSize`` decides the rest: up to
+``BULK_THRESHOLD`` rows it pages on by REST (2,000 rows a call), above it the page is dropped
+and the query runs as a Bulk API 2.0 job (:mod:`syncd.salesforce.bulk`: create, poll, 50,000
+rows a call). Small orgs so cost exactly what they did; a large one pays one extra call per
+big query instead of one per 2,000 rows. OpportunityFieldHistory stays in the composite call
+(it is usually small: only tracked CloseDate edits).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Any
 
+from syncd.salesforce import bulk
+
+log = logging.getLogger(__name__)
+
 #: Queries whose rows are streamed rather than collected (they grow with the org).
 STREAMED = ("opportunities", "history")
+#: Above this many rows (a REST query's totalSize) a streamed query switches to Bulk API 2.0:
+#: five REST pages cost about what a bulk job does (create, polls, results).
+BULK_THRESHOLD = 10_000
 #: Record fields every deal keeps (what missing_fields checks by default).
 DEAL_FIELDS = ("Amount", "NextStep", "CloseDate")
 
@@ -150,8 +166,35 @@ def queries(today: date, extra_fields: tuple[str, ...] = ()) -> dict[str, tuple[
     }
 
 
+def stream(client: Any, soql: str, bulk_threshold: int | None = BULK_THRESHOLD) -> Iterator[dict]:
+    """The rows of ``soql``, lazily: REST pages, or a Bulk 2.0 job above ``bulk_threshold``.
+
+    ``None`` never switches to bulk; ``0`` always does (after the first REST page).
+    """
+    page = client.query_page(soql)
+    if bulk_threshold is not None and int(page.get("totalSize") or 0) > bulk_threshold:
+        log.info(
+            "large query, reading it with bulk api 2.0",
+            extra={"rows": page.get("totalSize"), "threshold": bulk_threshold},
+        )
+        del page  # the REST page is dropped: the job returns every row
+        for rows in bulk.query_pages(client, soql):
+            yield from rows
+        return
+    while True:
+        yield from page.get("records", [])
+        if page.get("done", True) or not page.get("nextRecordsUrl"):
+            return
+        page = client.query_more(page["nextRecordsUrl"])
+
+
 def load(
-    client: Any, today: date, *, ledger: Any = None, extra_fields: tuple[str, ...] = ()
+    client: Any,
+    today: date,
+    *,
+    ledger: Any = None,
+    extra_fields: tuple[str, ...] = (),
+    bulk_threshold: int | None = BULK_THRESHOLD,
 ) -> Pipeline:
     """Read the pipeline from Salesforce (and the ledger) in a handful of calls."""
     soql = queries(today, extra_fields)
@@ -161,7 +204,7 @@ def load(
         client.query_many({k: v for k, v in soql.items() if k not in STREAMED})
     )
     for name in STREAMED:
-        rows[name] = (r for page in client.query_pages(soql[name][0]) for r in page)
+        rows[name] = stream(client, soql[name][0], bulk_threshold)
     pipeline = assemble(rows, today, keep=DEAL_FIELDS + tuple(extra_fields))
     if ledger is not None:
         ours = ledger.last_activity(d.id for d in pipeline.deals)
