@@ -113,3 +113,33 @@ def test_meetings_are_shared_across_calendars(world: tuple[World, SalesforceSand
     event = next(iter(w.meetings.values()))[0]
     assert {"uid", "start", "end", "summary", "organizer", "attendees"} <= event.keys()
     assert all("partstat" in a for a in event["attendees"])
+
+
+def test_reps_split_between_providers_hold_the_same_world(tmp_path: Path) -> None:
+    from sandbox.dialers.ringcentral import RingCentralSandbox
+    from sandbox.google.server import GoogleSandbox
+    from sandbox.graph.server import GraphSandbox
+
+    google, graph, phone = GoogleSandbox(), GraphSandbox(), RingCentralSandbox()  # not served
+    split = build_world(
+        SalesforceSandbox(), tmp_path / "split", now=NOW, google=google, graph=graph, phone=phone
+    )
+    plain, _ = _build(tmp_path / "plain")
+    # Filing with providers changes where items are, never what the world is.
+    assert split.expected() == plain.expected()
+    assert Counter(split.providers.values()) == {"google": 8, "microsoft": 8, "mbox": 4}
+    assert set(split.mailboxes) == {r for r, p in split.providers.items() if p == "mbox"}
+    held = Counter(b for boxes in split.mail_copies.values() for b in boxes)
+    for rep, provider in split.providers.items():
+        if provider == "google":
+            messages = google.gmail.mailbox(rep).messages.values()
+            assert len(messages) == held[rep]
+            for m in messages:  # SENT exactly when the rep is the sender
+                sender = next(v for k, v in m.headers if k == "From")
+                assert ("SENT" in m.labels) == (f"<{rep}>" in sender)
+        elif provider == "microsoft":
+            assert len(graph.mailbox(rep).messages) == held[rep]
+            assert len(graph.mailbox(rep).events) == len(split.meetings.get(rep, []))
+        if provider != "microsoft":  # mbox reps keep their calendar in Google
+            assert len(google.calendar.calendar(rep).events) == len(split.meetings.get(rep, []))
+    assert split.calls == len(phone.calls) > 0
