@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import math
+import random
 import uuid
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sf_helpers import SleepLog, make_client
+from sf_helpers import SleepLog, make_client, start_sandbox
 
 from syncd.errors import Permanent, Transient
+from syncd.rules import inputs
+from syncd.rules.engine import evaluate, settings_from_config
 from syncd.salesforce import bulk
 from syncd.salesforce.bulk import BulkOptions, parse_csv
+
+TODAY = date(2026, 3, 16)
 
 
 @pytest.fixture
@@ -155,3 +161,102 @@ def test_parse_csv_handles_quotes_newlines_and_deep_relationships() -> None:
     assert rows[0]["Who"] == {"Account": {"Name": "Acme"}, "Id": None}
     assert rows[1] == {"Id": "2", "Name": None, "Who": None}
     assert parse_csv("") == []
+
+
+def _seed_pipeline(sb: Any, n: int) -> None:
+    """N deals across the stages, three history rows each, some without amount or next step."""
+    rng = random.Random(5)
+    names = [
+        r["ApiName"]
+        for r in sorted(sb.records("OpportunityStage"), key=lambda r: r["SortOrder"])
+        if r.get("IsActive")
+    ]
+    owners = sb.insert(
+        "User",
+        [
+            {"Username": f"o{i}@ourco.com", "Email": f"o{i}@ourco.com", "LastName": "O"}
+            for i in range(7)
+        ],
+    )
+    opps = []
+    for i in range(n):
+        created = TODAY - timedelta(days=rng.randint(5, 300))
+        opps.append(
+            {
+                "Name": f"Deal {i}",
+                "StageName": rng.choice(names),
+                "Amount": None if i % 11 == 0 else float(rng.randint(1, 90) * 750),
+                "CloseDate": (created + timedelta(days=rng.randint(-20, 150))).isoformat(),
+                "OwnerId": owners[i % len(owners)],
+                "CreatedDate": f"{created.isoformat()}T08:30:00.000+0000",
+                "NextStep": None if i % 4 == 0 else "call back",
+            }
+        )
+    store = sb.store
+    with store.lock:
+        store.derive_history = False  # the history below is the deals' whole past
+        try:
+            ids = sb.insert("Opportunity", opps)
+            history = []
+            for opp_id, opp in zip(ids, opps, strict=True):
+                close = date.fromisoformat(opp["CloseDate"])
+                created = datetime.fromisoformat(opp["CreatedDate"].replace("+0000", "+00:00"))
+                steps = [(names[0], None, close - timedelta(days=21)), (names[1], close, close)]
+                steps.append((opp["StageName"], close - timedelta(days=21), close))
+                for k, (stage, prev, new) in enumerate(steps):
+                    at = created + timedelta(days=2 * k, hours=k)
+                    history.append(
+                        {
+                            "OpportunityId": opp_id,
+                            "StageName": stage,
+                            "CloseDate": new.isoformat(),
+                            "PrevCloseDate": prev.isoformat() if prev else None,
+                            "CreatedDate": at.isoformat().replace("+00:00", ".000+0000"),
+                        }
+                    )
+            sb.insert("OpportunityHistory", history)
+        finally:
+            store.derive_history = True
+
+
+def _flags(pipeline: Any) -> list[tuple[Any, ...]]:
+    found = evaluate(pipeline, settings_from_config(), boundary=None).findings
+    return sorted((f.opportunity_id, f.rule, f.severity, f.measure, f.summary) for f in found)
+
+
+def test_rules_flag_the_same_deals_from_rest_and_bulk_inputs() -> None:
+    sb = start_sandbox()
+    try:
+        _seed_pipeline(sb, 5_000)
+        client = make_client(sb)
+        client.login()
+        sb.reset_counters()
+        by_rest = inputs.load(client, TODAY, bulk_threshold=None)
+        rest_calls = sb.api_calls_used
+        assert sb.calls["jobs/query"] == 0
+        sb.reset_counters()
+        by_bulk = inputs.load(client, TODAY, bulk_threshold=0)
+        bulk_calls = sb.api_calls_used
+        assert sb.calls["jobs/query"] > 0
+        client.close()
+    finally:
+        sb.stop()
+    assert len(by_bulk.deals) == len(by_rest.deals) == 5_000
+    rest_deals = {d.id: d for d in by_rest.deals}
+    for deal in by_bulk.deals:
+        twin = rest_deals[deal.id]
+        assert (deal.owner_email, deal.amount, deal.close_date, deal.created, deal.next_step) == (
+            twin.owner_email,
+            twin.amount,
+            twin.close_date,
+            twin.created,
+            twin.next_step,
+        )
+        assert deal.history == twin.history
+        assert deal.close_date_changes == twin.close_date_changes
+    flags = _flags(by_rest)
+    assert flags, "the seeded org should raise some flags"
+    assert _flags(by_bulk) == flags
+    # 20,000 rows: 3 + 8 REST pages against two jobs of one result set each (plus the dropped
+    # first pages and the polls).
+    assert bulk_calls < rest_calls
