@@ -1,16 +1,21 @@
-"""``syncd demo``: the whole capture pipeline once, against a seeded sandbox world.
+"""``syncd demo``: the whole product once, against a seeded world of emulators.
 
-Everything happens in a temporary directory that is removed afterwards: the Salesforce sandbox
-is started in-process on loopback, :func:`sandbox.world.build_world` fills it with the
-Northwind demo org and writes one mbox file per rep, a syncd configuration is written next to
-them and loaded like an operator's file would be, the key field is created, and one capture
-pass runs over every mailbox (``App.sync``) and over every rep's calendar (fed through a
-MemoryConnector until a calendar emulator exists). The summary counts what was written by
-kind, skipped by reason, left unmatched or dead-lettered, and the Salesforce calls it cost, as
-the sandbox counted them.
+Everything happens in a temporary directory that is removed afterwards. The Salesforce,
+Google, Microsoft Graph, RingCentral and Slack emulators start in-process on loopback (one test
+CA; their secrets only in environment variables of this process, restored afterwards; see
+:mod:`sandbox.world.emulators`). :func:`sandbox.world.build_world` fills the Northwind org and
+splits the 20 reps between Google Workspace (gmail + google_calendar), Microsoft 365
+(outlook_mail + outlook_calendar) and an mbox import, with threads and meetings shared across
+providers, and seeds the reps' calls to contacts in RingCentral. A syncd.toml naming all of
+them is written and loaded like an operator's file, the key field is created, one capture pass
+runs over every unit (``App.sync``), then the built-in deal rules run the way
+``syncd rules run`` runs them, DMing alerts through the Slack sandbox.
 
-Logs go to stderr at WARNING (``SYNCD_DEMO_LOG_LEVEL=INFO`` for more); ``--json`` prints the
-summary as one JSON object on stdout.
+The summary counts what was written by kind (emails and calls → Tasks, meetings → Events),
+per connector type, skipped by reason, left unmatched or dead-lettered, the Salesforce calls
+and vendor requests and quota units it cost, and the flags by rule and alerts sent: counts
+only, never addresses or subjects. Logs go to stderr at WARNING (``SYNCD_DEMO_LOG_LEVEL=INFO``
+for more); ``--json`` prints the summary as one JSON object on stdout.
 """
 
 from __future__ import annotations
