@@ -1,6 +1,6 @@
 """The demo world's calendars: meetings in the neutral event shape of ``normalize_calendar``.
 
-There is no calendar emulator yet, so the demo feeds these through a MemoryConnector. Each
+:mod:`sandbox.world.providers` files each rep's copies into Google Calendar or Outlook. Each
 meeting is copied into the calendar of every rep invited to it, under the same iCalUID, so a
 meeting with three colleagues is four copies of one event. A few meetings are internal-only,
 one is private and one rep declines one meeting: each becomes a named skip.
