@@ -11,7 +11,9 @@ and appends a row under "## Rules at scale" in docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import logging
 import random
 import subprocess
 import sys
@@ -124,36 +126,127 @@ def seed(sb: SalesforceSandbox, n: int, rng: random.Random) -> int:
     return len(rows)
 
 
-def run(n: int) -> dict[str, Any]:
-    """Seed, then measure one rules evaluation."""
-    rng = random.Random(8)
+def serve_org(n: int) -> int:
+    """Child mode: seed and serve the org; answer ``reset`` / ``calls`` / ``stop`` on stdin."""
+    logging.disable(logging.CRITICAL)  # stdout carries the protocol; nothing else may print
     with SalesforceSandbox() as sb:
-        history = seed(sb, n, rng)
-        creds = SalesforceCredentials(
-            auth="client_credentials", client_id=sb.client_id, client_secret=sb.client_secret
+        history = seed(sb, n, random.Random(8))
+        hello = {
+            "url": sb.url,
+            "ca_bundle": str(sb.ca_bundle),
+            "client_id": sb.client_id,
+            "client_secret": sb.client_secret,
+            "history_rows": history,
+        }
+        sys.stdout.write(json.dumps(hello) + "\n")
+        sys.stdout.flush()
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "reset":
+                sb.reset_counters()
+                answer: dict[str, Any] = {"ok": True}
+            elif command == "calls":
+                answer = {"api_calls": sb.api_calls_used, "by_label": dict(sb.calls)}
+                answer["rss_mb"] = round(_rss_mb("VmHWM"))
+            else:
+                break
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+    return 0
+
+
+class _Org:
+    """The org served by a child process (so this process's memory is the rules' alone)."""
+
+    def __init__(self, n: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve-org", str(n)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
         )
-        client = SalesforceClient(
-            creds, ClientOptions(login_url=sb.url, ca_bundle=str(sb.ca_bundle), timeout=120.0)
-        )
-        client.login()
-        sb.reset_counters()
-        before = _rss_mb("VmRSS")
-        # Reset the high-water mark so the peak is the run's, not the seeding's.
-        Path("/proc/self/clear_refs").write_text("5")
-        pipeline = inputs.load(client, TODAY)
-        evaluation = evaluate(pipeline, settings_from_config(), boundary=None)
-        report(pipeline, TODAY - timedelta(days=90), TODAY, target=1_000_000.0)
-        peak = _rss_mb("VmHWM")
-        calls = sb.api_calls_used
-        client.close()
-    return {
-        "opportunities": n,
-        "history_rows": history,
-        "salesforce_calls": calls,
+        self.hello = self._read()
+
+    def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the org process exited before answering")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    def ask(self, command: str) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def _pass(client: SalesforceClient, org: _Org, bulk_threshold: int | None) -> dict[str, Any]:
+    """One rules evaluation; its calls (by the org), findings and this process's peak RSS."""
+    gc.collect()
+    org.ask("reset")
+    # Reset the high-water mark so the peak is this pass's, not the seeding's or the last one's.
+    Path("/proc/self/clear_refs").write_text("5")
+    pipeline = inputs.load(client, TODAY, bulk_threshold=bulk_threshold)
+    evaluation = evaluate(pipeline, settings_from_config(), boundary=None)
+    report(pipeline, TODAY - timedelta(days=90), TODAY, target=1_000_000.0)
+    peak = _rss_mb("VmHWM")
+    calls = org.ask("calls")
+    figures = {
+        "calls": calls["api_calls"],
+        "bulk_calls": calls["by_label"].get("jobs/query", 0),
         "rows_read": len(pipeline.deals) + sum(len(d.history) for d in pipeline.deals),
         "findings": len(evaluation.findings),
         "peak_rss_mb": round(peak),
+        "sandbox_rss_mb": calls["rss_mb"],
+    }
+    del pipeline, evaluation
+    return figures
+
+
+def run(n: int) -> dict[str, Any]:
+    """Seed an org in a child process, then measure the bulk path and the REST path."""
+    org = _Org(n)
+    try:
+        hello = org.hello
+        creds = SalesforceCredentials(
+            auth="client_credentials",
+            client_id=hello["client_id"],
+            client_secret=hello["client_secret"],
+        )
+        client = SalesforceClient(
+            creds,
+            ClientOptions(login_url=hello["url"], ca_bundle=hello["ca_bundle"], timeout=120.0),
+        )
+        client.login()
+        before = _rss_mb("VmRSS")
+        by_bulk = _pass(client, org, inputs.BULK_THRESHOLD)
+        by_rest = _pass(client, org, None)
+        client.close()
+    finally:
+        org.close()
+    if by_bulk["findings"] != by_rest["findings"]:
+        raise RuntimeError(f"bulk and REST disagree: {by_bulk} vs {by_rest}")
+    return {
+        "opportunities": n,
+        "history_rows": hello["history_rows"],
+        "salesforce_calls": by_bulk["calls"],
+        "bulk_requests": by_bulk["bulk_calls"],
+        "rest_path_calls": by_rest["calls"],
+        "call_ratio": round(by_bulk["calls"] / by_rest["calls"], 3),
+        "rows_read": by_bulk["rows_read"],
+        "findings": by_bulk["findings"],
+        "peak_rss_mb": by_bulk["peak_rss_mb"],
+        "rest_path_peak_rss_mb": by_rest["peak_rss_mb"],
         "rss_before_mb": round(before),
+        "sandbox_peak_rss_mb": by_rest["sandbox_rss_mb"],
     }
 
 
@@ -181,7 +274,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--opportunities", type=int, default=100_000)
     parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--serve-org", type=int, metavar="N", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_org is not None:
+        return serve_org(args.serve_org)
     figures = run(args.opportunities)
     sys.stdout.write(json.dumps(figures) + "\n")
     if not args.no_append:

@@ -178,8 +178,7 @@ def stream(client: Any, soql: str, bulk_threshold: int | None = BULK_THRESHOLD) 
             extra={"rows": page.get("totalSize"), "threshold": bulk_threshold},
         )
         del page  # the REST page is dropped: the job returns every row
-        for rows in bulk.query_pages(client, soql):
-            yield from rows
+        yield from bulk.query_rows(client, soql)
         return
     while True:
         yield from page.get("records", [])

@@ -35,7 +35,7 @@ from simple_salesforce import Salesforce
 
 from syncd.errors import Permanent, Transient
 
-__all__ = ["BulkOptions", "parse_csv", "query_all", "query_pages"]
+__all__ = ["BulkOptions", "iter_csv", "parse_csv", "query_all", "query_pages", "query_rows"]
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +53,28 @@ class BulkOptions:
 
 def parse_csv(text: str) -> list[dict[str, Any]]:
     """Rows of a Bulk 2.0 CSV result set, shaped like REST records (see module docstring)."""
+    return list(iter_csv(text))
+
+
+def iter_csv(text: str) -> Iterator[dict[str, Any]]:
+    """Like :func:`parse_csv`, one row at a time (a 50,000-row set never sits in dicts)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if not header:
-        return []
+        return
     plain = [(i, name) for i, name in enumerate(header) if "." not in name]
     nested: dict[str, list[tuple[int, list[str]]]] = {}
     for i, name in enumerate(header):
         if "." in name:
             rel, _, rest = name.partition(".")
             nested.setdefault(rel, []).append((i, rest.split(".")))
-    rows: list[dict[str, Any]] = []
     for values in reader:
         if not values:
             continue
         row: dict[str, Any] = {name: values[i] or None for i, name in plain}
         for rel, cols in nested.items():
             row[rel] = _nest([(path, values[i] or None) for i, path in cols])
-        rows.append(row)
-    return rows
+        yield row
 
 
 def _nest(cols: list[tuple[list[str], Any]]) -> dict[str, Any] | None:
@@ -142,7 +145,21 @@ def query_pages(
     client: Any, soql: str, *, include_deleted: bool = False, options: BulkOptions | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """Every result set of a Bulk 2.0 query, lazily, as lists of REST-shaped rows."""
-    options = options or BulkOptions()
+    for rows in _sets(client, soql, include_deleted, options or BulkOptions()):
+        yield list(rows)
+
+
+def query_rows(
+    client: Any, soql: str, *, include_deleted: bool = False, options: BulkOptions | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every row of a Bulk 2.0 query, lazily: only one set's CSV text is held at a time."""
+    for rows in _sets(client, soql, include_deleted, options or BulkOptions()):
+        yield from rows
+
+
+def _sets(
+    client: Any, soql: str, include_deleted: bool, options: BulkOptions
+) -> Iterator[Iterator[dict[str, Any]]]:
     job_id = _create(client, soql, include_deleted)
     info = _wait(client, job_id, options)
     log.info(
@@ -152,7 +169,8 @@ def query_pages(
     locator: str | None = None
     while True:
         text, nxt = _results(client, job_id, locator, options.max_records)
-        yield parse_csv(text)
+        yield iter_csv(text)
+        del text
         if nxt == "null":
             return
         locator = nxt
