@@ -73,6 +73,19 @@ class App:
 
         return ActivityWriter(self.salesforce)
 
+    @cached_property
+    def slack_delivery(self) -> Any:
+        """Slack alert delivery from ``[alerts.slack]``, or None when alerts are not configured."""
+        from syncd.alerts.slack import SlackDelivery
+
+        slack = self.config.alerts.slack
+        if slack is None:
+            return None
+        kwargs: dict[str, Any] = {"api_url": slack.api_url}
+        if self.sleep is not None:
+            kwargs["sleep"] = self.sleep
+        return SlackDelivery.from_config(slack, **kwargs)
+
     def user_emails(self) -> list[str]:
         """Active Salesforce users' addresses (internal people; default mailboxes)."""
         return sorted({u.email for u in self.directory.users.values() if u.email})

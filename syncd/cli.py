@@ -490,24 +490,12 @@ def _as_of(value: str | None) -> datetime:
     return datetime.combine(date.fromisoformat(value), time(12), tzinfo=UTC)
 
 
-def _slack_delivery(app: Any) -> Any:
-    from syncd.alerts.slack import SlackDelivery
-
-    slack = app.config.alerts.slack
-    if slack is None:
-        return None
-    kwargs = {"api_url": slack.api_url}
-    if app.sleep is not None:
-        kwargs["sleep"] = app.sleep
-    return SlackDelivery.from_config(slack, **kwargs)
-
-
 def cmd_rules_run(args: argparse.Namespace) -> int:
     """Evaluate the deal rules; update flags and send alerts unless --dry-run."""
     from syncd.rules.run import run_rules
 
     with _app(args) as app:
-        delivery = None if args.dry_run else _slack_delivery(app)
+        delivery = None if args.dry_run else app.slack_delivery
         summary = run_rules(
             app.config,
             app.salesforce,

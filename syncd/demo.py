@@ -267,7 +267,6 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
     ``syncd.rules.run.run_rules``), with the Slack sleep on the emulators' simulated time.
     """
     from syncd.app import App
-    from syncd.cli import _slack_delivery
     from syncd.config import check_config
     from syncd.rules.run import run_rules
 
@@ -278,7 +277,7 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
             app.salesforce,
             app.store,
             now=datetime.now(UTC),
-            delivery=_slack_delivery(app),
+            delivery=app.slack_delivery,
         )
     return {
         "open_deals": result["open_deals"],
