@@ -283,7 +283,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run syncd once against the sandbox world and print a summary."""
     from syncd.demo import run_demo
 
-    return run_demo(json_output=args.json)
+    return run_demo(json_output=args.json, serve=args.serve)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -427,6 +427,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="run the whole product once against the sandbox world")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the emulators running afterwards, to read the Slack alerts (Ctrl-C stops)",
+    )
     p.set_defaults(handler=cmd_demo)
 
     p = sub.add_parser("check-config", help="validate a configuration; exit 2 on problems")

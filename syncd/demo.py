@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import tomllib
 from collections import Counter
 from collections.abc import Iterator
@@ -311,8 +313,12 @@ def run_world(emulators: Any, folder: Path) -> tuple[Any, dict[str, Any]]:
     return world, summary
 
 
-def run_demo(*, json_output: bool = False) -> int:
-    """Run the demo and print its summary; returns the exit code."""
+def run_demo(*, json_output: bool = False, serve: bool = False) -> int:
+    """Run the demo and print its summary; returns the exit code.
+
+    With ``serve``, the emulators stay up after the summary, so a person can open the Slack
+    sandbox's page and read the alerts the rules sent, until Ctrl-C.
+    """
     from sandbox.world.emulators import DemoEmulators
     from syncd.logs import setup_logging
 
@@ -323,11 +329,30 @@ def run_demo(*, json_output: bool = False) -> int:
             secrets=emulators.redact(),
         )
         _world, summary = run_world(emulators, Path(tmp))
-    if json_output:
-        sys.stdout.write(json.dumps(summary) + "\n")
-    else:
-        render(summary, Console())
+        if json_output:
+            sys.stdout.write(json.dumps(summary) + "\n")
+        else:
+            render(summary, Console())
+        if serve:
+            _serve_until_interrupted(emulators)
     return 0
+
+
+def _serve_until_interrupted(emulators: Any) -> None:
+    console = Console(stderr=True)
+    console.print(
+        f"\nThe alerts Slack received: [bold]{emulators.slack.url}/[/bold]\n"
+        "The emulators keep running until Ctrl-C."
+    )
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _table(title: str, rows: dict[str, Any]) -> Table:

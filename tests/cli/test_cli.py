@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from syncd import __version__
 from syncd.cli import main
@@ -101,16 +103,38 @@ def test_db_upgrade_then_status_json_on_a_fresh_store(
     assert status["dead_letters_open"] == 0
 
 
-def test_demo_exits_0_and_prints_json(tmp_path: Path) -> None:
+def test_demo_prints_json_serves_the_slack_view_and_exits_0(tmp_path: Path) -> None:
     # Run from an empty directory: the demo must leave nothing behind in the caller's cwd.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCD_")}
     env["HOME"] = str(tmp_path / "home")
-    proc = subprocess.run(
-        [*SYNCD, "demo", "--json"], capture_output=True, text=True, cwd=tmp_path, env=env
+    proc = subprocess.Popen(
+        [*SYNCD, "demo", "--json", "--serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
     )
-    assert proc.returncode == 0, proc.stderr
-    (line,) = proc.stdout.splitlines()  # exactly one JSON object on stdout
-    summary = json.loads(line)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = proc.stdout.readline()  # exactly one JSON object on stdout
+        summary = json.loads(line)
+        url = None
+        for err_line in proc.stderr:
+            if "http://127.0.0.1:" in err_line:
+                url = err_line.split()[-1]
+                break
+        assert url is not None, "the demo did not say where the Slack view is"
+        session = requests.Session()
+        session.trust_env = False
+        page = session.get(url, timeout=10)
+        assert page.status_code == 200
+        assert "What to do" in page.text or "what to do" in page.text.lower()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert rest == ""
     written = summary["written"]
     assert min(written["email"], written["meeting"], written["call"]) > 0
     assert summary["dead_letters"] == 0
