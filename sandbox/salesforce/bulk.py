@@ -28,6 +28,7 @@ import csv
 import io
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,7 @@ class Job:
     operation: str
     sobject: str
     columns: list[str]
+    getters: list[Callable[[Any], Any]]
     result: Result
     created: str
     state: str = "UploadComplete"
@@ -155,6 +157,11 @@ class BulkQueries:
             raise invalid_job("OFFSET is not supported by Bulk API 2.0")
         result = self.executor.evaluate(parsed, text, include_deleted=operation == "queryAll")
         columns = [item.path for item in parsed.items if item.path]
+        obj = self.executor.store.schema.get(parsed.sobject)
+        assert obj is not None  # evaluate() raised INVALID_TYPE otherwise
+        # Each column read straight off the stored row (parent fields by their id): the same
+        # values the REST renderer gives, without building a JSON record per row.
+        getters = [self.executor.resolve(obj, path, text).getter for path in columns]
         with self._lock:
             job_id = f"7508c{next(self._ids):010d}AAA"
             fail = self._fail.pop(0) if self._fail else None
@@ -163,6 +170,7 @@ class BulkQueries:
                 operation,
                 parsed.sobject,
                 columns,
+                getters,
                 result,
                 self.clock().strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
                 fail=fail,
@@ -199,9 +207,10 @@ class BulkQueries:
         out = io.StringIO()
         writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
         writer.writerow(job.columns)
-        for row in rows:
-            rendered = job.result.render(row)
-            writer.writerow([_csv_value(_lookup(rendered, c)) for c in job.columns])
+        getters = job.getters
+        with self.executor.store.lock:
+            for row in rows:
+                writer.writerow([_csv_value(get(row)) for get in getters])
         end = start + len(rows)
         locator = _encode_locator(end) if end < len(job.result.rows) else "null"
         headers = {"Sforce-NumberOfRecords": str(len(rows)), "Sforce-Locator": locator}
@@ -220,17 +229,6 @@ def _decode_locator(locator: str) -> int:
     if not text.isdigit():
         raise invalid_job(f"Invalid locator: {locator}")
     return int(text)
-
-
-def _lookup(rendered: dict[str, Any], path: str) -> Any:
-    """The value at a dotted path of a rendered record, matching names case-insensitively."""
-    value: Any = rendered
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        lowered = {k.lower(): v for k, v in value.items()}
-        value = lowered.get(part.lower())
-    return value
 
 
 def _csv_value(value: Any) -> str:
