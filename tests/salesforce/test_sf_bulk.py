@@ -260,3 +260,19 @@ def test_rules_flag_the_same_deals_from_rest_and_bulk_inputs() -> None:
     # 20,000 rows: 3 + 8 REST pages against two jobs of one result set each (plus the dropped
     # first pages and the polls).
     assert bulk_calls < rest_calls
+
+
+def test_session_expiring_between_sets_logs_in_again(org: Any, accounts: list[str]) -> None:
+    client = make_client(org)
+    client.login()
+    logins = client.logins
+    # The session dies as the results are first read: that request is repeated after a login.
+    org.faults.inject("expire_sessions", path="/results$")
+    rows = bulk.query_all(
+        client,
+        "SELECT Id FROM Account WHERE Name LIKE 'Bulk Co%'",
+        options=BulkOptions(max_records=3),
+    )
+    assert sorted(r["Id"] for r in rows) == sorted(accounts)
+    assert client.logins == logins + 1
+    client.close()
