@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from _report import append_row, stamp
 
 from connectors.aircall import AircallConnector, AircallSettings
 from connectors.base import Connector, ConnectorContext
@@ -29,8 +29,6 @@ from sandbox.dialers.aircall import AircallSandbox
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from sandbox.dialers.zoom import ZoomPhoneSandbox
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Call backfill"
 HEADER = (
     "| date | commit | calls | RingCentral requests | RingCentral breaches | Aircall requests |"
@@ -159,41 +157,21 @@ def measure(n: int) -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def append(f: dict[str, Any]) -> None:
     """Append one row under this benchmark's section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     row = (
-        f"| {datetime.now(UTC):%Y-%m-%d} | {_commit()} | {f['calls']} | "
+        f"{stamp()} {f['calls']} | "
         f"{f['ringcentral_requests']} | {f['ringcentral_breaches']} | {f['aircall_requests']} | "
         f"{f['aircall_breaches']} | {f['zoom_requests']} | {f['zoom_breaches']} | "
         f"{f['seconds_waited_simulated']} |\n"
     )
-    if SECTION not in text:
-        note = (
-            "\nAPI requests counted by the dialer emulators (token requests apart), backfilling"
-            " the same calls from each; RingCentral with 100 records a page so its Heavy limit"
-            " (10 a minute) binds; breaches are requests the emulators refused for a limit and"
-            " must be 0.\n\n"
-        )
-        with DOC.open("a") as fh:
-            fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{note}{HEADER}{row}")
-        return
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    DOC.write_text(text[:start] + section + ("\n" if nxt != -1 else "") + text[end:])
+    note = (
+        "\nAPI requests counted by the dialer emulators (token requests apart), backfilling"
+        " the same calls from each; RingCentral with 100 records a page so its Heavy limit"
+        " (10 a minute) binds; breaches are requests the emulators refused for a limit and"
+        " must be 0.\n\n"
+    )
+    append_row(SECTION, HEADER, row, note=note)
 
 
 def main(argv: list[str] | None = None) -> int:

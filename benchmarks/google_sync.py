@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -23,14 +22,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from _report import append_row, stamp
+
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarSettings
 from sandbox.google import GoogleSandbox
 from syncd.config import SecretRef
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Google sync"
 HEADER = (
     "| date | commit | messages | full-sync requests | units per message | seconds waited "
@@ -159,41 +158,21 @@ def _calendar(sb: GoogleSandbox, clock: SimClock, *, key: Path) -> dict[str, int
             "calendar_incremental_requests": sum(sb.requests.values())}  # fmt: skip
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def append(f: dict[str, Any]) -> None:
     """Append one row under this benchmark's section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     row = (
-        f"| {datetime.now(UTC):%Y-%m-%d} | {_commit()} | {f['messages']} | "
+        f"{stamp()} {f['messages']} | "
         f"{f['full_sync_requests']} | {f['units_per_message']} | "
         f"{f['seconds_waited_simulated']:.0f} | {f['new_messages']} | "
         f"{f['incremental_requests']} |\n"
     )
-    if SECTION not in text:
-        note = (
-            "\nRequests counted by the Google sandbox (token, API and batch requests; a batch of"
-            " ≤50 `messages.get` is one request). Quota units as Gmail charges them, batched"
-            " calls each counted. Targets: ≤250 requests and ≤5.1 units per message for 10,000"
-            " messages; ≤5 requests for 100 new ones.\n\n"
-        )
-        with DOC.open("a") as fh:
-            fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{note}{HEADER}{row}")
-        return
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    DOC.write_text(text[:start] + section + ("\n" if nxt != -1 else "") + text[end:])
+    note = (
+        "\nRequests counted by the Google sandbox (token, API and batch requests; a batch of"
+        " ≤50 `messages.get` is one request). Quota units as Gmail charges them, batched"
+        " calls each counted. Targets: ≤250 requests and ≤5.1 units per message for 10,000"
+        " messages; ≤5 requests for 100 new ones.\n\n"
+    )
+    append_row(SECTION, HEADER, row, note=note)
 
 
 def main() -> int:

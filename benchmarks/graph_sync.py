@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
+
+from _report import append_row, stamp
 
 from connectors.base import ConnectorContext
 from connectors.outlook_calendar import OutlookCalendarConnector, OutlookCalendarSettings
@@ -29,8 +29,6 @@ from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_meeting, add_message, add_series
 from syncd.config.types import SecretRef
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Microsoft Graph sync"
 HEADER = (
     "| date | commit | messages | page size | full-sync requests | bound (N/page+10) | "
@@ -167,43 +165,23 @@ def measure(messages: int, injected: int = 5) -> dict[str, Any]:
     return figures
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def append(figures: dict[str, Any]) -> None:
     """Append one row under this benchmark's section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     f = figures
     row = (
-        f"| {datetime.now(UTC):%Y-%m-%d} | {_commit()} | {f['messages']} | {f['page_size']} | "
+        f"{stamp()} {f['messages']} | {f['page_size']} | "
         f"{f['full_sync_requests']} | {f['bound']} | {f['injected_429']} | "
         f"{f['concurrency_breaches']} | {f['early_requests']} | "
         f"{f['incremental_requests_100_new']} | {f['header_requests_1000']} | "
         f"{f['calendar_requests_210']} |\n"
     )
-    if SECTION not in text:
-        note = (
-            "\nRequests counted by the Graph sandbox, OpenID discovery and token included; "
-            "injected 429s (Retry-After 30 s) are among them. Breaches are the sandbox's record "
-            "of a 5th concurrent request per mailbox or a request before Retry-After expired. "
-            "Inbox and Sent Items are two deltas, so an incremental round costs at least 2.\n\n"
-        )
-        with DOC.open("a") as fh:
-            fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{note}{HEADER}{row}")
-        return
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    DOC.write_text(text[:start] + section + ("\n" if nxt != -1 else "") + text[end:])
+    note = (
+        "\nRequests counted by the Graph sandbox, OpenID discovery and token included; "
+        "injected 429s (Retry-After 30 s) are among them. Breaches are the sandbox's record "
+        "of a 5th concurrent request per mailbox or a request before Retry-After expired. "
+        "Inbox and Sent Items are two deltas, so an incremental round costs at least 2.\n\n"
+    )
+    append_row(SECTION, HEADER, row, note=note)
 
 
 def main() -> int:

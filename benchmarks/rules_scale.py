@@ -20,9 +20,12 @@ import logging
 import random
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+import time
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from _report import ROOT, append_row, stamp
 
 from sandbox.salesforce import SalesforceSandbox
 from syncd.pipeline_metrics import report
@@ -30,8 +33,6 @@ from syncd.rules import inputs
 from syncd.rules.engine import evaluate, settings_from_config
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Rules at scale"
 NOTE = (
     "\nFrom here on the org runs in its own process (the table above measured it inside the "
@@ -45,21 +46,16 @@ NOTE = (
 HEADER = (
     "| date | commit | opportunities | history rows | Salesforce calls | of which jobs/query "
     "| calls, REST only | ratio | rows read | findings | peak RSS MB (rules) "
-    "| peak RSS MB (rules, REST only) | RSS MB before | peak RSS MB (sandbox process) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    "| peak RSS MB (rules, REST only) | RSS MB before | peak RSS MB (sandbox process) "
+    "| seconds (load + rules + report) | CPU seconds (rules process) | seconds, REST only |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+)
+NOTE_TIMING = (
+    "\nThe same two-path measurement with the time of each pass added: wall seconds (the sandbox "
+    "answers from its own process, so they include its work) and the rules process's CPU "
+    "seconds, steadier on a shared machine.\n\n"
 )
 TODAY = date(2026, 3, 16)
-
-
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
 
 
 def _rss_mb(field: str) -> float:
@@ -201,9 +197,13 @@ def _pass(client: SalesforceClient, org: _Org, bulk_threshold: int | None) -> di
     org.ask("reset")
     # Reset the high-water mark so the peak is this pass's, not the seeding's or the last one's.
     Path("/proc/self/clear_refs").write_text("5")
+    wall, cpu = time.perf_counter(), time.process_time()
     pipeline = inputs.load(client, TODAY, bulk_threshold=bulk_threshold)
     evaluation = evaluate(pipeline, settings_from_config(), boundary=None)
     report(pipeline, TODAY - timedelta(days=90), TODAY, target=1_000_000.0)
+    # Wall time includes the sandbox answering in its own process; CPU time is this process's
+    # alone, steadier on a shared machine.
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     peak = _rss_mb("VmHWM")
     calls = org.ask("calls")
     figures = {
@@ -213,6 +213,8 @@ def _pass(client: SalesforceClient, org: _Org, bulk_threshold: int | None) -> di
         "findings": len(evaluation.findings),
         "peak_rss_mb": round(peak),
         "sandbox_rss_mb": calls["rss_mb"],
+        "seconds": round(wall, 1),
+        "cpu_seconds": round(cpu, 1),
     }
     del pipeline, evaluation
     return figures
@@ -254,32 +256,23 @@ def run(n: int) -> dict[str, Any]:
         "rest_path_peak_rss_mb": by_rest["peak_rss_mb"],
         "rss_before_mb": round(before),
         "sandbox_peak_rss_mb": by_rest["sandbox_rss_mb"],
+        "seconds": by_bulk["seconds"],
+        "cpu_seconds": by_bulk["cpu_seconds"],
+        "rest_path_seconds": by_rest["seconds"],
     }
 
 
 def append(f: dict[str, Any]) -> None:
     """Append one row under our section of docs/benchmarks.md (and its header if missing)."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     row = (
-        f"| {datetime.now(UTC):%Y-%m-%d} | {_commit()} | {f['opportunities']} | "
+        f"{stamp()} {f['opportunities']} | "
         f"{f['history_rows']} | {f['salesforce_calls']} | {f['bulk_requests']} | "
         f"{f['rest_path_calls']} | {f['call_ratio']} | {f['rows_read']} | {f['findings']} | "
         f"{f['peak_rss_mb']} | {f['rest_path_peak_rss_mb']} | {f['rss_before_mb']} | "
-        f"{f['sandbox_peak_rss_mb']} |\n"
+        f"{f['sandbox_peak_rss_mb']} | {f['seconds']} | {f['cpu_seconds']} | "
+        f"{f['rest_path_seconds']} |\n"
     )
-    if SECTION not in text:
-        with DOC.open("a") as fh:
-            fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{NOTE}{HEADER}{row}")
-        return
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n"
-    if HEADER.splitlines()[0] not in section:
-        # The columns changed with the two-path measurement: a new table under the old one.
-        section += NOTE + HEADER
-    section += row
-    DOC.write_text(text[:start] + section + ("\n" if nxt != -1 else "") + text[end:])
+    append_row(SECTION, HEADER, row, note=NOTE, note_for_new_header=NOTE_TIMING)
 
 
 def main() -> int:

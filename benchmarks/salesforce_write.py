@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from _report import append_row, stamp
 
 from sandbox.salesforce import SalesforceSandbox
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
@@ -23,8 +22,6 @@ from syncd.salesforce.directory import Directory
 from syncd.salesforce.setup import ensure_key_field
 from syncd.salesforce.writer import ActivityWriter
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Salesforce writes"
 HEADER = (
     "| date | commit | activities | write calls | rewrite calls | collection calls | "
@@ -117,42 +114,21 @@ def measure(activities: int, contacts: int) -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or "unknown"
-
-
 def append(figures: dict[str, Any]) -> None:
     """Append one row under the Salesforce section of docs/benchmarks.md."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
     row = (
-        f"| {datetime.now(UTC):%Y-%m-%d} | {_commit()} | {figures['activities']} | "
+        f"{stamp()} {figures['activities']} | "
         f"{figures['write_calls']} | {figures['rewrite_calls']} | {figures['collection_calls']} | "
         f"{figures['contacts']} | {figures['directory_load_calls']} | "
         f"{figures['refresh_calls_10_changed']} |\n"
     )
-    if SECTION not in text:
-        with DOC.open("a") as fh:
-            note = (
-                "\nCalls counted by the sandbox org (logins excluded). Write calls include one "
-                "`/limits` read the client makes before its first write to know the budget. "
-                "Rewrite calls are two per chunk: Task.TaskSubtype is create-only, so records "
-                "that already exist are sent again without it.\n\n"
-            )
-            fh.write(("" if text.endswith("\n") else "\n") + f"\n{SECTION}\n{note}{HEADER}{row}")
-        return
-    # Insert the row at the end of our section's table, leaving every other section as it is.
-    start = text.index(SECTION)
-    nxt = text.find("\n## ", start + len(SECTION))
-    end = len(text) if nxt == -1 else nxt + 1
-    section = text[start:end].rstrip("\n") + "\n" + row
-    DOC.write_text(text[:start] + section + ("\n" if nxt != -1 else "") + text[end:])
+    note = (
+        "\nCalls counted by the sandbox org (logins excluded). Write calls include one "
+        "`/limits` read the client makes before its first write to know the budget. "
+        "Rewrite calls are two per chunk: Task.TaskSubtype is create-only, so records "
+        "that already exist are sent again without it.\n\n"
+    )
+    append_row(SECTION, HEADER, row, note=note)
 
 
 def main() -> int:
