@@ -33,7 +33,7 @@ from syncd.capture.privacy import PrivacyRules, screen
 
 SECTION = "## mbox import memory"
 NOTE = (
-    "A header-only mbox (unique Message-IDs, dates over one year; 90% external mail, 5%"
+    "\nA header-only mbox (unique Message-IDs, dates over one year; 90% external mail, 5%"
     " internal-only, 5% from a role sender) pulled to the end through MboxConnector, cursor to"
     " cursor, with the privacy screen on each batch; only counts kept. Peak RSS is this"
     " process's VmHWM during the import (reset with /proc/self/clear_refs after generating the"
