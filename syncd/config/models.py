@@ -30,6 +30,7 @@ from syncd.config.types import (
     RegionCode,
     SecretRef,
     StateUrl,
+    TimeZoneName,
     Tuple,
     fail,
     secret_field,
@@ -54,6 +55,8 @@ class ServiceConfig(Section):
     listen: ListenAddress = "127.0.0.1:9464"
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: The zone the crons (rules, digests) are read in; unset: the host's local time zone.
+    timezone: TimeZoneName | None = None
 
 
 #: Which secrets each Salesforce auth mode needs.

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from apscheduler.triggers.cron import CronTrigger
@@ -105,12 +106,79 @@ Duration = Annotated[timedelta, PlainValidator(_duration)]
 # --- cron ------------------------------------------------------------------------------------
 
 
+#: Weekday names as crontab(5) numbers them: 0 and 7 are Sunday.
+_CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+#: APScheduler 3 numbers weekdays from Monday = 0 (its ``from_crontab`` does not translate:
+#: agronholm/apscheduler#286, fixed only in 4.x), so "1-5" would mean Tuesday to Saturday.
+_APS_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _cron_day(token: str) -> int:
+    """A crontab weekday (0-7 or a three-letter name) as 0 = Sunday … 6 = Saturday."""
+    low = token.strip().lower()
+    if low in _CRON_DAYS:
+        return _CRON_DAYS.index(low)
+    if low.isdigit() and int(low) <= 7:
+        return int(low) % 7
+    raise ValueError(f"unknown weekday {token!r} (0-7 or sun..sat)")
+
+
+def _cron_weekdays(field: str) -> str:
+    """A crontab day-of-week field as APScheduler 3 reads it (day names, so no numbering).
+
+    Every item (``*``, ``*/n``, ``a``, ``a-b``, ``a-b/n``, names or numbers) is expanded to the
+    set of days it means under crontab(5), then written as APScheduler day names.
+    """
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for item in field.split(","):
+        span, _, step_text = item.partition("/")
+        step = int(step_text) if step_text.isdigit() and int(step_text) > 0 else None
+        if step_text and step is None:
+            raise ValueError(f"bad step in {item!r}")
+        if span == "*":
+            first, last = 0, 6
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            first, last = _cron_day(a), _cron_day(b)
+            if last == 0 and first > 0:
+                last = 7  # "5-7", "fri-sun": Friday to Sunday
+            if first > last:
+                raise ValueError(f"range {span!r} runs backwards")
+        else:
+            first = last = _cron_day(span)
+            if step is not None:
+                last = 6  # "1/2": from Monday, every second day
+        days.update(d % 7 for d in range(first, last + 1, step or 1))
+    return ",".join(_APS_DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
+
+
+def cron_trigger(expression: str, timezone: Any = None) -> CronTrigger:
+    """A five-field crontab(5) expression as an APScheduler 3 trigger, weekdays as cron means.
+
+    ``timezone`` None: the host's zone (APScheduler's default).
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=_cron_weekdays(weekday),
+        timezone=timezone,
+    )
+
+
 def _cron(value: object) -> str:
     if not isinstance(value, str):
         raise fail(f'must be a cron string such as "0 7 * * 1-5", not a {type_name(value)}')
     try:
         # Exactly what the scheduler will call; the zone does not affect parsing.
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value, timezone="UTC")
     except ValueError as exc:
         raise fail(
             f"{value!r} is not a valid cron expression ({exc}); "
@@ -119,7 +187,7 @@ def _cron(value: object) -> str:
     return value
 
 
-#: A five-field crontab string as APScheduler 3's ``CronTrigger.from_crontab`` accepts it.
+#: A five-field crontab(5) string (weekdays 0/7 = Sunday), run through :func:`cron_trigger`.
 Cron = Annotated[str, PlainValidator(_cron)]
 
 
@@ -302,6 +370,16 @@ def _listen(value: str) -> str:
     return value
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(
+            f"{value!r} is not an IANA time zone name (e.g. 'Europe/Berlin', 'America/New_York')"
+        ) from None
+    return value
+
+
 def _api_version(value: str) -> str:
     if not re.fullmatch(r"\d{2,3}\.\d", value):
         raise fail(f"{value!r} must look like '60.0'")
@@ -333,4 +411,5 @@ HttpsUrl = Annotated[str, AfterValidator(_https_url)]
 RegionCode = Annotated[str, AfterValidator(_region)]
 StateUrl = Annotated[str, AfterValidator(_state_url)]
 ListenAddress = Annotated[str, AfterValidator(_listen)]
+TimeZoneName = Annotated[str, AfterValidator(_timezone)]
 ApiVersion = Annotated[str, AfterValidator(_api_version)]

@@ -128,13 +128,25 @@ def pipeline_report(
 
 
 def run_digests(
-    config: Any, client: Any, store: Any, pipeline: Pipeline, *, weekly: bool = False
+    config: Any,
+    client: Any,
+    store: Any,
+    pipeline: Pipeline,
+    *,
+    weekly: bool = False,
+    daily: bool = True,
 ) -> dict[str, int]:
-    """Queue today's rep digests (and the manager digest when ``weekly``)."""
+    """Queue today's rep digests (unless not ``daily``) and the manager digest when ``weekly``.
+
+    Each digest is keyed by recipient and date, so queueing twice on one day queues nothing.
+    """
     link_base = base_url(config, client)
     flags = store.flags.list_open()
-    queued = digests.queue_daily(store, digests.daily(pipeline, flags, link_base), pipeline.today)
-    counts = {"daily": queued, "weekly": 0}
+    counts = {"daily": 0, "weekly": 0}
+    if daily:
+        counts["daily"] = digests.queue_daily(
+            store, digests.daily(pipeline, flags, link_base), pipeline.today
+        )
     if weekly:
         slack = _slack(config)
         message = digests.weekly(
@@ -146,4 +158,50 @@ def run_digests(
         managers = list(getattr(slack, "managers", ()) or ())
         channel = getattr(slack, "fallback_channel", None)
         counts["weekly"] = digests.queue_weekly(store, message, managers, channel, pipeline.today)
+    return counts
+
+
+# --- the daemon's scheduled jobs -------------------------------------------------------------
+# ``syncd run`` calls these on their crons, on the advisory-lock holder only; ``app`` is a
+# :class:`syncd.app.App` (its Salesforce client, store, clock and Slack delivery).
+
+
+def deliver_due(app: Any) -> Counter[str]:
+    """Send the alerts and digests that are due (requeued ones included); counts by outcome."""
+    delivery = app.slack_delivery
+    if delivery is None:
+        return Counter()
+    return delivery.deliver(app.store.alerts, now=app.clock)
+
+
+def scheduled_rules(app: Any) -> dict[str, Any]:
+    """The rules run at ``rules.schedule``: flags brought up to date, alerts sent."""
+    summary = run_rules(
+        app.config, app.salesforce, app.store, now=app.clock(), delivery=app.slack_delivery
+    )
+    log.info(
+        "rules run",
+        extra={
+            "open_deals": summary["open_deals"],
+            "raised": summary["raised"],
+            "resolved": summary["resolved"],
+            "alerts_sent": summary["alerts_sent"],
+            "salesforce_calls": summary["salesforce_calls"],
+        },
+    )
+    return summary
+
+
+def scheduled_digests(app: Any, *, weekly: bool) -> dict[str, int]:
+    """The reps' daily digests, or (``weekly``) the managers' digest; queued, then sent."""
+    now = app.clock()
+    pipeline = load(app.config, app.salesforce, app.store, now.date())
+    counts = run_digests(
+        app.config, app.salesforce, app.store, pipeline, weekly=weekly, daily=not weekly
+    )
+    delivered = deliver_due(app)
+    log.info(
+        "digests queued",
+        extra={"daily": counts["daily"], "weekly": counts["weekly"], "sent": delivered["sent"]},
+    )
     return counts

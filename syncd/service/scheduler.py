@@ -9,8 +9,14 @@ Jobs (APScheduler 3 ``BackgroundScheduler``):
   each unit first (:mod:`syncd.service.workers`).
 - ``directory``: refresh this process's in-memory directory (every process keeps its own
   cache), then re-match the unmatched queue, which writes, on the advisory-lock holder only.
-- ``rules``: on ``rules.schedule`` (cron) under the advisory lock, when the rules engine
-  exposes ``syncd.rules.run_scheduled(app)`` (:data:`RULES_ENTRY_POINT`).
+- ``rules``: on ``rules.schedule`` (cron): evaluate the deal rules, update flags, send alerts.
+- with ``[alerts.slack]``: ``digest`` (the reps' daily digests) and ``manager-digest`` (the
+  weekly one) on their crons, and ``alerts`` every five minutes (what Slack refused for a
+  while, retried when due).
+
+Rules, digests, alert delivery and re-matching run on the advisory-lock holder only; crons are
+read in ``service.timezone`` (default: the host's zone). Every job has ``max_instances=1`` and
+``coalesce=True``.
 
 All jobs run on ONE executor thread: the Salesforce client and the directory are shared and
 used by one thread at a time. More throughput comes from more processes (PostgreSQL leases),
@@ -21,18 +27,19 @@ stops the web server and returns 0.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from syncd.config.types import cron_trigger
+from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
 from syncd.service.web import Readiness, WebApp, WebServer
@@ -41,25 +48,14 @@ from syncd.service.workers import Heartbeat, Worker, WorkReport
 log = logging.getLogger(__name__)
 
 DIRECTORY_EVERY = timedelta(minutes=15)
-#: The rules engine's scheduled entry point, looked up when the daemon starts.
-RULES_ENTRY_POINT = ("syncd.rules", "run_scheduled")
+#: How often alerts that are due (Slack refused them for a while) are sent again.
+ALERTS_EVERY = timedelta(minutes=5)
 MAX_JITTER_SECONDS = 60
 
 
 def jitter_for(interval: timedelta) -> int:
     """Seconds of jitter for a job every ``interval``: a tenth, at most a minute."""
     return int(min(interval.total_seconds() / 10, MAX_JITTER_SECONDS))
-
-
-def rules_entry_point() -> Callable[[Any], object] | None:
-    """``syncd.rules.run_scheduled`` if the rules engine provides it, else None."""
-    module_name, attr = RULES_ENTRY_POINT
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    entry = getattr(module, attr, None)
-    return entry if callable(entry) else None
 
 
 def webhook_receivers(connectors: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,24 +133,48 @@ class Service:
         """Refresh the directory here; re-match the unmatched queue on the lock holder."""
         if self.drain.is_set() or not self.load_directory():
             return
+        self.org_job("rematch", self.app.rematch)
+
+    def org_job(self, name: str, fn: Callable[[], object]) -> bool:
+        """Run an org-wide job on the advisory-lock holder; errors counted, never raised."""
+        if self.drain.is_set():
+            return False
         try:
-            self.worker.org_job("rematch", self.app.rematch)
-        except Exception as exc:
-            log.exception("re-match failed")
+            return self.worker.org_job(name, fn)
+        except Exception as exc:  # the next firing tries again; the error is on /metrics
+            log.exception("org-wide job failed", extra={"job": name})
             self.metrics.error(exc)
+            return False
         finally:
             self._observe_client()
 
+    def _delivered(self, counts: Mapping[str, int]) -> None:
+        for outcome in ("sent", "requeued", "failed"):
+            if counts.get(outcome):
+                self.metrics.alert_deliveries.labels("slack", outcome).inc(counts[outcome])
+
     def rules_job(self) -> None:
-        """The rules engine's scheduled run, on the advisory-lock holder only."""
-        entry = rules_entry_point()
-        if entry is None or self.drain.is_set():
-            return
-        try:
-            self.worker.org_job("rules", lambda: entry(self.app))
-        except Exception as exc:
-            log.exception("rules run failed")
-            self.metrics.error(exc)
+        """Evaluate the deal rules, update flags, send the owners' alerts."""
+
+        def run() -> None:
+            summary = scheduled_rules(self.app)
+            self._delivered(
+                {"sent": summary["alerts_sent"], "requeued": summary["alerts_requeued"]}
+            )
+
+        self.org_job("rules", run)
+
+    def digest_job(self, *, weekly: bool) -> None:
+        """Queue and send the reps' daily digests, or the managers' weekly digest."""
+        self.org_job(
+            "manager-digest" if weekly else "digest",
+            lambda: scheduled_digests(self.app, weekly=weekly),
+        )
+        self.alerts_job()
+
+    def alerts_job(self) -> None:
+        """Send alerts and digests that are due (ones Slack refused earlier included)."""
+        self.org_job("alerts", lambda: self._delivered(deliver_due(self.app)))
 
     def capture_job(self, name: str) -> WorkReport:
         """One round over connector ``name``'s mailboxes, unit by leased unit."""
@@ -239,18 +259,47 @@ class Service:
             id="directory",
             max_instances=1,
             coalesce=True,
+            misfire_grace_time=int(self.directory_every.total_seconds()),
         )
-        if rules_entry_point() is not None:
+        zone = self.app.config.service.timezone
+        tz = ZoneInfo(zone) if zone else None  # None: APScheduler uses the host's zone
+        self._cron(scheduler, "rules", self.rules_job, self.app.config.rules.schedule, tz)
+        slack = self.app.config.alerts.slack
+        if slack is not None:
+            self._cron(scheduler, "digest", self.digest_job, slack.digest, tz, weekly=False)
+            self._cron(
+                scheduler, "manager-digest", self.digest_job, slack.manager_digest, tz, weekly=True
+            )
             scheduler.add_job(
-                self.rules_job,
-                CronTrigger.from_crontab(self.app.config.rules.schedule, timezone=UTC),
-                id="rules",
+                self.alerts_job,
+                IntervalTrigger(seconds=ALERTS_EVERY.total_seconds()),
+                id="alerts",
                 max_instances=1,
                 coalesce=True,
+                misfire_grace_time=int(ALERTS_EVERY.total_seconds()),
             )
-        else:
-            log.info("rules engine has no scheduled entry point yet; rules job not scheduled")
         return scheduler
+
+    @staticmethod
+    def _cron(
+        scheduler: BackgroundScheduler,
+        job_id: str,
+        fn: Callable[..., object],
+        crontab: str,
+        tz: ZoneInfo | None,
+        **kwargs: Any,
+    ) -> None:
+        scheduler.add_job(
+            fn,
+            cron_trigger(crontab, tz),
+            kwargs=kwargs,
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            # All jobs share one executor thread: a firing that comes while a capture round
+            # holds it runs when the round ends (up to an hour late) instead of being dropped.
+            misfire_grace_time=3600,
+        )
 
     def start(self) -> None:
         """Serve the endpoints, load the directory, start the scheduler."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from syncd.config import Cron, Duration, SecretRef, parse_duration
 from syncd.config.lines import key_lines, line_of
+from syncd.config.types import cron_trigger
 from syncd.errors import ConfigError
 
 
@@ -84,7 +85,7 @@ def test_duration_round_trip(days: int, hours: int, minutes: int, seconds: int) 
         "not cron",
     ],
 )
-def test_cron_is_validated_exactly_as_apscheduler_parses_it(expression: str) -> None:
+def test_cron_is_validated_as_apscheduler_parses_it(expression: str) -> None:
     try:
         CronTrigger.from_crontab(expression, timezone="UTC")
     except ValueError:
@@ -182,3 +183,35 @@ def test_line_of_falls_back_to_reference_keys_and_parents() -> None:
     assert line_of("salesforce.private_key", lines) == 3
     assert line_of("salesforce.username", lines) == 1
     assert line_of("capture.x", lines) is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "weekdays"),
+    [
+        # crontab(5): 0 and 7 are Sunday, 1 is Monday (APScheduler 3's from_crontab is off by one)
+        ("0 7 * * 1-5", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 7 * * mon-fri", {"Mon", "Tue", "Wed", "Thu", "Fri"}),
+        ("0 7 * * 0", {"Sun"}),
+        ("0 7 * * 7", {"Sun"}),
+        ("0 7 * * 5-7", {"Fri", "Sat", "Sun"}),
+        ("0 7 * * fri-sun", {"Fri", "Sat", "Sun"}),
+        ("0 7 * * 0,6", {"Sat", "Sun"}),
+        ("0 7 * * */2", {"Sun", "Tue", "Thu", "Sat"}),
+        ("0 7 * * 1-5/2", {"Mon", "Wed", "Fri"}),
+        ("0 7 * * *", {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}),
+    ],
+)
+def test_cron_weekdays_mean_what_crontab_means(expression: str, weekdays: set[str]) -> None:
+    trigger = cron_trigger(expression, timezone="UTC")
+    fired: set[str] = set()
+    when = datetime(2026, 11, 29, 12, tzinfo=UTC)  # a Sunday, after 07:00
+    for _ in range(14):
+        when = trigger.get_next_fire_time(None, when + timedelta(minutes=1))
+        fired.add(when.strftime("%a"))
+    assert fired == weekdays
+
+
+@pytest.mark.parametrize("expression", ["0 7 * * 8", "0 7 * * 5-1", "0 7 * * 1/0"])
+def test_cron_weekdays_out_of_range_are_refused(expression: str) -> None:
+    with pytest.raises(ValidationError, match="not a valid cron expression"):
+        TypeAdapter(Cron).validate_python(expression)

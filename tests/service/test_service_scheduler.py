@@ -1,0 +1,196 @@
+"""The daemon's scheduler in-process: no overlapping runs, coalescing, and the org-wide jobs.
+
+- A capture job on a 1-second interval whose first pass is held up (the Salesforce sandbox's
+  ``slow`` fault on the collections endpoint) is never run twice at once: the firings that come
+  while it runs are refused by APScheduler (max instances) instead of piling up behind it, and
+  after it the job goes back to one run per interval.
+- The rules and digest jobs are on their crons in ``service.timezone``; run on the advisory-lock
+  holder they raise flags and send the owner's Slack DM (and the digest once a day); while
+  another worker holds the lock they do nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
+from service_helpers import SECRET_ENV, start_org
+from sqlalchemy import select
+
+from sandbox.slack import SlackSandbox
+from syncd.app import App
+from syncd.config import load_config
+from syncd.service.scheduler import Service
+from syncd.state.schema import RunRow
+
+SLOW_SECONDS = 3.0
+SLACK_ENV = "SYNCD_TEST_SCHEDULER_SLACK_TOKEN"
+
+
+@pytest.fixture
+def secret_env(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set the sandbox's client secret where the config looks for it."""
+
+    def set_secret(sb: Any, **extra: str) -> None:
+        monkeypatch.setenv(SECRET_ENV, sb.client_secret)
+        for name, value in extra.items():
+            monkeypatch.setenv(name, value)
+
+    return set_secret
+
+
+def run_spans(app: App) -> list[tuple[datetime, datetime]]:
+    """(started, finished) of every finished pass, oldest first."""
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(RunRow.started_at, RunRow.finished_at).order_by(RunRow.started_at)
+        ).all()
+    return [(r.started_at, r.finished_at) for r in rows if r.finished_at is not None]
+
+
+def test_capture_job_never_overlaps_and_missed_runs_collapse(
+    tmp_path: Path, secret_env: Any
+) -> None:
+    org = start_org(tmp_path, interval="1s")
+    secret_env(org.sb)
+    refused: list[datetime] = []
+
+    def on_max_instances(event: JobExecutionEvent) -> None:
+        if event.job_id == "capture:archive":
+            refused.append(datetime.now(UTC))
+
+    org.sb.faults.inject("slow", path="composite/sobjects", times=1, seconds=SLOW_SECONDS)
+    with App(load_config(org.config)) as app:
+        service = Service(app, listen="")
+        try:
+            service.start()
+            assert service.scheduler is not None
+            service.scheduler.add_listener(on_max_instances, EVENT_JOB_MAX_INSTANCES)
+            deadline = time.monotonic() + 30
+            # the slow first pass, then a few ordinary interval runs
+            while len(run_spans(app)) < 4:
+                assert time.monotonic() < deadline, "the capture job stopped running"
+                time.sleep(0.05)  # polling the daemon's own progress, not simulating a delay
+        finally:
+            took = service.stop()
+        spans = run_spans(app)
+
+    assert org.sb.count("Task") == 1
+    # never two passes of the unit at once
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end, f"overlapping runs: {spans}"
+    # the slow pass: the firings during it were refused, not queued behind it
+    first_start, first_end = spans[0]
+    assert (first_end - first_start).total_seconds() >= SLOW_SECONDS
+    assert len(refused) >= 2, refused
+    during = [s for s, _ in spans if first_start < s < first_end]
+    assert during == []
+    # and no backlog afterwards: later passes start about one interval apart, not back to back
+    gaps = [(b[0] - a[1]).total_seconds() for a, b in itertools.pairwise(spans)]
+    assert gaps and min(gaps) > 0.5, gaps
+    assert took < 5
+
+
+def write_rules_config(org: Any, slack: SlackSandbox, zone: str) -> Path:
+    """The service test's config plus [service] timezone, [rules] and [alerts.slack]."""
+    text = org.config.read_text().replace("[service]\n", f'[service]\ntimezone = "{zone}"\n', 1) + (
+        "\n[rules]\n"
+        'schedule = "0 7 * * 1-5"\n'
+        "\n[alerts.slack]\n"
+        f'token_env = "{SLACK_ENV}"\n'
+        f'api_url = "{slack.api_url}"\n'
+        'fallback_channel = "#deals"\n'
+        'digest = "30 9 * * 1-5"\n'
+        'manager_digest = "0 8 * * 1"\n'
+        'managers = ["boss@ourco.com"]\n'
+    )
+    path = org.config.with_name("rules.toml")
+    path.write_text(text)
+    return path
+
+
+def test_rules_and_digests_run_on_their_crons_on_the_lock_holder(
+    tmp_path: Path, secret_env: Any
+) -> None:
+    org = start_org(tmp_path)
+    slack = SlackSandbox().start()
+    try:
+        dm = "D" + slack.add_user("ana@ourco.com").removeprefix("U")  # the DM channel
+        secret_env(org.sb, **{SLACK_ENV: slack.token})
+        (owner,) = [u["Id"] for u in org.sb.records("User") if u["Email"] == "ana@ourco.com"]
+        (account,) = [a["Id"] for a in org.sb.records("Account")]
+        past = (datetime.now(UTC).date() - timedelta(days=20)).isoformat()
+        org.sb.insert(
+            "Opportunity",
+            [
+                {
+                    "Name": "Globex renewal",
+                    "StageName": "Prospecting",
+                    "CloseDate": past,
+                    "AccountId": account,
+                    "OwnerId": owner,
+                    "Amount": 50000,
+                }
+            ],
+        )
+        config = load_config(write_rules_config(org, slack, "America/New_York"))
+        with App(config) as app:
+            service = Service(app, listen="")
+            scheduler = service.build_scheduler()
+            jobs = {job.id: job for job in scheduler.get_jobs()}
+            assert {"capture:archive", "directory", "rules", "digest", "manager-digest"} <= set(
+                jobs
+            )
+            assert "alerts" in jobs
+            assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+            # crons are read in the configured zone: 07:00 New York on a weekday
+            friday_noon = datetime(2026, 11, 27, 17, tzinfo=UTC)  # Fri 12:00 in New York
+            fire = jobs["rules"].trigger.get_next_fire_time(None, friday_noon)
+            assert fire.astimezone(UTC) == datetime(2026, 11, 30, 12, tzinfo=UTC)  # Mon 07:00
+            fire = jobs["manager-digest"].trigger.get_next_fire_time(None, friday_noon)
+            assert fire.astimezone(UTC) == datetime(2026, 11, 30, 13, tzinfo=UTC)  # Mon 08:00
+
+            # another worker holds the rules lock: nothing happens here
+            held = threading.Event()
+            release = threading.Event()
+
+            def hold() -> None:
+                with app.store.try_advisory_lock("rules") as got:
+                    assert got
+                    held.set()
+                    release.wait(10)
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            held.wait(5)
+            service.rules_job()
+            release.set()
+            holder.join()
+            assert app.store.flags.list_open() == []
+            assert slack.messages == []
+
+            # this worker holds it: flags raised, the owner gets a DM
+            service.rules_job()
+            flags = app.store.flags.list_open()
+            assert "past_close_date" in {f.rule for f in flags}
+            sent = list(slack.messages)
+            assert sent and {m.channel for m in sent} == {dm}, sent
+            assert "Globex renewal" in str(sent[0].blocks) + sent[0].text
+
+            # the daily digest: sent once, not again the same day
+            service.digest_job(weekly=False)
+            assert [m.channel for m in slack.messages[len(sent) :]] == [dm]
+            service.digest_job(weekly=False)
+            assert len(slack.messages) == len(sent) + 1
+            metrics = service.metrics.exposition().decode()
+            assert 'syncd_alert_deliveries_total{channel="slack",outcome="sent"}' in metrics
+            assert slack.token not in metrics
+    finally:
+        slack.stop()
+        org.sb.stop()
