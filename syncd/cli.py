@@ -371,11 +371,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """The daemon: scheduled passes, endpoints on service.listen; SIGTERM/SIGINT drain."""
     from syncd.app import App
+    from syncd.service.drain import Drain
     from syncd.service.scheduler import Service
 
     config = _load(args)
-    with App(config) as app:
-        service = Service(app)
+    drain = Drain()  # backoff waits end early when a stop would otherwise wait for them
+    with App(config, sleep=drain.sleep) as app:
+        service = Service(app, drain=drain)
         if args.once:
             reports = service.run_once()
             return EXIT_PROBLEM if any(r.failed for r in reports) else EXIT_OK

@@ -143,7 +143,7 @@ class Api:
             return Reply(status, body, self.usage_header())
         except ApiError as err:
             headers = self.usage_header() if err.status != 401 else {}
-            return Reply(err.status, err.body(), headers)
+            return Reply(err.status, err.body(), {**headers, **err.headers})
         except OAuthError as err:
             return Reply(err.status, {"error": err.error, "error_description": err.description})
         except Exception:
@@ -171,13 +171,19 @@ class Api:
         if fault.kind == "request_limit":
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         status = int(fault.params.get("status", 503))
+        # A Retry-After, as a load balancer or proxy in front of the org may send with a 503.
+        retry_after = fault.params.get("retry_after")
+        extra = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
         if status == 503:
-            raise ApiError(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")
+            raise ApiError(
+                503, "SERVER_UNAVAILABLE", "Server temporarily unavailable", headers=extra
+            )
         raise ApiError(
             status,
             "UNKNOWN_EXCEPTION",
             "An unexpected error occurred. Please include this ErrorId if you contact support: "
             "1234567890-12345 (-123456789)",
+            headers=extra,
         )
 
     def _oauth(self, req: Request) -> Reply:

@@ -32,13 +32,19 @@ class ApiError(Exception):
     """The whole request fails with ``status`` and a Salesforce error array."""
 
     def __init__(
-        self, status: int, code: str, message: str, fields: list[str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.fields = fields
+        self.headers = headers or {}
 
     def body(self) -> list[dict[str, Any]]:
         """Return Salesforce's error array for this error."""

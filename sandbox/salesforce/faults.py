@@ -3,6 +3,7 @@
 Each fault matches a path regex (``None`` for any path) and optionally a method, and fires
 ``times`` times. ``lock_row`` faults are consumed by collection requests, which then fail the
 chosen records with UNABLE_TO_LOCK_ROW inside an otherwise successful 200 response.
+A ``status`` fault may carry ``retry_after`` (seconds), sent as a Retry-After header.
 ``oauth_error`` makes the token endpoint refuse (``error=invalid_grant`` by default, as when an
 admin revokes the connected app's access), for the revoked-consent path of a client.
 """

@@ -5,6 +5,12 @@ is writing has been committed (the runner asks ``should_stop`` between batches);
 scheduler shuts down and the process exits 0. Nothing is cut off mid-batch, so nothing written
 to Salesforce is left out of the ledger (and if a kill comes anyway, the upsert by key makes
 the replay harmless).
+
+The one thing that could hold a batch up for minutes is a backoff (a 503 burst, a Retry-After).
+The daemon's clients sleep through :meth:`Drain.sleep`: once a drain is requested, a wait that
+would end more than :data:`STOP_BUDGET` seconds after the request raises :class:`Draining`
+instead, a :class:`~syncd.errors.Transient`, so the records still waiting are deferred exactly
+as if the retries had run out: what landed is committed, the rest is retried after the restart.
 """
 
 from __future__ import annotations
@@ -12,17 +18,29 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 
+from syncd.errors import Transient
+
 log = logging.getLogger(__name__)
+
+#: Seconds after a drain request that backoff waits may still run; systemd allows 45 in all.
+STOP_BUDGET = 20.0
+
+
+class Draining(Transient):
+    """The daemon is stopping and this wait would outlast the stop budget; retry after restart."""
 
 
 class Drain:
     """A one-way switch from running to draining."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float = STOP_BUDGET) -> None:
         self._event = threading.Event()
         self.reason = ""
+        self.budget = budget
+        self._requested_at = 0.0
 
     def request(self, reason: str) -> None:
         """Start draining (idempotent)."""
@@ -30,6 +48,7 @@ class Drain:
             log.info("already draining", extra={"reason": reason})
             return
         self.reason = reason
+        self._requested_at = time.monotonic()
         log.info("draining: finishing the batch in flight, then exiting", extra={"reason": reason})
         self._event.set()
 
@@ -40,6 +59,19 @@ class Drain:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a drain is requested (or ``timeout``); True if it was."""
         return self._event.wait(timeout)
+
+    def sleep(self, seconds: float) -> None:
+        """A backoff wait that ends early, by raising :class:`Draining`, if it would delay a stop.
+
+        Not draining: sleeps ``seconds`` (waking at once when a drain starts, to re-check).
+        Draining: sleeps only if the wait ends within the stop budget, else raises.
+        """
+        ends = time.monotonic() + seconds
+        if not self._event.wait(seconds):
+            return
+        if ends > self._requested_at + self.budget:
+            raise Draining(f"stopping: not waiting {seconds:.0f} s to retry; retried after restart")
+        time.sleep(max(0.0, ends - time.monotonic()))
 
     def install(self) -> None:
         """Route SIGTERM and SIGINT here (call from the main thread)."""
