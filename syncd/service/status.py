@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
+from syncd.rules.builtin import SEVERITY_NAME
+
 #: A unit is "lagging" when its last success is older than this many intervals.
 LAG_FACTOR = 3
 
@@ -112,7 +114,13 @@ def _flags(flags: Sequence[Any]) -> str:
         "<tr>"
         + "".join(
             f"<td>{escape(str(v))}</td>"
-            for v in (f.rule, f.opportunity_id, f.severity, f.state, _time(f.updated_at))
+            for v in (
+                f.rule,
+                f.opportunity_id,
+                SEVERITY_NAME.get(f.severity, f.severity),
+                f.state,
+                _time(f.updated_at),
+            )
         )
         + "</tr>"
         for f in flags[:50]
