@@ -1,6 +1,6 @@
 """Many workers: each (connector, mailbox) unit is worked by one worker at a time, by lease.
 
-A worker has an id (``hostname:pid:random``) and goes through a job's units one lease at a
+A worker has an id (``hostname:pid:space:random``) and goes through a job's units one lease at a
 time: ``store.leases.acquire`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL) hands it a unit that
 is free, expired, or already its own; the pass runs; the lease is released. While the pass runs
 the lease is renewed after every committed batch (the runner's ``should_stop`` hook) once a
@@ -11,6 +11,14 @@ unit's batches. A worker that dies simply stops renewing; its units are taken ov
 expiry, and because writes are upserts by key and the cursor commits with the ledger, the
 batch it was writing is at worst written again, never twice.
 
+A worker restarted on the same machine does not wait for the expiry of its dead predecessor's
+leases: a worker id carries the process's pid space (boot id and pid namespace, hashed), and
+when every unit left in a round is leased by someone else, :func:`holder_is_dead` checks the
+holders that share this pid space; a holder whose pid no longer runs (or is a zombie) is dead,
+and its leases are released (only while that holder still has them) and acquired again. Holders
+on other machines or in other containers, and pids that run (even a reused pid), are never
+judged: those units wait for the expiry, as before.
+
 On SQLite (one process) the same leases work between threads of that process.
 
 Org-wide jobs (directory refresh, rules, digests) run only on the holder of
@@ -19,6 +27,7 @@ Org-wide jobs (directory refresh, rules, digests) run only on the holder of
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
@@ -27,6 +36,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from syncd.state.leases import unit_key
@@ -40,9 +50,54 @@ UnitWork = Callable[[str, str, Callable[[], bool]], None]
 DEFAULT_TTL = timedelta(minutes=2)
 
 
+def pid_space() -> str:
+    """This process's pid namespace on this boot, as 8 hex digits; ``-`` where unknown.
+
+    Two worker ids with the same pid space name pids that can be compared: one process table.
+    The boot id tells a reboot apart (pids start again), the namespace tells containers apart
+    (several may share a hostname with host networking, each with its own pids).
+    """
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:  # not Linux, or /proc hidden: never judge another process
+        return "-"
+    return hashlib.sha256(f"{boot}|{namespace}".encode()).hexdigest()[:8]
+
+
 def new_worker_id() -> str:
-    """``hostname:pid:random``: unique per process start, readable in the leases table."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    """``hostname:pid:space:random``: unique per process start, readable in the leases table."""
+    return f"{socket.gethostname()}:{os.getpid()}:{pid_space()}:{secrets.token_hex(3)}"
+
+
+def _pid_gone(pid: int) -> bool:
+    """True when no process ``pid`` runs here (or it is a zombie waiting to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process: it runs
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def holder_is_dead(holder: str, me: str) -> bool:
+    """True only when ``holder`` is a worker in ``me``'s pid space whose process is gone.
+
+    Anything else (ids of another form, another machine or container, an unknown pid space,
+    this process's own pid, a pid that runs) is False: the lease then waits for its expiry.
+    """
+    theirs, ours = holder.split(":"), me.split(":")
+    if len(theirs) != 4 or len(ours) != 4 or holder == me:
+        return False
+    if theirs[2] == "-" or theirs[2] != ours[2] or not theirs[1].isdigit():
+        return False
+    pid = int(theirs[1])
+    return pid != os.getpid() and pid > 0 and _pid_gone(pid)
 
 
 def _utc_now() -> datetime:
@@ -120,6 +175,8 @@ class Worker:
         report = WorkReport()
         while remaining and not should_stop():
             got = self.store.leases.acquire(self.id, list(remaining), limit=1, ttl=self.ttl)
+            if not got and self.take_over_dead(remaining):
+                got = self.store.leases.acquire(self.id, list(remaining), limit=1, ttl=self.ttl)
             if not got:
                 break  # every unit left is leased by another worker
             key = got[0]
@@ -145,6 +202,27 @@ class Worker:
             if key not in report.failed:
                 (report.done if guard.held else report.lost).append(key)
         return report
+
+    def take_over_dead(self, units: Iterable[str]) -> int:
+        """Release the leases on ``units`` held by dead workers of this pid space; how many.
+
+        Each release names its dead holder, so a unit another worker took meanwhile stays theirs.
+        """
+        wanted = set(units)
+        freed = 0
+        for lease in self.store.leases.all():
+            holder = lease.holder
+            if lease.unit_key not in wanted or holder is None:
+                continue
+            if holder_is_dead(holder, self.id):
+                released = int(self.store.leases.release(holder, [lease.unit_key]))
+                if released:
+                    log.warning(
+                        "lease of a dead worker on this host taken over",
+                        extra={"unit": lease.unit_key, "holder": holder},
+                    )
+                freed += released
+        return freed
 
     def _done_since(self, connector: str, mailbox: str, since: datetime) -> bool:
         # Only a finished, successful pass counts: a dead worker's pass never finishes, so its
