@@ -7,6 +7,10 @@ expected set of ``Syncd_Key__c`` values is the hash of each generated Message-ID
 The sandbox runs in its own process (``python -m sandbox serve --seed DIR``) so that killing
 syncd never loses what Salesforce holds; it is queried here with plain ``requests`` (its own
 session, ``trust_env = False`` so REQUESTS_CA_BUNDLE cannot override the test CA).
+
+The ``syncd run`` chaos test (test_run_chaos.py) reuses the seed CSVs, the mail and the config,
+with the sandbox in its own process's threads (it injects faults), plus what a running daemon
+meets: call-log files dropped in a folder and mail appended while it runs.
 """
 
 from __future__ import annotations
@@ -15,19 +19,27 @@ import csv
 import json
 import os
 import random
+import re
+import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from sandbox.salesforce.values import make_id
-from syncd.capture.keys import email_key
+from syncd.capture.keys import call_key, email_key
 
 INTERNAL_DOMAIN = "ourco.example"
 SECRET_ENV = "SYNCD_CRASH_SF_SECRET"
@@ -174,8 +186,13 @@ def _key(message_id: str) -> str:
     return key
 
 
-def write_config(path: Path, state_url: str, sb: dict[str, Any], world: World) -> None:
-    """A syncd config: SQLite state, the sandbox org, one mbox connector per rep."""
+def write_config(
+    path: Path, state_url: str, sb: dict[str, Any], world: World, *, interval: str | None = None
+) -> None:
+    """A syncd config: the state store, the sandbox org, one mbox connector per rep.
+
+    ``interval``: each connector's ``interval`` (``syncd run``); unset, the default applies.
+    """
     lines = [
         f'[state]\nurl = "{state_url}"\n',
         "[salesforce]",
@@ -193,7 +210,9 @@ def write_config(path: Path, state_url: str, sb: dict[str, Any], world: World) -
             'type = "mbox"',
             f'name = "{box.name}"',
             f'path = "{box.path}"',
-            f'mailbox = "{box.owner}"\n',
+            f'mailbox = "{box.owner}"',
+            *([f'interval = "{interval}"'] if interval else []),
+            "",
         ]
     path.write_text("\n".join(lines))
 
@@ -290,3 +309,166 @@ def syncd_env(secret: str) -> dict[str, str]:
 def syncd_command(*args: str) -> list[str]:
     """``python -m syncd.cli ARGS`` with this interpreter."""
     return [sys.executable, "-m", "syncd.cli", *args]
+
+
+# -- calls (``call_files``) and mail delivered while a daemon runs (the ``syncd run`` chaos test)
+
+CALL_PROVIDER = "pbx"
+#: The call-log columns, named as ``[connectors.columns]`` maps them.
+CALL_COLUMNS = {
+    "call_id": "ID", "started_at": "Start", "duration_seconds": "Secs", "direction": "Dir",
+    "from": "From", "to": "To", "user_address": "Agent", "disposition": "Result",
+}  # fmt: skip
+_OUR_LINE = "+1 415 555 0100"
+
+
+def phone_contacts(accounts: int) -> list[dict[str, str]]:
+    """One Contact with a phone per seeded account (``+1 512 757 6000 + i``), for the calls."""
+    return [
+        {
+            "LastName": f"Caller{i}",
+            "Phone": f"+1 512 757 {6000 + i:04d}",
+            "AccountId": make_id("001", _ID_BASE + i),
+        }
+        for i in range(accounts)
+    ]
+
+
+@dataclass
+class CallLog:
+    """Call-log files dropped in a folder, and the keys they must produce."""
+
+    folder: Path
+    expected_keys: set[str] = field(default_factory=set)
+    unmatched_keys: set[str] = field(default_factory=set)
+    files: int = 0
+    calls: int = 0
+
+
+def write_call_file(
+    log: CallLog,
+    rng: random.Random,
+    phones: list[str],
+    reps: list[str],
+    *,
+    calls: int,
+    strangers: int,
+    now: datetime,
+) -> Path:
+    """Drop one CSV of ``calls`` calls into ``log.folder``, ``strangers`` of them to numbers
+    nobody has (unmatched), the rest to ``phones``; written aside and renamed in, so the
+    connector never reads half a file."""
+    first = log.calls
+    strange = set(rng.sample(range(first, first + calls), strangers))
+    lines = []
+    for n in range(first, first + calls):
+        ident = f"call-{n}-{rng.getrandbits(24):06x}"
+        if n in strange:
+            other = f"+1 646 555 {n % 10_000:04d}"
+            log.unmatched_keys.add(call_key(CALL_PROVIDER, ident))
+        else:
+            other = rng.choice(phones)
+            log.expected_keys.add(call_key(CALL_PROVIDER, ident))
+        when = now - timedelta(days=1 + rng.random() * 20)
+        lines.append(
+            {
+                "ID": ident, "Start": when.isoformat(), "Secs": str(rng.randint(20, 900)),
+                "Dir": "outbound", "From": _OUR_LINE, "To": other, "Agent": rng.choice(reps),
+                "Result": "connected",
+            }
+        )  # fmt: skip
+    log.calls += calls
+    path = log.folder / f"calls-{log.files:04d}.csv"
+    log.files += 1
+    aside = path.with_suffix(".part")
+    _write_csv(aside, lines)
+    aside.replace(path)
+    return path
+
+
+def call_connector_toml(log: CallLog, *, name: str = "pbx", interval: str | None = None) -> str:
+    """The ``[[connectors]]`` table of a ``call_files`` connector reading ``log.folder``."""
+    lines = [
+        "[[connectors]]",
+        'type = "call_files"',
+        f'name = "{name}"',
+        f'path = "{log.folder}"',
+        f'provider = "{CALL_PROVIDER}"',
+        *([f'interval = "{interval}"'] if interval else []),
+        "",
+        "[connectors.columns]",
+        *(f'{ours} = "{theirs}"' for ours, theirs in CALL_COLUMNS.items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def mbox_messages(data: bytes) -> list[bytes]:
+    """An mbox file's messages, each from its ``From `` line (as :func:`write_mail` writes)."""
+    starts = [m.start() for m in re.finditer(rb"^From ", data, re.MULTILINE)]
+    return [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+
+
+def append_mbox(path: Path, messages: list[bytes]) -> None:
+    """Append whole messages to an mbox: a copy with them is renamed over the file, so a
+    reader sees the old file or the new one, never a message half written."""
+    aside = path.with_suffix(".part")
+    aside.write_bytes(path.read_bytes() + b"".join(messages))
+    aside.replace(path)
+
+
+# -- the state store, read by the crash tests (shared by test_crash_sigkill and test_run_chaos)
+
+PG_ENV = "SYNCD_TEST_POSTGRES_URL"
+
+
+def ledger_keys(db: Engine) -> set[str]:
+    """Ledger keys as the store holds them, read without migrating it (it may be half-made)."""
+    try:
+        with db.connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT key FROM ledger"))}
+    except DBAPIError:  # the kill came before the schema existed
+        return set()
+
+
+def ledger_rows(db: Engine) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The ledger as key → Salesforce id, and its sightings as (key, connector)."""
+    with db.connect() as conn:
+        ledger = {k: i for k, i in conn.execute(text("SELECT key, salesforce_id FROM ledger"))}
+        sightings = conn.execute(text("SELECT key, connector FROM ledger_sightings"))
+        return ledger, [(k, c) for k, c in sightings]
+
+
+@contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A state URL on a fresh schema of ``SYNCD_TEST_POSTGRES_URL`` (dropped after), or skip.
+
+    A schema of its own (search_path in the URL), so parallel runs never share rows.
+    """
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        pytest.skip(f"the PostgreSQL crash test needs {PG_ENV}")
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(raw, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(raw).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def syncd_status(config: Path, env: dict[str, str]) -> dict[str, Any]:
+    """``syncd status --json`` of ``config``, parsed."""
+    status = subprocess.run(
+        syncd_command("status", "-c", str(config), "--json"),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    report: dict[str, Any] = json.loads(status.stdout)
+    return report

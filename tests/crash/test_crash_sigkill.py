@@ -20,11 +20,8 @@ transaction is rolled back by the server rather than by the next opener of a fil
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
-import secrets
 import subprocess
 import sys
 import time
@@ -35,17 +32,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, create_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from crash_world import (
     SandboxProcess,
     World,
+    ledger_keys,
+    ledger_rows,
+    postgres_schema,
     syncd_command,
     syncd_env,
+    syncd_status,
     write_config,
     write_mail,
     write_seed,
@@ -56,7 +55,6 @@ from syncd.state import Store
 log = logging.getLogger(__name__)
 
 SEED = 20261123
-PG_ENV = "SYNCD_TEST_POSTGRES_URL"
 MID_WRITE = "after an upsert, before its commit"
 EXTRA_KILLS = 5
 
@@ -126,41 +124,13 @@ def sqlite_org(tmp_path: Path) -> Iterator[Org]:
 
 @pytest.fixture
 def postgres_org(tmp_path: Path) -> Iterator[Org]:
-    raw = os.environ.get(PG_ENV)
-    if not raw:
-        pytest.skip(f"the PostgreSQL crash test needs {PG_ENV}")
-    # A schema of its own (search_path in the URL), so parallel runs never share rows.
-    schema = f"syncd_crash_{secrets.token_hex(4)}"
-    admin = create_engine(raw, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(raw).update_query_dict({"options": f"-csearch_path={schema}"})
-    org = build_org(tmp_path, SMALL, url.render_as_string(hide_password=False))
-    try:
-        yield org
-    finally:
-        org.db.dispose()
-        org.sandbox.stop()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
-def ledger_keys(org: Org) -> set[str]:
-    """Ledger keys as the store holds them, read without migrating it (it may be half-made)."""
-    try:
-        with org.db.connect() as conn:
-            return {row[0] for row in conn.execute(text("SELECT key FROM ledger"))}
-    except DBAPIError:  # the kill came before the schema existed
-        return set()
-
-
-def ledger_rows(org: Org) -> tuple[dict[str, str], list[tuple[str, str]]]:
-    """The ledger as key → Salesforce id, and its sightings as (key, connector)."""
-    with org.db.connect() as conn:
-        ledger = {k: i for k, i in conn.execute(text("SELECT key, salesforce_id FROM ledger"))}
-        sightings = conn.execute(text("SELECT key, connector FROM ledger_sightings"))
-        return ledger, [(k, c) for k, c in sightings]
+    with postgres_schema("syncd_crash") as state_url:
+        org = build_org(tmp_path, SMALL, state_url)
+        try:
+            yield org
+        finally:
+            org.db.dispose()
+            org.sandbox.stop()
 
 
 def run_syncd(org: Org, *args: str, kill_after: float | None = None) -> int | None:
@@ -240,7 +210,7 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
     # upsert and its commit: a run that never hit that window would prove little.
     while kill < kills or (not landed[MID_WRITE] and kill < kills + EXTRA_KILLS):
         before = org.sandbox.task_count()
-        remaining = len(expected) - len(ledger_keys(org))  # a replay is work too
+        remaining = len(expected) - len(ledger_keys(org.db))  # a replay is work too
         # A slice of the remaining work per kill, from the throughput seen so far, smoothed by
         # a prior guess that weighs one start-up's time: about 400 messages per start-up (an
         # import-bound start-up scales with the machine's speed as the work does).
@@ -253,7 +223,7 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
         run_start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         code = run_syncd(org, "sync", kill_after=delay)
         touched = org.sandbox.touched_since(run_start)
-        ledger = ledger_keys(org)
+        ledger = ledger_keys(org.db)
         upserted += len(touched)
         worked += max(0.1, delay - startup)
         if code is not None:
@@ -285,21 +255,14 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
         assert store.ledger.count() == len(expected)
     finally:
         store.close()
-    ledger, sightings = ledger_rows(org)
+    ledger, sightings = ledger_rows(org.db)
     assert ledger == dict(tasks)  # every ledger row names the very record the org holds
     # one sighting per (key, mailbox): the shared messages were seen by both their mailboxes
     assert len(sightings) == len(expected) + len(world.shared_keys)
     by_key = Counter(key for key, _ in sightings)
     assert {k for k, n in by_key.items() if n == 2} == world.shared_keys
 
-    status = subprocess.run(
-        syncd_command("status", "-c", str(org.config), "--json"),
-        env=org.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    report = json.loads(status.stdout)
+    report = syncd_status(org.config, org.env)
     assert report["dead_letters_open"] == 0
     assert report["unmatched_total"] == len(world.unmatched_keys)
     # Outcome counts commit with the cursor, so replays after a kill never count twice.
