@@ -317,7 +317,8 @@ class Service:
     def stop(self) -> float:
         """Drain: wait for the job in flight, release leases, stop serving; seconds it took."""
         began = time.monotonic()
-        self.drain.request("stop")
+        if not self.drain.is_set():  # a signal usually asked already
+            self.drain.request("stop")
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         if self._heartbeat is not None:

@@ -216,7 +216,10 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
         # import-bound start-up scales with the machine's speed as the work does).
         prior = 400 / startup
         rate = (upserted + prior * startup) / (worked + startup)
-        span = 2 * remaining / rate / max(2, kills - kill + 1)
+        # Aim to use about half the work over the planned kills (the final resumed pass does
+        # the rest): aiming at all of it ran out of work early on a loaded machine, leaving the
+        # last kills nothing to interrupt.
+        span = remaining / rate / max(2, kills - kill + 1)
         delay = rng.uniform(0.8 * startup, startup + span)
         # No run writes within its first second (start-up alone is longer), so rounding the
         # start up to a whole second keeps the previous run's writes out of this one's.
