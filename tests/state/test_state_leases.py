@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL
 
 from syncd.state import Store, unit_key
@@ -92,3 +93,44 @@ def test_concurrent_workers_never_share_a_unit(db_url: URL, clock):
     holders = {lease.unit_key: lease.holder for lease in stores[0].leases.all()}
     for worker, units_held in got.items():
         assert all(holders[u] == worker for u in units_held)
+
+
+def _lease_inserts(store: Store) -> list[int]:
+    """A list that grows by one for every INSERT into the leases table ``store`` sends."""
+    seen: list[int] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO LEASES"):
+            seen.append(1)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_round_of_single_acquires_inserts_the_lease_rows_once(store: Store):
+    # A worker's round: acquire one of the units left, work it, release it, until none is left.
+    units = [unit_key("gmail", f"rep{i:03d}@example.com") for i in range(60)]
+    inserts = _lease_inserts(store)
+    remaining = set(units)
+    done: list[str] = []
+    while remaining:
+        (key,) = store.leases.acquire("w1", sorted(remaining), limit=1, ttl=TTL)
+        remaining.discard(key)
+        done.append(key)
+        store.leases.release("w1", [key])
+    assert sorted(done) == units
+    assert len(inserts) == 1  # not once per acquire (60), which made a round O(units²)
+    # A second round finds every row already there.
+    store.leases.acquire("w1", units, limit=1, ttl=TTL)
+    assert len(inserts) == 1
+
+
+def test_a_lease_row_deleted_behind_the_stores_back_comes_back(store: Store):
+    assert store.leases.acquire("w1", UNITS, limit=4, ttl=TTL) == sorted(UNITS)
+    store.leases.release("w1")
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM leases"))
+    # The first acquire finds nothing (its rows were known), the next inserts them again.
+    assert store.leases.acquire("w1", UNITS, limit=4, ttl=TTL) == []
+    assert store.leases.acquire("w1", UNITS, limit=4, ttl=TTL) == sorted(UNITS)
+    assert [lease.holder for lease in store.leases.all()] == ["w1"] * 4
