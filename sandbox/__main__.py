@@ -1,8 +1,10 @@
-"""``python -m sandbox serve [--seed DIR] [--port P]``: run the emulators standalone.
+"""``python -m sandbox serve [--seed DIR] [--port P] [--latency S]``: run the emulators standalone.
 
 Prints ONE JSON line describing every service (``ca_bundle`` plus one entry per service, e.g.
 ``salesforce``), then serves until SIGTERM or SIGINT and exits 0. Later services add themselves
-to :data:`SERVICES`.
+to :data:`SERVICES`. ``--latency S`` makes every emulator wait S seconds before handling each
+request (:mod:`sandbox.latency`), as a network to a real service would; the servers are
+threaded, so requests from several clients wait side by side.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from sandbox import tls
+from sandbox.latency import Latency
 
 
 class Service(Protocol):
@@ -33,7 +36,7 @@ def _salesforce(args: argparse.Namespace, ca: tls.TestCA) -> Service:
     # Imported here so a service's import cost is paid only when it is served.
     from sandbox.salesforce import SalesforceSandbox
 
-    sandbox = SalesforceSandbox(ca=ca)
+    sandbox = SalesforceSandbox(ca=ca, latency=args.latency)
     if args.seed:
         sandbox.seed_csv(args.seed)
     return sandbox.start(port=args.port)
@@ -42,19 +45,19 @@ def _salesforce(args: argparse.Namespace, ca: tls.TestCA) -> Service:
 def _google(args: argparse.Namespace, ca: tls.TestCA) -> Service:
     from sandbox.google.server import GoogleSandbox
 
-    return GoogleSandbox(ca=ca).start()
+    return GoogleSandbox(ca=ca, latency=args.latency).start()
 
 
 def _graph(args: argparse.Namespace, ca: tls.TestCA) -> Service:
     from sandbox.graph.server import GraphSandbox
 
-    return GraphSandbox(ca=ca).start()
+    return GraphSandbox(ca=ca, latency=args.latency).start()
 
 
 def _slack(args: argparse.Namespace, ca: tls.TestCA) -> Service:
     from sandbox.slack import SlackSandbox
 
-    return SlackSandbox().start()
+    return SlackSandbox(latency=Latency(args.latency)).start()
 
 
 class _Dialer:
@@ -63,6 +66,7 @@ class _Dialer:
     def __init__(self, server: Any, fields: tuple[str, ...]) -> None:
         self.server = server
         self.fields = fields
+        self.latency: Latency = server.latency
 
     def stop(self) -> None:
         self.server.stop()
@@ -76,7 +80,8 @@ def _dialer(cls_path: str, fields: tuple[str, ...]) -> Callable[..., Service]:
         import importlib
 
         module, _, name = cls_path.rpartition(".")
-        server = getattr(importlib.import_module(module), name)(ca=ca).start()
+        cls = getattr(importlib.import_module(module), name)
+        server = cls(ca=ca, latency=args.latency).start()
         return _Dialer(server, fields)
 
     return factory
@@ -100,6 +105,13 @@ SERVICES: dict[str, Callable[[argparse.Namespace, tls.TestCA], Service]] = {
 }
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"latency must be >= 0 seconds, not {text}")
+    return value
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
@@ -107,6 +119,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     serve = commands.add_parser("serve", help="serve the emulators until SIGTERM/SIGINT")
     serve.add_argument("--seed", metavar="DIR", help="Data Loader CSVs (<SObject>.csv) to load")
     serve.add_argument("--port", type=int, default=0, help="Salesforce port (default: any free)")
+    serve.add_argument(
+        "--latency",
+        type=_seconds,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before handling every request, in every emulator (default 0)",
+    )
     return parser.parse_args(argv)
 
 

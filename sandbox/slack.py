@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from sandbox.latency import Latency
+
 log = logging.getLogger(__name__)
 
 MAX_BLOCKS = 50
@@ -65,6 +67,8 @@ class SlackSandbox:
     messages: list[Message] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
     url: str = ""
+    #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
+    latency: Latency = field(default_factory=Latency)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -108,7 +112,11 @@ class SlackSandbox:
     def start(self, port: int = 0) -> SlackSandbox:
         """Serve on 127.0.0.1 in a daemon thread."""
         self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True, request_handler=_Quiet
+            "127.0.0.1",
+            port,
+            self.latency.wrap(self._wsgi),
+            threaded=True,
+            request_handler=_Quiet,
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         server = self._server

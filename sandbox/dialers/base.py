@@ -23,6 +23,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import tls
+from sandbox.latency import Latency
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,15 @@ class DialerServer:
     name = "dialer"
 
     def __init__(
-        self, *, clock: Callable[[], datetime] = utc_now, ca: tls.TestCA | None = None
+        self,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        ca: tls.TestCA | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock
+        #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
+        self.latency = Latency(latency)
         self.ca = ca or tls.default_ca()
         self.requests: Counter[str] = Counter()
         self.breaches: list[Breach] = []
@@ -92,7 +99,7 @@ class DialerServer:
     def start(self, port: int = 0) -> DialerServer:
         """Serve on 127.0.0.1 over TLS in a daemon thread."""
         self._server = make_server(
-            "127.0.0.1", port, self._wsgi, threaded=True,
+            "127.0.0.1", port, self.latency.wrap(self._wsgi), threaded=True,
             request_handler=_QuietHandler, ssl_context=self.ca.server_ssl_context(),
         )  # fmt: skip
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

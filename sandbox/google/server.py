@@ -34,6 +34,7 @@ from sandbox.google.calendar import Calendar
 from sandbox.google.errors import ApiError
 from sandbox.google.gmail import Gmail
 from sandbox.google.quota import Quota, Refusal
+from sandbox.latency import Latency
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,13 @@ class GoogleSandbox:
         *,
         clock: Callable[[], datetime] | None = None,
         ca: tls.TestCA | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or _utcnow
         self._ca = ca or tls.default_ca()
         self.ca_bundle = self._ca.ca_bundle_path
+        #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
+        self.latency = Latency(latency)
         self.url = ""
         self.auth = Auth(lambda: f"{self.url}/token")
         self.gmail = Gmail()
@@ -142,7 +146,7 @@ class GoogleSandbox:
         self._server = make_server(
             "127.0.0.1",
             port,
-            self._wsgi,
+            self.latency.wrap(self._wsgi),
             threaded=True,
             request_handler=_QuietHandler,
             ssl_context=self._ca.server_ssl_context(),

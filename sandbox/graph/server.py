@@ -37,6 +37,7 @@ from sandbox import tls
 from sandbox.graph.data import Mailbox, make_id
 from sandbox.graph.routes import GraphError, Routes
 from sandbox.graph.throttle import Throttle
+from sandbox.latency import Latency
 
 log = logging.getLogger(__name__)
 SCOPE = "https://graph.microsoft.com/.default"
@@ -68,8 +69,11 @@ class GraphSandbox:
         clock: Callable[[], datetime] | None = None,
         ca: tls.TestCA | None = None,
         budget: int = 10_000,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or _utcnow
+        #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
+        self.latency = Latency(latency)
         self._ca = ca or tls.default_ca()
         self.ca_bundle = self._ca.ca_bundle_path
         self.tenant = "sandbox-tenant"
@@ -96,7 +100,7 @@ class GraphSandbox:
         self._server = make_server(
             "127.0.0.1",
             port,
-            self._wsgi,
+            self.latency.wrap(self._wsgi),
             threaded=True,
             ssl_context=self._ca.server_ssl_context(),
             request_handler=_QuietHandler,

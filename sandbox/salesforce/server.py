@@ -24,6 +24,7 @@ from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response
 
 from sandbox import tls
+from sandbox.latency import Latency
 from sandbox.salesforce.api import API_VERSION, Api
 from sandbox.salesforce.auth import Auth
 from sandbox.salesforce.errors import ApiError, RecordError
@@ -57,8 +58,11 @@ class SalesforceSandbox:
         session_idle_timeout: float = 7200.0,
         clock: Callable[[], datetime] | None = None,
         ca: tls.TestCA | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or _utcnow
+        #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
+        self.latency = Latency(latency)
         self.api_version = API_VERSION
         self._ca = ca or tls.default_ca()
         self.ca_bundle = self._ca.ca_bundle_path
@@ -156,7 +160,7 @@ class SalesforceSandbox:
         self._server = make_server(
             "127.0.0.1",
             port,
-            self._wsgi,
+            self.latency.wrap(self._wsgi),
             threaded=True,
             request_handler=_QuietHandler,
             ssl_context=self._ca.server_ssl_context(),
