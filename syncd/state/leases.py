@@ -58,7 +58,11 @@ class Leases:
         """Lease up to ``limit`` of ``units`` to ``worker``; returns the units it now holds.
 
         Units the worker already holds come first (and are renewed), then free ones, then
-        expired ones, oldest expiry first so every unit gets its turn.
+        expired ones, oldest expiry first so every unit gets its turn. Free units go least
+        recently leased first (never leased before all): in a round shared by several workers,
+        a unit another worker has just done was leased moments ago, so it comes after every unit
+        nobody has done yet, and workers do not lease, check and give back each other's finished
+        units one by one while there is work left.
         """
         wanted = sorted(set(units))
         if not wanted or limit <= 0:
@@ -76,6 +80,7 @@ class Leases:
                 .order_by(
                     case((mine, 0), else_=1),
                     LeaseRow.expires_at.asc().nulls_first(),
+                    LeaseRow.acquired_at.asc().nulls_first(),
                     LeaseRow.unit_key,
                 )
                 .limit(limit)
