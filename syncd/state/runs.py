@@ -90,12 +90,20 @@ class Runs:
             return to_run(row) if row else None
 
     def last(self, connector: str, mailbox: str, status: str | None = None) -> Run | None:
-        """The unit's most recent run, optionally only with ``status``."""
+        """The unit's most recent run (by start, then id), optionally only with ``status``.
+
+        Ordered by ``started_at`` so the database walks the unit's own index
+        (connector, mailbox, started_at) backwards and stops at the first match. Ordered by id
+        alone, SQLite read every run with that status of every unit and sorted them: the
+        daemon asks this once per unit per round, and the runs table grows by a row per pass,
+        so a round over 1,000 mailboxes every 30 s slowed by about 10 s per 100 rounds.
+        """
         stmt = select(RunRow).where(RunRow.connector == connector, RunRow.mailbox == mailbox)
         if status is not None:
             stmt = stmt.where(RunRow.status == status)
+        newest = stmt.order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(1)
         with self._scope.session(write=False) as session:
-            row = session.scalars(stmt.order_by(RunRow.id.desc()).limit(1)).first()
+            row = session.scalars(newest).first()
             return to_run(row) if row else None
 
     def last_success(self, connector: str, mailbox: str) -> Run | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
 from syncd.state import LedgerEntry, Store
@@ -198,3 +199,42 @@ def test_runs_record_success_and_redacted_errors(store: Store, clock):
     assert error.id == bad and error.error_class == "RuntimeError"
     assert "1//0abcdefXYZ" not in error.error_message
     assert store.runs.last(*UNIT).id == bad
+
+
+def test_last_success_reads_the_units_own_runs_newest_first(store: Store, clock):
+    # Other units' runs and this unit's older ones: the answer is this unit's newest ok run.
+    for i in range(30):
+        for mailbox in ("a@example.com", "b@example.com", UNIT[1]):
+            run = store.runs.start(UNIT[0], mailbox)
+            store.runs.finish(run, {"i": i})
+            clock.advance(seconds=30)
+    newest_ok = store.runs.start(*UNIT)
+    store.runs.finish(newest_ok, {"i": 30})
+    clock.advance(seconds=30)
+    failed = store.runs.start(*UNIT)
+    store.runs.finish(failed, error=RuntimeError("boom"))
+    statements: list[tuple[str, object]] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        assert store.runs.last_success(*UNIT).id == newest_ok
+        assert store.runs.last(*UNIT).id == failed
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(statements) == 2
+    if store.dialect != "sqlite":
+        return
+    # The query walks the unit's (connector, mailbox, started_at) index and sorts nothing, so
+    # its cost does not grow with the runs of every unit (one row per pass, forever).
+    with store.engine.connect() as conn:
+        for statement, params in statements:
+            plan = " ".join(
+                str(row[-1])
+                for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )
+            assert "ix_runs_connector_mailbox_started_at" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan
