@@ -25,7 +25,6 @@ from __future__ import annotations
 import hmac
 import json
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -114,11 +113,11 @@ class AircallConnector(Connector):
         settings: ConnectorSettings,
         context: ConnectorContext | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings, context)
         s = self._settings
-        self.sleep = sleep
+        self.sleep = sleep = sleep or self.context.sleep
         self.api = PhoneApi(s.api_url, ca_bundle=s.ca_bundle, sleep=sleep, reset_after=self._reset)
         self._queue: deque[dict[str, Any]] = deque()
         self._queue_lock = threading.Lock()

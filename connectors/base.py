@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,9 @@ class ConnectorContext:
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncd.connectors"))
     internal_addresses: frozenset[str] = frozenset()
     since: datetime | None = None
+    #: How connectors wait (backoff, rate limiters): the daemon's stops a wait that would hold
+    #: up a shutdown (:meth:`syncd.service.drain.Drain.sleep`).
+    sleep: Callable[[float], None] = time.sleep
 
     def now(self) -> datetime:
         """The injected clock's time, checked to be aware."""

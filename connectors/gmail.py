@@ -19,7 +19,6 @@ Cursor: ``gmail:1:full:<historyId>:<after epoch>:<page token|->`` during the ful
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -69,10 +68,10 @@ class GmailConnector(Connector):
         settings: ConnectorSettings,
         context: ConnectorContext | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings, context)
-        self.caller = Caller(sleep=sleep)
+        self.caller = Caller(sleep=sleep or self.context.sleep)
         self.meter = QuotaMeter(UNITS)
         self._services: dict[str, tuple[Any, str]] = {}
 

@@ -22,7 +22,6 @@ Cursor: ``gcal:1:full:<timeMin epoch>:<timeMax epoch>|<page token>`` during the 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -92,10 +91,10 @@ class GoogleCalendarConnector(Connector):
         settings: ConnectorSettings,
         context: ConnectorContext | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         super().__init__(settings, context)
-        self.caller = Caller(sleep=sleep)
+        self.caller = Caller(sleep=sleep or self.context.sleep)
         self.meter = QuotaMeter({"events.list": 1})
         self._services: dict[str, Any] = {}
 

@@ -133,6 +133,7 @@ class OutlookCalendarConnector(Connector):
         super().__init__(settings, context)
         assert isinstance(settings, OutlookCalendarSettings)
         self._settings = settings
+        client.setdefault("sleep", self.context.sleep)
         self.client = GraphClient(settings, clock=self.context.clock, **client)
         #: (mailbox, series master id) → the series' UID; masters rarely change UID.
         self._series: dict[tuple[str, str], str | None] = {}

@@ -130,6 +130,7 @@ class OutlookMailConnector(Connector):
         super().__init__(settings, context)
         assert isinstance(settings, OutlookMailSettings)
         self._settings = settings
+        client.setdefault("sleep", self.context.sleep)
         self.client = GraphClient(settings, clock=self.context.clock, **client)
 
     def mailboxes(self) -> list[str]:

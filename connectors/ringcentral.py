@@ -128,11 +128,12 @@ class RingCentralConnector(Connector):
         settings: ConnectorSettings,
         context: ConnectorContext | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, context)
         s = self._settings
+        sleep = sleep or self.context.sleep
         self.api = PhoneApi(s.server_url, ca_bundle=s.ca_bundle, sleep=sleep)
         self.limiter = MinuteLimiter(s.heavy_limit, clock=monotonic, sleep=sleep)
         self._token: str | None = None

@@ -79,11 +79,12 @@ class ZoomPhoneConnector(Connector):
         settings: ConnectorSettings,
         context: ConnectorContext | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, context)
         s = self._settings
+        sleep = sleep or self.context.sleep
         self.api = PhoneApi(s.api_url, ca_bundle=s.ca_bundle, sleep=sleep)
         self.limiter = MinuteLimiter(s.per_second, 1.0, clock=monotonic, sleep=sleep)
         self.oauth = PhoneApi(s.oauth_url, ca_bundle=s.ca_bundle, sleep=sleep)

@@ -8,6 +8,7 @@ Commands (``sync``, ``backfill``, ``explain``, the daemon) share this so they be
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -130,6 +131,7 @@ class App:
             if self.config.salesforce is not None
             else frozenset(),
             since=since,
+            sleep=self.sleep or time.sleep,
         )
         return registry.get(settings.type)(settings, context)
 

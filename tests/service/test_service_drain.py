@@ -9,15 +9,20 @@ next run writes the message once.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from service_helpers import SECRET_ENV, start_org
 
+from connectors.base import ConnectorContext
+from connectors.gmail import GmailConnector, GmailSettings
+from sandbox.google import GoogleSandbox
 from syncd.app import App
-from syncd.config import load_config
+from syncd.config import SecretRef, load_config
 from syncd.errors import Transient
 from syncd.service.drain import Drain, Draining
 from syncd.service.scheduler import Service
@@ -62,6 +67,7 @@ def test_drain_does_not_wait_out_a_retry_after(
     drain = Drain(budget=BUDGET)
     try:
         with App(load_config(org.config), sleep=drain.sleep) as app:
+            assert all(c.context.sleep == drain.sleep for c in app.connectors())
             service = Service(app, drain=drain, listen="")
             service.start()
             deadline = time.monotonic() + 30
@@ -81,3 +87,35 @@ def test_drain_does_not_wait_out_a_retry_after(
             assert app.store.ledger.count() == 1
     finally:
         org.sb.stop()
+
+
+def test_connectors_wait_through_the_daemons_sleep(tmp_path: Path) -> None:
+    """A Gmail 429 with Retry-After: 60 does not hold up a stop either."""
+    google = GoogleSandbox().start()
+    try:
+        rep = "ana@ourco.com"
+        google.add_user(rep)
+        key = tmp_path / "sa.json"
+        key.write_text(json.dumps(google.service_account()), encoding="utf-8")
+        key.chmod(0o600)
+        settings = GmailSettings(
+            type="gmail",
+            name="gmail",
+            mailboxes=(rep,),
+            service_account_key=SecretRef(file=key),
+            api_endpoint=f"{google.url}/",
+            ca_bundle=google.ca_bundle,
+        )
+        drain = Drain(budget=BUDGET)
+        context = ConnectorContext(
+            capture=SimpleNamespace(internal_domains=["ourco.com"]), sleep=drain.sleep
+        )
+        connector = GmailConnector(settings, context)
+        google.inject_rate_limit(rep, 5, wait=60)
+        threading.Timer(0.3, drain.request, args=["test"]).start()
+        began = time.monotonic()
+        with pytest.raises(Draining):
+            connector.pull(rep, None)
+        assert time.monotonic() - began < 10
+    finally:
+        google.stop()
