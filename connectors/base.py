@@ -31,6 +31,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from syncd.capture.addresses import InternalParties
@@ -85,15 +86,17 @@ class ConnectorContext:
             return self.since.astimezone(UTC)
         return self.now() - timedelta(days=int(self.setting("backfill_days", 90)))
 
+    @cached_property
+    def internal(self) -> InternalParties:
+        """The configured internal domains and the org's users, normalised once."""
+        return InternalParties.build(self.setting("internal_domains", ()), self.internal_addresses)
+
     def origin(self, source: str, mailbox: str) -> Origin:
         """The normaliser's view of an item captured by ``source`` from ``mailbox``."""
-        internal = InternalParties.build(
-            self.setting("internal_domains", ()), self.internal_addresses
-        )
         return Origin(
             source=source,
             mailbox=mailbox,
-            internal=internal,
+            internal=self.internal,
             capture_body=bool(self.setting("capture_body", False)),
             default_region=self.setting("default_region", None),
         )

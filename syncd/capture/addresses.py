@@ -132,12 +132,14 @@ def domain_matches(domain: str, patterns: Iterable[str]) -> bool:
 class InternalParties:
     """Who counts as internal: configured domains (and their subdomains) and known addresses.
 
-    ``addresses`` are the Salesforce users' emails and the mailboxes being captured; they are
-    compared in :func:`matching_address` form.
+    ``addresses`` are the Salesforce users' emails; ``extra`` the few added per item (the
+    mailbox being captured), kept apart so adding one does not copy an org's thousands of
+    users for every message. All are compared in :func:`matching_address` form.
     """
 
     domains: frozenset[str] = frozenset()
     addresses: frozenset[str] = frozenset()
+    extra: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, domains: Iterable[str] = (), addresses: Iterable[str] = ()) -> InternalParties:
@@ -148,14 +150,14 @@ class InternalParties:
 
     def with_addresses(self, addresses: Iterable[str]) -> InternalParties:
         """A copy that also knows ``addresses`` (e.g. the mailbox being captured)."""
-        more = (a for a in (matching_address(x) for x in addresses) if a)
-        return InternalParties(self.domains, self.addresses | frozenset(more))
+        more = frozenset(a for a in (matching_address(x) for x in addresses) if a)
+        return InternalParties(self.domains, self.addresses, self.extra | more)
 
     def is_internal(self, address: str | None) -> bool:
         """True when ``address`` belongs to the company."""
         match = matching_address(address)
         if match is None:
             return False
-        if match in self.addresses:
+        if match in self.addresses or match in self.extra:
             return True
         return domain_matches(match.rpartition("@")[2], self.domains)

@@ -133,7 +133,10 @@ class PrivacyRules:
 
     def internal_for(self, mailbox: str) -> InternalParties:
         """Who is internal for an activity captured from ``mailbox``."""
-        return InternalParties.build(self.internal_domains, [*self.internal_addresses, mailbox])
+        # The fields are already normalised: no per-message pass over the org's users.
+        return InternalParties(self.internal_domains, self.internal_addresses).with_addresses(
+            [mailbox]
+        )
 
 
 @dataclass(frozen=True, slots=True)

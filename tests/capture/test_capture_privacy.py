@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connectors.base import ConnectorContext
 from syncd.capture.privacy import REDACTED, PrivacyRules, apply_body, decide, screen
 from syncd.errors import ConfigError
 from syncd.model import (
@@ -238,3 +239,18 @@ def test_bad_regexes_are_all_reported_with_their_paths() -> None:
         "capture.redact_patterns[1]",
         "capture.exclude_subject_patterns[0]",
     ]
+
+
+def test_the_mailbox_is_internal_without_copying_the_orgs_users_per_message() -> None:
+    users = [f"rep{i}@ourco.com" for i in range(5000)]
+    rules = PrivacyRules.from_capture(SimpleNamespace(internal_domains=[]), users)
+    internal = rules.internal_for("Owner@Elsewhere.example")
+    assert internal.is_internal("owner@elsewhere.example")  # the mailbox, added per item
+    assert internal.is_internal("rep4999@ourco.com")
+    assert not internal.is_internal("someone@elsewhere.example")
+    # the 5,000 users are shared, not normalised and copied again for each item
+    assert internal.addresses is rules.internal_addresses
+    context = ConnectorContext(internal_addresses=frozenset(users))
+    first, second = context.origin("gmail", "a@ourco.com"), context.origin("gmail", "b@x.example")
+    assert first.internal is second.internal
+    assert second.internal_parties().is_internal("b@x.example")
