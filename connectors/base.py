@@ -28,7 +28,7 @@ import importlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -52,15 +52,18 @@ class ConnectorContext:
 
     ``capture`` is the ``[capture]`` settings object (duck-typed: ``backfill_days``,
     ``capture_body``, ``default_region``, ``internal_domains``), or None for defaults.
-    ``internal_addresses`` are the Salesforce users' emails when known. ``since`` overrides
-    the start of a full sync's window (``syncd backfill --since``); None means the usual
-    ``backfill_days``.
+    ``internal_addresses`` are the Salesforce users' emails when known; ``users``, when given,
+    reads them on first use instead (the daemon builds its connectors before Salesforce has
+    necessarily answered; it forgets :attr:`internal` when the directory changes).
+    ``since`` overrides the start of a full sync's window (``syncd backfill --since``); None
+    means the usual ``backfill_days``.
     """
 
     clock: Callable[[], datetime] = _utc_now
     capture: Any = None
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncd.connectors"))
     internal_addresses: frozenset[str] = frozenset()
+    users: Callable[[], Iterable[str]] | None = None
     since: datetime | None = None
     #: How connectors wait (backoff, rate limiters): the daemon's stops a wait that would hold
     #: up a shutdown (:meth:`syncd.service.drain.Drain.sleep`).
@@ -86,10 +89,16 @@ class ConnectorContext:
             return self.since.astimezone(UTC)
         return self.now() - timedelta(days=int(self.setting("backfill_days", 90)))
 
+    def user_addresses(self) -> frozenset[str]:
+        """The org's users' addresses: ``internal_addresses`` and what ``users`` reads now."""
+        if self.users is None:
+            return self.internal_addresses
+        return self.internal_addresses | frozenset(self.users())
+
     @cached_property
     def internal(self) -> InternalParties:
         """The configured internal domains and the org's users, normalised once."""
-        return InternalParties.build(self.setting("internal_domains", ()), self.internal_addresses)
+        return InternalParties.build(self.setting("internal_domains", ()), self.user_addresses())
 
     def origin(self, source: str, mailbox: str) -> Origin:
         """The normaliser's view of an item captured by ``source`` from ``mailbox``."""

@@ -107,7 +107,7 @@ class GoogleCalendarConnector(Connector):
         """The configured mailboxes, or the Salesforce users' when set to that."""
         configured = self.settings.mailboxes
         if configured == "salesforce_users":
-            return sorted(self.context.internal_addresses)
+            return sorted(self.context.user_addresses())
         return list(configured)
 
     def quota_used(self, mailbox: str) -> int:

@@ -127,9 +127,9 @@ class App:
         context = ConnectorContext(
             clock=self.clock,
             capture=self.config.capture,
-            internal_addresses=frozenset(self.user_emails())
-            if self.config.salesforce is not None
-            else frozenset(),
+            # Read on first use, not now: building a connector must not need Salesforce (the
+            # daemon starts, serves /healthz and retries while Salesforce is unreachable).
+            users=self.user_emails if self.config.salesforce is not None else None,
             since=since,
             sleep=self.sleep or time.sleep,
         )

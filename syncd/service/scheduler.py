@@ -112,9 +112,12 @@ class Service:
             if "directory" in vars(app):
                 changes = app.directory.refresh(app.salesforce)
                 if changes:
-                    # New or changed users change who is internal: rebuild the privacy rules.
+                    # New or changed users change who is internal: rebuild the privacy rules,
+                    # and let each connector read the users again on its next pull.
                     vars(app).pop("rules", None)
                     app.runner.rules = app.rules
+                    for connector in self.connectors.values():
+                        vars(connector.context).pop("internal", None)
             else:
                 _ = app.runner  # loads the directory and builds the runner on it
         except Exception as exc:  # readiness reports it; the next run tries again
