@@ -5,7 +5,7 @@ Jobs (APScheduler 3 ``BackgroundScheduler``):
 - ``capture:<connector>`` per enabled connector, every ``interval`` with jitter (a tenth of the
   interval, at most a minute, so many workers do not stampede together), ``max_instances=1``
   (never two runs of the same job at once), ``coalesce=True`` (missed runs collapse into one)
-  and a misfire grace of one interval. A run works through the connector's mailboxes, leasing
+  and no misfire limit (see below). A run works through the connector's mailboxes, leasing
   each unit first (:mod:`syncd.service.workers`).
 - ``directory``: refresh this process's in-memory directory (every process keeps its own
   cache), then re-match the unmatched queue, which writes, on the advisory-lock holder only.
@@ -19,10 +19,17 @@ read in ``service.timezone`` (default: the host's zone). Every job has ``max_ins
 ``coalesce=True``.
 
 All jobs run on ONE executor thread: the Salesforce client and the directory are shared and
-used by one thread at a time. More throughput comes from more processes (PostgreSQL leases),
-not more threads. A drain (SIGTERM/SIGINT) stops new units from starting, lets the pass in
-flight commit its batch, shuts the scheduler down waiting for that job, releases the leases,
-stops the web server and returns 0.
+used by one thread at a time. A job that comes due while another holds the thread waits in the
+executor's queue; the interval jobs (capture, directory, alerts) have no misfire grace, so that
+waiting firing runs when the thread frees, however late. With a grace of one interval it was
+dropped as missed once the round ahead of it outlasted the interval, and while it sat in the
+queue max_instances refused the job's next firings: a connector behind rounds longer than its
+interval (a first backfill, a large org) never ran, nor did the directory refresh.
+More throughput comes from more processes (PostgreSQL leases), not more threads.
+
+A drain (SIGTERM/SIGINT) stops new units from starting, lets the pass in flight commit its
+batch, shuts the scheduler down waiting for that job, releases the leases, stops the web server
+and returns 0.
 """
 
 from __future__ import annotations
@@ -253,7 +260,7 @@ class Service:
                 name=f"capture {settings.name}",
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=int(seconds),
+                misfire_grace_time=None,  # late behind another round: run, never drop
                 next_run_time=first,
             )
         scheduler.add_job(
@@ -262,7 +269,7 @@ class Service:
             id="directory",
             max_instances=1,
             coalesce=True,
-            misfire_grace_time=int(self.directory_every.total_seconds()),
+            misfire_grace_time=None,
         )
         zone = self.app.config.service.timezone
         tz = ZoneInfo(zone) if zone else None  # None: APScheduler uses the host's zone
@@ -279,7 +286,7 @@ class Service:
                 id="alerts",
                 max_instances=1,
                 coalesce=True,
-                misfire_grace_time=int(ALERTS_EVERY.total_seconds()),
+                misfire_grace_time=None,
             )
         return scheduler
 

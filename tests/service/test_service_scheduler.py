@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
-from service_helpers import SECRET_ENV, start_org
+from service_helpers import PARTICIPANTS, SECRET_ENV, add_mail, message, start_org
 from sqlalchemy import select
 
 from sandbox.slack import SlackSandbox
@@ -194,3 +194,65 @@ def test_rules_and_digests_run_on_their_crons_on_the_lock_holder(
     finally:
         slack.stop()
         org.sb.stop()
+
+
+def test_a_connector_waiting_behind_a_long_round_runs_when_the_thread_frees(
+    tmp_path: Path, secret_env: Any
+) -> None:
+    """One executor thread: a job that comes due during another job's round is run after it.
+
+    Connector "a" (1 s interval) has a first round held up for longer than connector "b"'s
+    whole 5 s interval. "b"'s firing waits behind it; when the thread frees, "b" must run at
+    once, not be dropped as missed (then refused while its stale firing sat in the queue) and
+    left for its next interval: with rounds always longer than "b"'s interval, "b" would never
+    run at all.
+    """
+    org = start_org(tmp_path, interval="1s")
+    second = tmp_path / "bob.mbox"
+    add_mail(second, [message(PARTICIPANTS[0], "bob@ourco.com", "<b1@globex.com>", "Hi Bob")])
+    bob = {"Username": "bob@ourco.com", "Email": "bob@ourco.com", "LastName": "B"}
+    org.sb.insert("User", [bob])
+    text = org.config.read_text().replace('name = "archive"', 'name = "a"') + (
+        "\n[[connectors]]\n"
+        'type = "mbox"\n'
+        'name = "b"\n'
+        'interval = "5s"\n'
+        f'path = "{second}"\n'
+        'mailbox = "bob@ourco.com"\n'
+    )
+    config = tmp_path / "two.toml"
+    config.write_text(text)
+    secret_env(org.sb)
+    held = 12.0  # longer than b's interval and misfire grace (5 s), by two firings of b
+    org.sb.faults.inject("slow", path="composite/sobjects", times=1, seconds=held)
+    try:
+        with App(load_config(config)) as app:
+            service = Service(app, listen="")
+            try:
+                service.start()
+                deadline = time.monotonic() + 40
+                while {"a", "b"} - {c for c, _, _ in connector_spans(app)}:
+                    assert time.monotonic() < deadline, connector_spans(app)
+                    time.sleep(0.05)  # polling the daemon's own progress
+            finally:
+                service.stop()
+            spans = connector_spans(app)
+    finally:
+        org.sb.stop()
+    a_start, a_end = next((s, e) for c, s, e in spans if c == "a")
+    b_start = next(s for c, s, _ in spans if c == "b")
+    assert (a_end - a_start).total_seconds() >= held
+    # b came due while a's round held the thread: it ran as soon as a's round ended
+    waited = (b_start - a_end).total_seconds()
+    assert 0 <= waited < 1.5, (waited, spans)
+
+
+def connector_spans(app: App) -> list[tuple[str, datetime, datetime]]:
+    """(connector, started, finished) of every finished pass, oldest first."""
+    with app.store.engine.connect() as conn:
+        rows = conn.execute(
+            select(RunRow.connector, RunRow.started_at, RunRow.finished_at).order_by(
+                RunRow.started_at
+            )
+        ).all()
+    return [(r.connector, r.started_at, r.finished_at) for r in rows if r.finished_at]
