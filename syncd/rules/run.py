@@ -165,20 +165,35 @@ def run_digests(
 # ``syncd run`` calls these on their crons, on the advisory-lock holder only; ``app`` is a
 # :class:`syncd.app.App` (its Salesforce client, store, clock and Slack delivery).
 
+#: The advisory lock every daemon delivery of the alert queue takes. The jobs that deliver
+#: (rules, digest, manager-digest, alerts) each hold their own lock, so two workers can run
+#: two of them at once; the queue is read, then each alert marked sent after its post, so two
+#: senders at once would post the same alerts twice. One sender at a time: a worker that finds
+#: the queue being delivered leaves it to that worker and the next alerts job (five minutes).
+DELIVERY_LOCK = "alert-delivery"
+
 
 def deliver_due(app: Any) -> Counter[str]:
-    """Send the alerts and digests that are due (requeued ones included); counts by outcome."""
+    """Send the alerts and digests that are due (requeued ones included); counts by outcome.
+
+    Nothing is sent (empty counts) while another worker delivers the queue.
+    """
     delivery = app.slack_delivery
     if delivery is None:
         return Counter()
-    return delivery.deliver(app.store.alerts, now=app.clock)
+    with app.store.try_advisory_lock(DELIVERY_LOCK) as held:
+        if not held:
+            log.info("alert queue being delivered by another worker; left to it")
+            return Counter()
+        return delivery.deliver(app.store.alerts, now=app.clock)
 
 
 def scheduled_rules(app: Any) -> dict[str, Any]:
     """The rules run at ``rules.schedule``: flags brought up to date, alerts sent."""
-    summary = run_rules(
-        app.config, app.salesforce, app.store, now=app.clock(), delivery=app.slack_delivery
-    )
+    summary = run_rules(app.config, app.salesforce, app.store, now=app.clock())
+    delivered = deliver_due(app)
+    summary["alerts_sent"] = delivered.get("sent", 0)
+    summary["alerts_requeued"] = delivered.get("requeued", 0)
     log.info(
         "rules run",
         extra={

@@ -27,7 +27,7 @@ from sandbox.slack import SlackSandbox
 from syncd.app import App
 from syncd.config import load_config
 from syncd.service.scheduler import Service
-from syncd.state.schema import RunRow
+from syncd.state.schema import AlertRow, RunRow
 
 SLOW_SECONDS = 3.0
 SLACK_ENV = "SYNCD_TEST_SCHEDULER_SLACK_TOKEN"
@@ -256,3 +256,55 @@ def connector_spans(app: App) -> list[tuple[str, datetime, datetime]]:
             )
         ).all()
     return [(r.connector, r.started_at, r.finished_at) for r in rows if r.finished_at]
+
+
+def test_two_workers_never_send_the_same_alert_twice(tmp_path: Path, secret_env: Any) -> None:
+    """Org-wide jobs under different locks (rules, alerts) on two workers at once: one sender.
+
+    Worker 1's rules run queues one alert for each of four owners and sends them (Slack
+    answering each request in 0.3 s); worker 2's five-minute alerts job comes due meanwhile.
+    Each alert reaches Slack once: worker 2 must not send what worker 1 is still sending.
+    """
+    org = start_org(tmp_path)
+    slack = SlackSandbox().start()
+    try:
+        owners = ["ana@ourco.com", "bob@ourco.com", "cy@ourco.com", "dee@ourco.com"]
+        org.sb.insert("User", [{"Username": o, "Email": o, "LastName": o[:3]} for o in owners[1:]])
+        dms = {"D" + slack.add_user(o).removeprefix("U") for o in owners}
+        secret_env(org.sb, **{SLACK_ENV: slack.token})
+        ids = {u["Email"]: u["Id"] for u in org.sb.records("User")}
+        (account,) = [a["Id"] for a in org.sb.records("Account")]
+        past = (datetime.now(UTC).date() - timedelta(days=20)).isoformat()
+        deals = [
+            {
+                "Name": f"Globex deal {i}",
+                "StageName": "Prospecting",
+                "CloseDate": past,
+                "AccountId": account,
+                "OwnerId": ids[owner],
+                "Amount": 50000,
+            }
+            for i, owner in enumerate(owners)
+        ]
+        org.sb.insert("Opportunity", deals)
+        config = load_config(write_rules_config(org, slack, "UTC"))
+        slack.latency.seconds = 0.3
+        with App(config) as app1, App(config) as app2:
+            first, second = Service(app1, listen=""), Service(app2, listen="")
+            rules = threading.Thread(target=first.rules_job)
+            rules.start()
+            deadline = time.monotonic() + 30
+            while not slack.messages:  # worker 1 is delivering
+                assert time.monotonic() < deadline and rules.is_alive(), "no alert was sent"
+                time.sleep(0.02)  # polling the sandbox, not simulating a delay
+            second.alerts_job()
+            rules.join(60)
+            first.alerts_job()  # whatever is still due goes out now, once
+            with app1.store.engine.connect() as conn:
+                statuses = [s for (s,) in conn.execute(select(AlertRow.status))]
+        assert len(statuses) == len(owners) and set(statuses) == {"sent"}, statuses
+        channels = [m.channel for m in slack.messages]
+        assert sorted(channels) == sorted(dms), channels  # one alert per owner, each once
+    finally:
+        slack.stop()
+        org.sb.stop()
