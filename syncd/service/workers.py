@@ -122,14 +122,17 @@ class _Guard:
         self.key = key
         self.stop = stop
         self.held = True
+        #: Set when the pass has ended, before the lease is released: a heartbeat renewal
+        #: racing the release then finds the lease gone because it was given back, not lost.
+        self.closed = False
         self.renewed = worker.clock()
 
     def renew(self) -> bool:
-        if not self.held:
-            return False
+        if not self.held or self.closed:
+            return self.held
         kept = self.worker.store.leases.renew(self.worker.id, [self.key], ttl=self.worker.ttl)
         self.renewed = self.worker.clock()
-        if self.key not in kept:
+        if self.key not in kept and not self.closed:
             self.held = False
             log.warning("lease lost mid-pass; stopping", extra={"unit": self.key})
         return self.held
@@ -195,6 +198,7 @@ class Worker:
                 log.exception("pass failed", extra={"unit": key})
                 report.failed.append(key)
             finally:
+                guard.closed = True
                 with self._lock:
                     self._current = None
                 if guard.held:

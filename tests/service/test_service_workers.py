@@ -41,7 +41,7 @@ from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
-from syncd.service.workers import Worker
+from syncd.service.workers import Heartbeat, Worker
 from syncd.state import Store
 from syncd.state.leases import unit_key
 
@@ -240,3 +240,26 @@ def test_three_workers_share_200_units_and_take_over_a_dead_workers_unit(
         for _, _, closers in workers.values():
             for closer in closers:
                 closer.close()
+
+
+def test_the_heartbeat_never_reports_a_finished_units_lease_as_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A heartbeat renewing the unit whose pass has just ended finds it released, not lost.
+
+    The heartbeat thread picks the current unit, then renews it; the pass may end and release
+    the lease in between. That renewal coming back empty is no take-over: no "lease lost"
+    warning (the alarm for two workers on one unit), and the unit counts as done.
+    """
+    with Store.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        worker = Worker(store, ttl=timedelta(seconds=30))
+        beat = Heartbeat(worker, 0.0005).start()  # a beat during nearly every unit
+        try:
+            with caplog.at_level("WARNING", logger="syncd.service.workers"):
+                units = [("mem", f"rep{i:03d}@ourco.com") for i in range(300)]
+                report = worker.work(units, lambda _c, _m, _stop: store.leases.all())
+        finally:
+            beat.stop()
+        assert len(report.done) == len(units) and report.lost == []
+        assert [r.getMessage() for r in caplog.records if "lease lost" in r.getMessage()] == []
+        assert all(x.holder is None for x in store.leases.all())
