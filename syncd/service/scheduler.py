@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.config.types import cron_trigger
 from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
@@ -206,12 +207,21 @@ class Service:
             log.exception("listing mailboxes failed", extra={"connector": name})
             self.metrics.error(exc)
             return report
-        report = self.worker.work(
-            [(name, m) for m in mailboxes],
-            self._pass,
-            should_stop=self.drain.is_set,
-            round_started=started,
-        )
+        try:
+            report = self.worker.work(
+                [(name, m) for m in mailboxes],
+                self._pass,
+                should_stop=self.drain.is_set,
+                round_started=started,
+            )
+        except SQLAlchemyError as exc:  # the store is unreachable: the next firing retries
+            log.warning(
+                "capture round failed: %s",
+                type(exc).__name__,
+                extra={"connector": name, "error_class": type(exc).__name__},
+            )
+            self.metrics.error(exc)
+            return report
         self.reports.append(report)
         log.info(
             "capture round",
@@ -337,7 +347,15 @@ class Service:
             self.scheduler.shutdown(wait=True)
         if self._heartbeat is not None:
             self._heartbeat.stop()
-        released = self.worker.release_all()
+        try:
+            released = self.worker.release_all()
+        except SQLAlchemyError as exc:  # the store is down: the leases expire on their own
+            log.warning(
+                "leases not released (%s); they expire by themselves",
+                type(exc).__name__,
+                extra={"ttl_seconds": self.worker.ttl.total_seconds()},
+            )
+            released = 0
         if self.web is not None:
             self.web.stop()
         took = time.monotonic() - began

@@ -4,22 +4,47 @@
   during an org's maintenance or a consent hiccup): the process stays up, /healthz answers,
   /readyz is 503 naming the directory; once Salesforce answers again the next interval loads
   the directory, /readyz turns 200 and the mailbox is synced.
+- The PostgreSQL state store becomes unreachable (a loopback TCP proxy in front of it drops
+  every connection and refuses new ones, as in a failover): the daemon stays up, /healthz
+  answers, /readyz is 503 naming the store, capture rounds fail without killing it; when the
+  store is back the next interval syncs new mail and /readyz is 200 again. A SIGTERM while the
+  store is down still drains and exits 0 in time (the leases then expire). No subject or
+  participant address reaches the logs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from service_helpers import SECRET_ENV, free_port, start_org
+import pytest
+from service_helpers import (
+    PARTICIPANTS,
+    SECRET_ENV,
+    SUBJECTS,
+    add_mail,
+    free_port,
+    message,
+    start_org,
+)
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from syncd.state import Store
+
+PG_ENV = "SYNCD_TEST_POSTGRES_URL"
 
 DRAIN_LIMIT = 30.0
 
@@ -89,3 +114,154 @@ def test_salesforce_refusing_at_start_is_not_ready_then_syncs(tmp_path: Path) ->
     assert rc == 0, logs[-3000:]
     assert drained < DRAIN_LIMIT
     assert sb.client_secret not in logs
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to ``target`` that can drop its connections and refuse more."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._up = threading.Event()
+        self._up.set()
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+        self.refused = 0
+        self._closed = False
+        threading.Thread(target=self._accept, name="pg-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if not self._up.is_set():
+                with self._lock:
+                    self.refused += 1
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cut(self) -> None:
+        """Drop every connection; refuse new ones until :meth:`restore`."""
+        self._up.clear()
+        with self._lock:
+            socks, self._open = self._open, []
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def restore(self) -> None:
+        """Forward new connections again."""
+        self._up.set()
+
+    def close(self) -> None:
+        """Stop listening and drop everything."""
+        self._closed = True
+        self.cut()
+        self._listener.close()
+
+
+@pytest.fixture
+def pg_schema() -> Iterator[tuple[str, str]]:
+    """(base URL, a fresh schema) on SYNCD_TEST_POSTGRES_URL; skips visibly without it."""
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        pytest.skip(f"the state store outage test needs {PG_ENV}")
+    schema = f"syncd_outage_{secrets.token_hex(4)}"
+    base = make_url(raw).set(drivername="postgresql+psycopg")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield base.render_as_string(hide_password=False), schema
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_state_store_outage_daemon_stays_up_and_resumes(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
+    raw, schema = pg_schema
+    base = make_url(raw)
+    proxy = TcpProxy((base.host or "127.0.0.1", base.port or 5432))
+    through = base.set(host="127.0.0.1", port=proxy.port).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    direct = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    port = free_port()
+    org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
+    sb, web = org.sb, f"http://127.0.0.1:{port}"
+    config = org.config.read_text().replace(
+        f'url = "sqlite:///{org.state}"',
+        f'url = "{through.render_as_string(hide_password=False)}"',
+    )
+    org.config.write_text(config)
+    stderr = (tmp_path / "stderr.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
+        env=os.environ | {SECRET_ENV: sb.client_secret},
+        stderr=stderr,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        until("readiness", lambda: fetch(f"{web}/readyz")[0] == 200, proc, 30)
+        until("the first pass", lambda: sb.count("Task") == 1, proc, 20)
+
+        proxy.cut()
+        until("/readyz to notice", lambda: fetch(f"{web}/readyz")[0] == 503, proc, 20)
+        # the capture job keeps trying (and failing) at its interval while the store is down
+        until("rounds against the dead store", lambda: proxy.refused >= 6, proc, 30)
+        status, body = fetch(f"{web}/readyz")
+        assert status == 503 and "state store" in json.loads(body)["reason"]
+        assert fetch(f"{web}/healthz")[0] == 200
+
+        proxy.restore()
+        add_mail(org.mbox, [message(PARTICIPANTS[0], "ana@ourco.com", "<3@globex.com>", "Re")])
+        until("a pass after the outage", lambda: sb.count("Task") == 2, proc, 30)
+        until("readiness again", lambda: fetch(f"{web}/readyz")[0] == 200, proc, 20)
+        status, metrics = fetch(f"{web}/metrics")
+        assert 'syncd_errors_total{error_class="OperationalError"}' in metrics  # counted
+
+        proxy.cut()  # and stop while the store is down
+        until("/readyz to notice again", lambda: fetch(f"{web}/readyz")[0] == 503, proc, 20)
+        rc, drained = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stderr.close()
+        proxy.close()
+        sb.stop()
+    logs = (tmp_path / "stderr.log").read_text()
+    assert rc == 0, logs[-3000:]
+    assert drained < DRAIN_LIMIT
+    for private in (*SUBJECTS, *PARTICIPANTS, sb.client_secret):
+        assert private not in logs
+    with Store.open(direct) as store:
+        assert store.ledger.count() == 2 == sb.count("Task")
