@@ -2,7 +2,10 @@
 
 On PostgreSQL the lock is ``pg_try_advisory_lock`` on a dedicated autocommit connection kept
 open for as long as the ``with`` block runs; it is released on exit, or by the server if the
-process dies (the connection drops). On SQLite there is one process by design, so the lock is
+process dies (the connection drops). Advisory locks belong to the whole database while syncd's
+tables belong to a schema (the URL's search_path), so the key names the schema too: two
+deployments in two schemas of one database (staging and production) never take each other's
+locks and skip their own rules run for it. On SQLite there is one process by design, so the lock is
 an in-process, non-blocking ``threading.Lock`` per (database, name).
 """
 
@@ -38,9 +41,10 @@ def try_advisory_lock(engine: Engine, name: str) -> Iterator[bool]:
 
 @contextmanager
 def _postgres_lock(engine: Engine, name: str) -> Iterator[bool]:
-    key = lock_key(name)
     # Autocommit: a session-level lock must not pin an idle open transaction for hours.
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        schema = connection.scalar(select(func.current_schema()))
+        key = lock_key(f"{schema}/{name}")
         held = bool(connection.scalar(select(func.pg_try_advisory_lock(key))))
         try:
             yield held
