@@ -7,6 +7,10 @@ deferred transaction that upgrades from read to write fails at once with "databa
 instead of waiting). Read-only work uses ``reader(engine)``, whose transactions begin deferred:
 in WAL mode they neither wait for nor block the writer.
 PostgreSQL goes through psycopg 3; a plain ``postgresql://`` URL is accepted and normalised.
+
+Both hide statement parameters in error messages (``hide_parameters``): a failed insert would
+otherwise quote the values it carried (an unmatched email's subject and participants) into
+the logs and the run's stored error. The statement itself is still named.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ def is_sqlite_memory(url: URL) -> bool:
 def make_engine(url: str | URL) -> Engine:
     """Create the engine for ``url`` with the settings this module's docstring describes."""
     parsed = normalise_url(url)
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False}
         if is_sqlite_memory(parsed):

@@ -265,3 +265,68 @@ def test_state_store_outage_daemon_stays_up_and_resumes(
         assert private not in logs
     with Store.open(direct) as store:
         assert store.ledger.count() == 2 == sb.count("Task")
+
+
+def test_a_store_error_mid_batch_logs_no_message_content(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
+    """A database error while a batch commits names the statement, never its values.
+
+    The unmatched queue is locked by someone else (a DBA's maintenance, a migration) and the
+    daemon's lock_timeout ends its insert of an unmatched email: the error is logged and kept
+    in the run's row, but neither may carry the email's subject or participants (the insert's
+    parameters), which database error messages quote by default.
+    """
+    raw, schema = pg_schema
+    url = make_url(raw).update_query_dict({"options": f"-csearch_path={schema}"})
+    impatient = make_url(raw).update_query_dict(
+        {"options": f"-csearch_path={schema} -clock_timeout=300"}
+    )
+    port = free_port()
+    org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
+    sb = org.sb
+    org.config.write_text(
+        org.config.read_text().replace(
+            f'url = "sqlite:///{org.state}"',
+            f'url = "{impatient.render_as_string(hide_password=False)}"',
+        )
+    )
+    Store.open(url).close()  # the schema's tables, so the test can lock one
+    locker = create_engine(url)
+    stderr = (tmp_path / "stderr.log").open("wb")
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        with locker.begin() as conn:
+            conn.execute(text("LOCK TABLE unmatched IN ACCESS EXCLUSIVE MODE"))
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
+                env=os.environ | {SECRET_ENV: sb.client_secret},
+                stderr=stderr,
+                stdout=subprocess.DEVNULL,
+            )
+            running = proc
+
+            def failed_runs() -> list[str]:
+                with locker.connect() as look:
+                    rows = look.execute(
+                        text("SELECT error_message FROM runs WHERE status = 'error'")
+                    )
+                    return [str(m) for (m,) in rows]
+
+            until("a pass failing on the locked table", lambda: bool(failed_runs()), running, 30)
+            messages = failed_runs()
+        rc, _ = stop(running)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stderr.close()
+        locker.dispose()
+        sb.stop()
+    logs = (tmp_path / "stderr.log").read_text()
+    assert rc == 0, logs[-3000:]
+    assert "LockNotAvailable" in logs  # the error was logged
+    assert any("unmatched" in m for m in messages)  # and recorded, naming the statement
+    for private in (*SUBJECTS, *PARTICIPANTS):
+        assert private not in logs
+        assert not any(private in m for m in messages)
