@@ -8,6 +8,11 @@ instead of waiting). Read-only work uses ``reader(engine)``, whose transactions 
 in WAL mode they neither wait for nor block the writer.
 PostgreSQL goes through psycopg 3; a plain ``postgresql://`` URL is accepted and normalised.
 
+PostgreSQL connections give up connecting after :data:`PG_CONNECT_TIMEOUT` seconds unless the
+URL says otherwise (``?connect_timeout=``): libpq waits forever by default, so a host that
+went silent (an old primary's address after a failover) held a capture round, and a SIGTERM
+waiting for it, indefinitely.
+
 Both hide statement parameters in error messages (``hide_parameters``): a failed insert would
 otherwise quote the values it carried (an unmatched email's subject and participants) into
 the logs and the run's stored error. The statement itself is still named.
@@ -22,6 +27,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Seconds a PostgreSQL connection attempt may take (several may come in one drain).
+PG_CONNECT_TIMEOUT = 5
 READ_ONLY_OPTION = "syncd_read_only"
 
 
@@ -50,6 +57,8 @@ def make_engine(url: str | URL) -> Engine:
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
     return create_engine(parsed, **kwargs)
 
 

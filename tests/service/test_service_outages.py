@@ -10,6 +10,9 @@
   store is back the next interval syncs new mail and /readyz is 200 again. A SIGTERM while the
   store is down still drains and exits 0 in time (the leases then expire). No subject or
   participant address reaches the logs.
+- The store's host goes silent (connections accepted, never answered, as an old primary's
+  address after a failover): connecting gives up after a bounded time, so a SIGTERM still
+  drains in time and /readyz answers 503 instead of hanging.
 """
 
 from __future__ import annotations
@@ -125,6 +128,7 @@ class TcpProxy:
         self.port = int(self._listener.getsockname()[1])
         self._up = threading.Event()
         self._up.set()
+        self._silent = False
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         self.refused = 0
@@ -140,6 +144,9 @@ class TcpProxy:
             if not self._up.is_set():
                 with self._lock:
                     self.refused += 1
+                    if self._silent:  # accepted, then never a byte: a host gone silent
+                        self._open.append(client)
+                        continue
                 client.close()
                 continue
             try:
@@ -174,8 +181,14 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def silence(self) -> None:
+        """Drop every connection; accept new ones but never answer (a failed-over host)."""
+        self._silent = True
+        self.cut()
+
     def restore(self) -> None:
         """Forward new connections again."""
+        self._silent = False
         self._up.set()
 
     def close(self) -> None:
@@ -330,3 +343,51 @@ def test_a_store_error_mid_batch_logs_no_message_content(
     for private in (*SUBJECTS, *PARTICIPANTS):
         assert private not in logs
         assert not any(private in m for m in messages)
+
+
+def test_a_silent_store_host_does_not_hold_up_a_stop(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
+    raw, schema = pg_schema
+    base = make_url(raw)
+    proxy = TcpProxy((base.host or "127.0.0.1", base.port or 5432))
+    through = base.set(host="127.0.0.1", port=proxy.port).update_query_dict(
+        {"options": f"-csearch_path={schema}"}
+    )
+    port = free_port()
+    org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
+    sb, web = org.sb, f"http://127.0.0.1:{port}"
+    org.config.write_text(
+        org.config.read_text().replace(
+            f'url = "sqlite:///{org.state}"',
+            f'url = "{through.render_as_string(hide_password=False)}"',
+        )
+    )
+    stderr = (tmp_path / "stderr.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
+        env=os.environ | {SECRET_ENV: sb.client_secret},
+        stderr=stderr,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        until("readiness", lambda: fetch(f"{web}/readyz")[0] == 200, proc, 30)
+        until("the first pass", lambda: sb.count("Task") == 1, proc, 20)
+        proxy.silence()
+        # the next capture firing reconnects into the silence
+        until("a connection into the silence", lambda: proxy.refused >= 1, proc, 20)
+        began = time.monotonic()
+        status, _ = fetch(f"{web}/readyz")  # answers (the client gives up after 5 s)
+        assert status in (0, 503)
+        rc, drained = stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stderr.close()
+        proxy.close()
+        sb.stop()
+    logs = (tmp_path / "stderr.log").read_text()
+    assert rc == 0, logs[-3000:]
+    assert drained < DRAIN_LIMIT, drained
+    assert time.monotonic() - began < DRAIN_LIMIT + 5
