@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
+from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
 from pydantic_core import PydanticCustomError, core_schema
@@ -154,8 +155,12 @@ def _cron_weekdays(field: str) -> str:
     return ",".join(_APS_DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
 
 
-def cron_trigger(expression: str, timezone: Any = None) -> CronTrigger:
+def cron_trigger(expression: str, timezone: Any = None) -> CronTrigger | OrTrigger:
     """A five-field crontab(5) expression as an APScheduler 3 trigger, weekdays as cron means.
+
+    When both the day of month and the day of week are restricted (neither starts with ``*``),
+    crontab(5) runs on a day matching EITHER ("0 9 1 * 1": the 1st and every Monday), while one
+    APScheduler ``CronTrigger`` needs both (only a Monday the 1st): that case is the OR of two.
 
     ``timezone`` None: the host's zone (APScheduler's default).
     """
@@ -163,13 +168,16 @@ def cron_trigger(expression: str, timezone: Any = None) -> CronTrigger:
     if len(fields) != 5:
         raise ValueError(f"wrong number of fields; got {len(fields)}, expected 5")
     minute, hour, day, month, weekday = fields
-    return CronTrigger(
-        minute=minute,
-        hour=hour,
-        day=day,
-        month=month,
-        day_of_week=_cron_weekdays(weekday),
-        timezone=timezone,
+    days = _cron_weekdays(weekday)
+    if day.startswith("*") or weekday.startswith("*"):
+        return CronTrigger(
+            minute=minute, hour=hour, day=day, month=month, day_of_week=days, timezone=timezone
+        )
+    return OrTrigger(
+        [
+            CronTrigger(minute=minute, hour=hour, day=day, month=month, timezone=timezone),
+            CronTrigger(minute=minute, hour=hour, month=month, day_of_week=days, timezone=timezone),
+        ]
     )
 
 

@@ -215,3 +215,29 @@ def test_cron_weekdays_mean_what_crontab_means(expression: str, weekdays: set[st
 def test_cron_weekdays_out_of_range_are_refused(expression: str) -> None:
     with pytest.raises(ValidationError, match="not a valid cron expression"):
         TypeAdapter(Cron).validate_python(expression)
+
+
+@pytest.mark.parametrize(
+    ("expression", "start", "days"),
+    [
+        # crontab(5): with both day fields restricted, a day matching EITHER runs the job
+        ("0 9 1 * 1", "2026-05-31", ["06-01", "06-08", "06-15", "06-22", "06-29"]),
+        ("0 9 13 * 5", "2026-02-01", ["02-06", "02-13", "02-20", "02-27", "03-06"]),
+        # either day field starting with '*' means both must match, as in cron
+        ("0 9 */2 * 1", "2026-01-31", ["02-09", "02-23", "03-09", "03-23", "04-13"]),
+        ("0 9 1 * *", "2026-01-31", ["02-01", "03-01", "04-01", "05-01", "06-01"]),
+    ],
+)
+def test_cron_day_and_weekday_combine_as_crontab_does(
+    expression: str, start: str, days: list[str]
+) -> None:
+    trigger = cron_trigger(expression, timezone="UTC")
+    when = datetime.fromisoformat(start).replace(hour=12, tzinfo=UTC)
+    previous = None
+    fired: list[str] = []
+    for _ in range(len(days)):
+        nxt = trigger.get_next_fire_time(previous, when)
+        assert nxt is not None
+        fired.append(nxt.strftime("%m-%d"))
+        previous, when = nxt, nxt + timedelta(seconds=1)
+    assert fired == days
