@@ -374,14 +374,20 @@ class Service:
         return 0
 
     def run_once(self) -> list[WorkReport]:
-        """One round of every capture job and the directory job, no scheduler (``--once``)."""
+        """One round of every capture job and the directory job, no scheduler (``--once``).
+
+        The heartbeat runs here too: a batch outlasting the lease TTL must not lose its unit
+        to a daemon sharing the store.
+        """
         if self.listen:
             self.web = WebServer(self.web_app, self.listen).start()
+        heartbeat = Heartbeat(self.worker, self.worker.ttl.total_seconds() / 3).start()
         try:
             self.load_directory()
             self.worker.org_job("rematch", self.app.rematch)
             return [self.capture_job(name) for name in self.connectors]
         finally:
+            heartbeat.stop()
             self.worker.release_all()
             if self.web is not None:
                 self.web.stop()

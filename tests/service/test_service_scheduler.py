@@ -27,6 +27,8 @@ from sandbox.slack import SlackSandbox
 from syncd.app import App
 from syncd.config import load_config
 from syncd.service.scheduler import REPORTS_KEPT, Service
+from syncd.service.workers import Worker
+from syncd.state import Store
 from syncd.state.schema import AlertRow, RunRow
 
 SLOW_SECONDS = 3.0
@@ -328,3 +330,62 @@ def test_the_daemon_keeps_a_bounded_history_of_rounds(tmp_path: Path, secret_env
             assert service.reports[-1] is rounds[-1]
     finally:
         org.sb.stop()
+
+
+def test_once_keeps_its_lease_through_a_batch_longer_than_the_ttl(
+    tmp_path: Path, secret_env: Any
+) -> None:
+    """``syncd run --once`` renews the unit it works while a batch outlasts the lease TTL.
+
+    Without a heartbeat the lease of a unit whose one batch takes longer than the TTL (a slow
+    Salesforce, a long Retry-After) expires mid-batch, and a daemon sharing the store takes
+    the unit over and writes the same batch at the same time. Lease time runs on a clock the
+    test moves; the batch is held by the sandbox.
+    """
+    org = start_org(tmp_path)
+    secret_env(org.sb)
+    clock = MovableClock()
+    ttl = timedelta(seconds=3)
+    org.sb.faults.inject("slow", path="composite/sobjects", times=1, seconds=6)
+    try:
+        with (
+            App(load_config(org.config)) as app,
+            Store.open(f"sqlite:///{org.state}", clock=clock) as leases,
+        ):
+            worker = Worker(leases, ttl=ttl, clock=clock)
+            service = Service(app, worker=worker, listen="")
+            once = threading.Thread(target=service.run_once)
+            once.start()
+            deadline = time.monotonic() + 20
+            while org.sb.faults.pending:  # the batch's write is being held
+                assert time.monotonic() < deadline and once.is_alive(), "no write"
+                time.sleep(0.02)  # polling the sandbox, not simulating a delay
+            (held,) = [x for x in leases.leases.all() if x.holder == worker.id]
+            clock.advance(ttl * 0.8)  # most of the TTL gone, the batch still writing
+            while held.renewed_at is None or held.renewed_at < clock():
+                assert time.monotonic() < deadline, "the lease was never renewed mid-batch"
+                time.sleep(0.02)  # polling the worker's heartbeat thread
+                (held,) = [x for x in leases.leases.all() if x.unit_key == held.unit_key]
+            clock.advance(ttl * 0.5)  # past the first expiry: still this worker's
+            other = Worker(leases, worker_id="daemon:1:-:000000", ttl=ttl, clock=clock)
+            assert other.store.leases.acquire(other.id, [held.unit_key], limit=1, ttl=ttl) == []
+            once.join(30)
+        assert org.sb.count("Task") == 1
+    finally:
+        org.sb.stop()
+
+
+class MovableClock:
+    """Aware UTC time that moves only when told to (lease expiry without waiting)."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        with self._lock:
+            self.current += delta
