@@ -14,9 +14,12 @@ Jobs (APScheduler 3 ``BackgroundScheduler``):
   weekly one) on their crons, and ``alerts`` every five minutes (what Slack refused for a
   while, retried when due).
 
-Rules, digests, alert delivery and re-matching run on the advisory-lock holder only; crons are
-read in ``service.timezone`` (default: the host's zone). Every job has ``max_instances=1`` and
-``coalesce=True``.
+- ``history`` every six hours: run history older than :data:`RUN_HISTORY` is pruned (each
+  unit's latest run, success and error stay).
+
+Rules, digests, alert delivery, re-matching and pruning run on the advisory-lock holder only;
+crons are read in ``service.timezone`` (default: the host's zone). Every job has
+``max_instances=1`` and ``coalesce=True``.
 
 All jobs run on ONE executor thread: the Salesforce client and the directory are shared and
 used by one thread at a time. A job that comes due while another holds the thread waits in the
@@ -59,6 +62,9 @@ log = logging.getLogger(__name__)
 DIRECTORY_EVERY = timedelta(minutes=15)
 #: How often alerts that are due (Slack refused them for a while) are sent again.
 ALERTS_EVERY = timedelta(minutes=5)
+#: How long run history is kept (status and metrics read only each unit's latest runs).
+RUN_HISTORY = timedelta(days=30)
+HISTORY_EVERY = timedelta(hours=6)
 MAX_JITTER_SECONDS = 60
 #: Round reports kept (the newest): a round over 1,000 mailboxes every 30 s holds ~80 kB of
 #: unit keys, so keeping every round since the start grew the daemon by ~230 MB a day.
@@ -191,6 +197,15 @@ class Service:
         """Send alerts and digests that are due (ones Slack refused earlier included)."""
         self.org_job("alerts", lambda: self._delivered(deliver_due(self.app)))
 
+    def history_job(self) -> None:
+        """Prune run history older than :data:`RUN_HISTORY`."""
+
+        def prune() -> None:
+            deleted = self.app.store.runs.prune(self.app.clock() - RUN_HISTORY)
+            log.info("run history pruned", extra={"deleted": deleted})
+
+        self.org_job("history", prune)
+
     def capture_job(self, name: str) -> WorkReport:
         """One round over connector ``name``'s mailboxes, unit by leased unit."""
         report = WorkReport()
@@ -281,6 +296,14 @@ class Service:
             self.directory_job,
             IntervalTrigger(seconds=self.directory_every.total_seconds()),
             id="directory",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.add_job(
+            self.history_job,
+            IntervalTrigger(seconds=HISTORY_EVERY.total_seconds()),
+            id="history",
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,

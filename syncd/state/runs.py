@@ -2,6 +2,12 @@
 
 Error text is the exception's class name and its redacted, capped message — never a secret,
 never a payload. Counts are the pass's outcome totals (the same names as ``counts.py``).
+
+The table must not grow by a row per pass for ever: a daemon over 1,000 mailboxes every 30 s
+runs 2.9 million passes a day, nearly all finding nothing. So a pass that finishes ``ok`` with
+nothing counted replaces the unit's previous run when that one found nothing either (a stretch
+of idle passes is recorded by its latest), and :meth:`Runs.prune` drops runs older than the
+retention, keeping each unit's latest run, latest success and latest error.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, union_all, update
 
 from syncd.state.schema import RunRow
 from syncd.state.scope import Scope
@@ -29,6 +35,11 @@ class Run:
     counts: dict[str, int] | None
     error_class: str | None
     error_message: str | None
+
+
+def _idle(counts: Mapping[str, int] | None) -> bool:
+    """A pass that found nothing: no outcome counted (vendor quota spent is not an outcome)."""
+    return not counts or not any(n for k, n in counts.items() if k != "quota_units")
 
 
 def to_run(row: RunRow) -> Run:
@@ -82,6 +93,37 @@ class Runs:
             values["error_message"] = self._scope.clean_error(str(error))
         with self._scope.session() as session:
             session.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+            if error is None and _idle(counts):
+                row = session.get(RunRow, run_id)
+                if row is not None:
+                    previous = session.scalars(
+                        select(RunRow)
+                        .where(
+                            RunRow.connector == row.connector,
+                            RunRow.mailbox == row.mailbox,
+                            RunRow.id != run_id,
+                            RunRow.started_at <= row.started_at,
+                        )
+                        .order_by(RunRow.started_at.desc(), RunRow.id.desc())
+                        .limit(1)
+                    ).first()
+                    if previous is not None and previous.status == "ok" and _idle(previous.counts):
+                        session.delete(previous)
+
+    def prune(self, before: datetime) -> int:
+        """Delete runs started before ``before``, but not a unit's latest (success, error).
+
+        Returns how many were deleted.
+        """
+        per_unit = (RunRow.connector, RunRow.mailbox)
+        kept = union_all(
+            select(func.max(RunRow.id)).group_by(*per_unit),
+            select(func.max(RunRow.id)).where(RunRow.status == "ok").group_by(*per_unit),
+            select(func.max(RunRow.id)).where(RunRow.status == "error").group_by(*per_unit),
+        ).subquery()
+        stmt = delete(RunRow).where(RunRow.started_at < before, RunRow.id.not_in(select(kept.c[0])))
+        with self._scope.session() as session:
+            return int(session.execute(stmt).rowcount or 0)
 
     def get(self, run_id: int) -> Run | None:
         """One run, or None."""

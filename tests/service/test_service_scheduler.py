@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
+from apscheduler.events import (
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_SUBMITTED,
+    JobExecutionEvent,
+)
 from service_helpers import PARTICIPANTS, SECRET_ENV, add_mail, message, start_org
 from sqlalchemy import select
 
@@ -47,54 +52,57 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> Any:
     return set_secret
 
 
-def run_spans(app: App) -> list[tuple[datetime, datetime]]:
-    """(started, finished) of every finished pass, oldest first."""
-    with app.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(RunRow.started_at, RunRow.finished_at).order_by(RunRow.started_at)
-        ).all()
-    return [(r.started_at, r.finished_at) for r in rows if r.finished_at is not None]
-
-
 def test_capture_job_never_overlaps_and_missed_runs_collapse(
     tmp_path: Path, secret_env: Any
 ) -> None:
     org = start_org(tmp_path, interval="1s")
     secret_env(org.sb)
-    refused: list[datetime] = []
+    events: list[tuple[str, datetime]] = []
 
-    def on_max_instances(event: JobExecutionEvent) -> None:
+    def on_event(event: JobExecutionEvent) -> None:
         if event.job_id == "capture:archive":
-            refused.append(datetime.now(UTC))
+            kind = {
+                EVENT_JOB_SUBMITTED: "start",
+                EVENT_JOB_EXECUTED: "end",
+                EVENT_JOB_MAX_INSTANCES: "refused",
+            }[event.code]
+            events.append((kind, datetime.now(UTC)))
+
+    def ends() -> int:
+        return sum(1 for kind, _ in events if kind == "end")
 
     org.sb.faults.inject("slow", path="composite/sobjects", times=1, seconds=SLOW_SECONDS)
     with App(load_config(org.config)) as app:
         service = Service(app, listen="")
+        scheduler = service.build_scheduler()
+        scheduler.add_listener(
+            on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES
+        )
+        service.scheduler = scheduler
         try:
-            service.start()
-            assert service.scheduler is not None
-            service.scheduler.add_listener(on_max_instances, EVENT_JOB_MAX_INSTANCES)
+            service.load_directory()
+            scheduler.start()
             deadline = time.monotonic() + 30
             # the slow first pass, then a few ordinary interval runs
-            while len(run_spans(app)) < 4:
+            while ends() < 4:
                 assert time.monotonic() < deadline, "the capture job stopped running"
                 time.sleep(0.05)  # polling the daemon's own progress, not simulating a delay
         finally:
             took = service.stop()
-        spans = run_spans(app)
 
     assert org.sb.count("Task") == 1
-    # never two passes of the unit at once
-    for (_, end), (start, _) in itertools.pairwise(spans):
-        assert start >= end, f"overlapping runs: {spans}"
-    # the slow pass: the firings during it were refused, not queued behind it
+    # never two runs of the job at once: each start is followed by its end before the next start
+    runs = [(kind, at) for kind, at in events if kind != "refused"]
+    kinds = [kind for kind, _ in runs]
+    assert kinds[: len(kinds) // 2 * 2] == ["start", "end"] * (len(kinds) // 2), kinds
+    spans = [(runs[i][1], runs[i + 1][1]) for i in range(0, len(runs) - 1, 2)]
+    # the slow run: the firings during it were refused, not queued behind it
     first_start, first_end = spans[0]
     assert (first_end - first_start).total_seconds() >= SLOW_SECONDS
-    assert len(refused) >= 2, refused
-    during = [s for s, _ in spans if first_start < s < first_end]
-    assert during == []
-    # and no backlog afterwards: later passes start about one interval apart, not back to back
-    gaps = [(b[0] - a[1]).total_seconds() for a, b in itertools.pairwise(spans)]
+    refused = [at for kind, at in events if kind == "refused" and first_start < at < first_end]
+    assert len(refused) >= 2, events
+    # and no backlog afterwards: later runs start about one interval apart, not back to back
+    gaps = [(b[0] - a[1]).total_seconds() for a, b in itertools.pairwise(spans[1:])]
     assert gaps and min(gaps) > 0.5, gaps
     assert took < 5
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from syncd.state import LedgerEntry, Store
@@ -238,3 +238,52 @@ def test_last_success_reads_the_units_own_runs_newest_first(store: Store, clock)
             )
             assert "ix_runs_connector_mailbox_started_at" in plan, plan
             assert "TEMP B-TREE" not in plan, plan
+
+
+def _run_ids(store: Store) -> list[int]:
+    with store.engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT id FROM runs ORDER BY id"))]
+
+
+def test_a_stretch_of_idle_passes_is_one_run_row(store: Store, clock):
+    # 1,000 mailboxes every 30 s is 2.9 million passes a day, nearly all finding nothing.
+    busy = store.runs.start(*UNIT)
+    store.runs.finish(busy, {"written": 3, "quota_units": 10})
+    idle = []
+    for _ in range(5):
+        clock.advance(seconds=30)
+        run = store.runs.start(*UNIT)
+        store.runs.finish(run, {"quota_units": 5})
+        idle.append(run)
+    other = store.runs.start(UNIT[0], "other@example.com")
+    store.runs.finish(other, {})
+    assert _run_ids(store) == [busy, idle[-1], other]  # the busy pass and the latest idle one
+    assert store.runs.last_success(*UNIT).counts == {"quota_units": 5}
+    clock.advance(seconds=30)
+    failed = store.runs.start(*UNIT)
+    store.runs.finish(failed, error=RuntimeError("boom"))
+    clock.advance(seconds=30)
+    after = store.runs.start(*UNIT)
+    store.runs.finish(after, {})  # the previous run failed: kept
+    assert _run_ids(store) == [busy, idle[-1], other, failed, after]
+
+
+def test_prune_keeps_each_units_latest_success_and_error(store: Store, clock):
+    kept_error = store.runs.start(*UNIT)
+    store.runs.finish(kept_error, error=RuntimeError("old failure"))
+    old = []
+    for i in range(3):
+        clock.advance(days=1)
+        run = store.runs.start(*UNIT)
+        store.runs.finish(run, {"written": i + 1})
+        old.append(run)
+    quiet = store.runs.start(UNIT[0], "quiet@example.com")
+    store.runs.finish(quiet, {"written": 1})
+    clock.advance(days=40)
+    recent = store.runs.start(*UNIT)
+    store.runs.finish(recent, {"written": 9})
+    deleted = store.runs.prune(clock.current - timedelta(days=30))
+    assert deleted == 3  # old[0..2]: older, and neither a unit's latest, success nor error
+    assert _run_ids(store) == [kept_error, quiet, recent]
+    assert store.runs.recent_errors()[0].id == kept_error
+    assert store.runs.last_success(UNIT[0], "quiet@example.com").id == quiet
