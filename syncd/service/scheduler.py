@@ -366,6 +366,7 @@ class Service:
         began = time.monotonic()
         if not self.drain.is_set():  # a signal usually asked already
             self.drain.request("stop")
+        self.readiness.draining = True
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
         if self._heartbeat is not None:

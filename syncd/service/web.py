@@ -1,8 +1,9 @@
 """HTTP endpoints of the daemon: a werkzeug WSGI app and a threaded server on ``service.listen``.
 
 - ``/healthz``: the process is alive and serving (200, always).
-- ``/readyz``: 200 when the state store answers and the last directory load succeeded; 503 with
-  a JSON ``reason`` otherwise (a load balancer or systemd watchdog can act on it).
+- ``/readyz``: 200 when the state store answers, the last directory load succeeded and the
+  daemon is not stopping; 503 with a JSON ``reason`` otherwise (a load balancer or systemd
+  watchdog can act on it).
 - ``/metrics``: Prometheus text exposition from this process's registry.
 - ``/``: the HTML status page.
 
@@ -37,6 +38,7 @@ class Readiness:
     def __init__(self) -> None:
         self.directory_ok = False
         self.directory_reason = "the directory has not been loaded yet"
+        self.draining = False
         self._lock = threading.Lock()
 
     def directory_loaded(self) -> None:
@@ -121,6 +123,8 @@ class WebApp:
 
     def readiness_reason(self) -> str | None:
         """None when ready, else why not."""
+        if self.readiness.draining:
+            return "stopping: finishing the batch in flight"
         if not self.store_reachable():
             return "the state store is unreachable"
         if not self.readiness.directory_ok:

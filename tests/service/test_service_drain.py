@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 from service_helpers import SECRET_ENV, start_org
+from werkzeug.test import Client
 
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
@@ -119,3 +120,22 @@ def test_connectors_wait_through_the_daemons_sleep(tmp_path: Path) -> None:
         assert time.monotonic() - began < 10
     finally:
         google.stop()
+
+
+def test_readyz_says_stopping_once_a_drain_begins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = start_org(tmp_path)
+    monkeypatch.setenv(SECRET_ENV, org.sb.client_secret)
+    try:
+        with App(load_config(org.config)) as app:
+            service = Service(app, listen="")
+            client = Client(service.web_app)
+            assert service.load_directory()
+            assert client.get("/readyz").status_code == 200
+            service.stop()
+            answer = client.get("/readyz")
+            assert answer.status_code == 503
+            assert "stopping" in answer.get_json()["reason"]
+    finally:
+        org.sb.stop()
