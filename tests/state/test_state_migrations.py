@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -139,3 +140,20 @@ def test_workers_starting_together_migrate_once(db_url: URL):
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = [f.result(timeout=60) for f in [pool.submit(open_store) for _ in range(3)]]
     assert results == [(head_revision(), head_revision())] * 3
+
+
+def test_opening_waits_for_another_connection_to_let_go_of_a_new_file(tmp_path):
+    # A new database file is in rollback-journal mode until someone switches it to WAL, and
+    # SQLite refuses that switch at once (no busy timeout) while another connection writes: a
+    # second `syncd run` starting while the first creates the file got "database is locked".
+    path = tmp_path / "state.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("CREATE TABLE elsewhere (x INTEGER)")
+    threading.Timer(0.3, other.execute, args=["COMMIT"]).start()
+    with Store.open(f"sqlite:///{path}") as store:
+        assert store.schema_revision()[0] == store.schema_revision()[1]
+    other.close()
+    fresh = sqlite3.connect(path)
+    assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    fresh.close()
