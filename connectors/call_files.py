@@ -136,7 +136,8 @@ class CallFilesConnector(Connector):
     type: ClassVar[str] = "call_files"
     kinds: ClassVar[frozenset[str]] = frozenset({"call"})
     settings_model: ClassVar[type[ConnectorSettings]] = CallFilesSettings
-    page_size: ClassVar[int] = 500
+    # A batch is written in 200-record collection calls: 400 fills two (500 cost a third).
+    page_size: ClassVar[int] = 400
     cursor_kind: ClassVar[str] = "file name + content hash + records done"
 
     @property
