@@ -11,7 +11,9 @@ PostgreSQL goes through psycopg 3; a plain ``postgresql://`` URL is accepted and
 PostgreSQL connections give up connecting after :data:`PG_CONNECT_TIMEOUT` seconds unless the
 URL says otherwise (``?connect_timeout=``): libpq waits forever by default, so a host that
 went silent (an old primary's address after a failover) held a capture round, and a SIGTERM
-waiting for it, indefinitely.
+waiting for it, indefinitely. Established connections use TCP keepalives and a TCP user timeout
+(:data:`PG_TCP`), so one whose peer vanished mid-query (a network partition) fails in about a
+minute instead of the kernel's default of some 15 minutes. Keys in the URL win over these.
 
 Both hide statement parameters in error messages (``hide_parameters``): a failed insert would
 otherwise quote the values it carried (an unmatched email's subject and participants) into
@@ -31,6 +33,15 @@ from sqlalchemy.pool import StaticPool
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Seconds a PostgreSQL connection attempt may take (several may come in one drain).
 PG_CONNECT_TIMEOUT = 5
+#: libpq TCP settings for established connections: probe after 30 s idle, every 10 s, give up
+#: after 3 unanswered probes; data unacknowledged for 60 s also ends the connection.
+PG_TCP = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
 READ_ONLY_OPTION = "syncd_read_only"
 
 
@@ -59,8 +70,9 @@ def make_engine(url: str | URL) -> Engine:
         engine = create_engine(parsed, **kwargs)
         _configure_sqlite(engine)
         return engine
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
-        kwargs["connect_args"] = {"connect_timeout": PG_CONNECT_TIMEOUT}
+    if parsed.get_backend_name() == "postgresql":
+        wanted = {"connect_timeout": PG_CONNECT_TIMEOUT, **PG_TCP}
+        kwargs["connect_args"] = {k: v for k, v in wanted.items() if k not in parsed.query}
     return create_engine(parsed, **kwargs)
 
 
