@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import mailbox
+import os
 import socket
+import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -114,3 +121,62 @@ def assert_nothing_private(body: str, secret: str) -> None:
         assert subject not in body
     for address in PARTICIPANTS:
         assert address not in body
+
+
+def fetch(url: str) -> tuple[int, str]:
+    """GET ``url``: (status, body); status 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback http
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ""
+
+
+def until(
+    what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float
+) -> None:
+    """Poll ``check`` (the daemon's own pace, not a fixed sleep) until true or ``limit``.
+
+    The daemon must stay up meanwhile.
+    """
+    deadline = time.monotonic() + limit
+    while not check():
+        assert proc.poll() is None, f"syncd run exited ({proc.returncode}) waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)  # polling an external process, not a simulated delay
+
+
+def start_daemon(org: Org, stderr: Any) -> subprocess.Popen[bytes]:
+    """``syncd run -c <org's config>`` as a subprocess, its secret in the environment."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
+        env=os.environ | {SECRET_ENV: org.sb.client_secret},
+        stderr=stderr,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def use_state_url(org: Org, url: str) -> None:
+    """Point the org's config at another state store."""
+    org.config.write_text(
+        org.config.read_text().replace(f'url = "sqlite:///{org.state}"', f'url = "{url}"')
+    )
+
+
+class MovableClock:
+    """Aware UTC time that moves only when told to (lease expiry without waiting)."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self.current
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the time on by ``delta``."""
+        with self._lock:
+            self.current += delta

@@ -24,23 +24,23 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from service_helpers import (
     PARTICIPANTS,
-    SECRET_ENV,
     SUBJECTS,
     add_mail,
+    fetch,
     free_port,
     message,
+    start_daemon,
     start_org,
+    until,
+    use_state_url,
 )
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -50,28 +50,6 @@ from syncd.state import Store
 PG_ENV = "SYNCD_TEST_POSTGRES_URL"
 
 DRAIN_LIMIT = 30.0
-
-
-def fetch(url: str) -> tuple[int, str]:
-    """GET ``url``: (status, body); status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback http
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def until(
-    what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float
-) -> None:
-    """Poll ``check`` until true or ``limit`` seconds; the daemon must stay up meanwhile."""
-    deadline = time.monotonic() + limit
-    while not check():
-        assert proc.poll() is None, f"syncd run exited ({proc.returncode}) waiting for {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)  # polling an external process, not a simulated delay
 
 
 def stop(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
@@ -88,12 +66,7 @@ def test_salesforce_refusing_at_start_is_not_ready_then_syncs(tmp_path: Path) ->
     sb, base = org.sb, f"http://127.0.0.1:{port}"
     sb.faults.inject("oauth_error", times=100_000)  # every sign-in refused until cleared
     stderr = (tmp_path / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
-        env=os.environ | {SECRET_ENV: sb.client_secret},
-        stderr=stderr,
-        stdout=subprocess.DEVNULL,
-    )
+    proc = start_daemon(org, stderr)
     try:
         until("/healthz", lambda: fetch(f"{base}/healthz")[0] == 200, proc, 20)
         # a few capture firings come and go while Salesforce still refuses
@@ -230,18 +203,9 @@ def test_state_store_outage_daemon_stays_up_and_resumes(
     port = free_port()
     org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
     sb, web = org.sb, f"http://127.0.0.1:{port}"
-    config = org.config.read_text().replace(
-        f'url = "sqlite:///{org.state}"',
-        f'url = "{through.render_as_string(hide_password=False)}"',
-    )
-    org.config.write_text(config)
+    use_state_url(org, through.render_as_string(hide_password=False))
     stderr = (tmp_path / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
-        env=os.environ | {SECRET_ENV: sb.client_secret},
-        stderr=stderr,
-        stdout=subprocess.DEVNULL,
-    )
+    proc = start_daemon(org, stderr)
     try:
         until("readiness", lambda: fetch(f"{web}/readyz")[0] == 200, proc, 30)
         until("the first pass", lambda: sb.count("Task") == 1, proc, 20)
@@ -298,12 +262,7 @@ def test_a_store_error_mid_batch_logs_no_message_content(
     port = free_port()
     org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
     sb = org.sb
-    org.config.write_text(
-        org.config.read_text().replace(
-            f'url = "sqlite:///{org.state}"',
-            f'url = "{impatient.render_as_string(hide_password=False)}"',
-        )
-    )
+    use_state_url(org, impatient.render_as_string(hide_password=False))
     Store.open(url).close()  # the schema's tables, so the test can lock one
     locker = create_engine(url)
     stderr = (tmp_path / "stderr.log").open("wb")
@@ -311,12 +270,7 @@ def test_a_store_error_mid_batch_logs_no_message_content(
     try:
         with locker.begin() as conn:
             conn.execute(text("LOCK TABLE unmatched IN ACCESS EXCLUSIVE MODE"))
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
-                env=os.environ | {SECRET_ENV: sb.client_secret},
-                stderr=stderr,
-                stdout=subprocess.DEVNULL,
-            )
+            proc = start_daemon(org, stderr)
             running = proc
 
             def failed_runs() -> list[str]:
@@ -357,19 +311,9 @@ def test_a_silent_store_host_does_not_hold_up_a_stop(
     port = free_port()
     org = start_org(tmp_path, interval="1s", listen=f"127.0.0.1:{port}")
     sb, web = org.sb, f"http://127.0.0.1:{port}"
-    org.config.write_text(
-        org.config.read_text().replace(
-            f'url = "sqlite:///{org.state}"',
-            f'url = "{through.render_as_string(hide_password=False)}"',
-        )
-    )
+    use_state_url(org, through.render_as_string(hide_password=False))
     stderr = (tmp_path / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
-        env=os.environ | {SECRET_ENV: sb.client_secret},
-        stderr=stderr,
-        stdout=subprocess.DEVNULL,
-    )
+    proc = start_daemon(org, stderr)
     try:
         until("readiness", lambda: fetch(f"{web}/readyz")[0] == 200, proc, 30)
         until("the first pass", lambda: sb.count("Task") == 1, proc, 20)

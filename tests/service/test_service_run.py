@@ -16,18 +16,18 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 from service_helpers import (
     SECRET_ENV,
     add_mail,
     assert_nothing_private,
+    fetch,
     free_port,
     message,
+    start_daemon,
     start_org,
+    until,
 )
 
 from syncd.state import Store
@@ -37,40 +37,13 @@ log = logging.getLogger(__name__)
 DRAIN_LIMIT = 30.0
 
 
-def fetch(url: str) -> tuple[int, str]:
-    """GET ``url``: (status, body)."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 - loopback http
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
-    except OSError:
-        return 0, ""
-
-
-def until(
-    what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], limit: float
-) -> None:
-    """Poll ``check`` (the daemon's own pace, not a fixed sleep) until true or ``limit``."""
-    deadline = time.monotonic() + limit
-    while not check():
-        assert proc.poll() is None, f"syncd run exited early ({proc.returncode}) waiting for {what}"
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)  # polling interval of an external process, not a simulated delay
-
-
 def test_run_syncs_on_interval_serves_endpoints_and_drains_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
     org = start_org(tmp_path, interval="2s", listen=f"127.0.0.1:{port}")
     sb, base = org.sb, f"http://127.0.0.1:{port}"
     env = os.environ | {SECRET_ENV: sb.client_secret}
     stderr = (tmp_path / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "syncd.cli", "run", "-c", str(org.config)],
-        env=env,
-        stderr=stderr,
-        stdout=subprocess.DEVNULL,
-    )
+    proc = start_daemon(org, stderr)
     try:
         until("readiness", lambda: fetch(f"{base}/readyz")[0] == 200, proc, 20)
         until("the first pass", lambda: sb.count("Task") == 1, proc, 20)

@@ -25,7 +25,14 @@ from apscheduler.events import (
     EVENT_JOB_SUBMITTED,
     JobExecutionEvent,
 )
-from service_helpers import PARTICIPANTS, SECRET_ENV, add_mail, message, start_org
+from service_helpers import (
+    PARTICIPANTS,
+    SECRET_ENV,
+    MovableClock,
+    add_mail,
+    message,
+    start_org,
+)
 from sqlalchemy import select
 
 from sandbox.slack import SlackSandbox
@@ -381,19 +388,3 @@ def test_once_keeps_its_lease_through_a_batch_longer_than_the_ttl(
         assert org.sb.count("Task") == 1
     finally:
         org.sb.stop()
-
-
-class MovableClock:
-    """Aware UTC time that moves only when told to (lease expiry without waiting)."""
-
-    def __init__(self) -> None:
-        self.current = datetime.now(UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self.current += delta

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from service_helpers import message
+from service_helpers import MovableClock, message
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -51,22 +51,6 @@ UNITS = 200
 #: the take-over has a second batch to write; the others one.
 LONG_UNITS = 3
 TTL = timedelta(seconds=60)
-
-
-class FakeClock:
-    """Aware UTC time that moves only when told to; shared by every worker's store."""
-
-    def __init__(self) -> None:
-        self.current = datetime.now(UTC)
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self.current
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self.current += delta
 
 
 class Killed(BaseException):
@@ -112,7 +96,7 @@ def test_three_workers_share_200_units_and_take_over_a_dead_workers_unit(
     state_url: str,
 ) -> None:
     units_n = UNITS if state_url.startswith("postgresql") else 40
-    clock = FakeClock()
+    clock = MovableClock()
     spans = Spans()
     with org_with_key_field() as sb:
         (account,) = sb.insert("Account", [{"Name": "Globex", "Website": "globex.com"}])
