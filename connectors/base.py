@@ -100,6 +100,10 @@ class ConnectorContext:
         """The configured internal domains and the org's users, normalised once."""
         return InternalParties.build(self.setting("internal_domains", ()), self.user_addresses())
 
+    def users_changed(self) -> None:
+        """The org's users changed: read them again (``users``) on the next use."""
+        vars(self).pop("internal", None)
+
     def origin(self, source: str, mailbox: str) -> Origin:
         """The normaliser's view of an item captured by ``source`` from ``mailbox``."""
         return Origin(

@@ -135,7 +135,7 @@ class Service:
                     vars(app).pop("rules", None)
                     app.runner.rules = app.rules
                     for connector in self.connectors.values():
-                        vars(connector.context).pop("internal", None)
+                        connector.context.users_changed()
             else:
                 _ = app.runner  # loads the directory and builds the runner on it
         except Exception as exc:  # readiness reports it; the next run tries again

@@ -254,3 +254,13 @@ def test_the_mailbox_is_internal_without_copying_the_orgs_users_per_message() ->
     first, second = context.origin("gmail", "a@ourco.com"), context.origin("gmail", "b@x.example")
     assert first.internal is second.internal
     assert second.internal_parties().is_internal("b@x.example")
+
+
+def test_a_connector_reads_the_orgs_users_again_once_they_changed() -> None:
+    users = ["ana@ourco.example"]
+    context = ConnectorContext(users=lambda: list(users))
+    assert context.origin("gmail", "x@y.example").internal.is_internal("ana@ourco.example")
+    users.append("new.rep@ourco.example")
+    assert not context.internal.is_internal("new.rep@ourco.example")  # read once, kept
+    context.users_changed()
+    assert context.internal.is_internal("new.rep@ourco.example")
