@@ -33,7 +33,6 @@ import csv
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.process import SandboxProcess
 
 from _report import ROOT, append_row, stamp
 
@@ -242,91 +244,6 @@ def write_seed(folder: Path) -> None:
             writer.writerows(rows)
 
 
-class Org:
-    """``python -m sandbox serve --seed DIR`` in its own process, and a REST client of it."""
-
-    def __init__(self, seed: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"the sandbox did not start (exit {self.proc.wait(10)})")
-        import requests  # --write only, as for the other imports of this mode
-
-        described = json.loads(line)
-        self.info: dict[str, Any] = described["salesforce"] | {"ca_bundle": described["ca_bundle"]}
-        self.session: Any = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = self.info["ca_bundle"]
-        self._token: str | None = None
-        #: API calls this script made (progress queries), to take off syncd's count.
-        self.own_calls = 0
-
-    def _get(self, path: str, **params: str) -> dict[str, Any]:
-        if self._token is None:
-            reply = self.session.post(
-                f"{self.info['url']}/services/oauth2/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.info["client_id"],
-                    "client_secret": self.info["client_secret"],
-                },
-                timeout=30,
-            )
-            reply.raise_for_status()
-            self._token = reply.json()["access_token"]
-        reply = self.session.get(
-            f"{self.info['url']}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=300,
-        )
-        reply.raise_for_status()
-        self.own_calls += 1
-        body: dict[str, Any] = reply.json()
-        return body
-
-    @property
-    def _base(self) -> str:
-        return f"/services/data/v{self.info['api_version']}"
-
-    def api_used(self) -> int:
-        """API calls counted so far (this ``/limits`` request included)."""
-        limit = self._get(f"{self._base}/limits")["DailyApiRequests"]
-        return int(limit["Max"]) - int(limit["Remaining"])
-
-    def task_count(self) -> int:
-        """``SELECT COUNT() FROM Task``."""
-        return int(self._get(f"{self._base}/query", q="SELECT COUNT() FROM Task")["totalSize"])
-
-    def task_keys(self) -> list[str]:
-        """Every Task's ``Syncd_Key__c``, duplicates kept, following every page."""
-        page = self._get(f"{self._base}/query", q="SELECT Syncd_Key__c FROM Task")
-        keys = [r["Syncd_Key__c"] for r in page["records"]]
-        while not page.get("done", True):
-            page = self._get(page["nextRecordsUrl"])
-            keys.extend(r["Syncd_Key__c"] for r in page["records"])
-        return keys
-
-    def stop(self) -> None:
-        """SIGTERM (it exits 0), then wait."""
-        self.session.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(30)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-
 def write_config(path: Path, mbox: Path, state: Path, info: dict[str, Any]) -> None:
     """syncd.toml: SQLite state, the sandbox org (secret by env var), one mbox connector."""
     path.write_text(
@@ -362,7 +279,9 @@ def run_write(tmp: Path, total: int) -> dict[str, Any]:
     path = tmp / "export.mbox"
     size = generate(path, total)
     write_seed(tmp / "seed")
-    org = Org(tmp / "seed")
+    from sandbox.process import SandboxProcess  # --write only, as the other imports of it
+
+    org = SandboxProcess(tmp / "seed", timeout=300, cwd=ROOT)
     try:
         config = tmp / "syncd.toml"
         write_config(config, path, tmp / "state.db", org.info)
@@ -395,7 +314,7 @@ def run_write(tmp: Path, total: int) -> dict[str, Any]:
         if proc.returncode != 0:
             raise SystemExit(f"syncd sync exited {proc.returncode}; log: {log_path}")
         passes = json.loads(out_path.read_text().strip().splitlines()[-1])["passes"]
-        keys = org.task_keys()
+        keys = [key for key, _ in org.tasks()]
         sandbox_peak_kb = _status_kb("VmHWM", org.proc.pid)
     finally:
         org.stop()
@@ -433,7 +352,7 @@ def run_write(tmp: Path, total: int) -> dict[str, Any]:
     }
 
 
-def sample(proc: subprocess.Popen[str], org: Org, *, expected: int) -> dict[str, Any]:
+def sample(proc: subprocess.Popen[str], org: SandboxProcess, *, expected: int) -> dict[str, Any]:
     """Read the syncd process's VmRSS/VmHWM every second until it exits.
 
     The org's Task count is read every second at first, then after 1/40 of the time elapsed so

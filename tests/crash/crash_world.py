@@ -21,7 +21,6 @@ import os
 import random
 import re
 import secrets
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,11 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+import sandbox.process
 from sandbox.salesforce.values import make_id
 from syncd.capture.keys import call_key, email_key
 
@@ -217,68 +216,11 @@ def write_config(
     path.write_text("\n".join(lines))
 
 
-class SandboxProcess:
-    """``python -m sandbox serve --seed DIR`` in its own process, and a REST client of it."""
+class SandboxProcess(sandbox.process.SandboxProcess):
+    """The org in its own process (:mod:`sandbox.process`), and what the crash tests ask it."""
 
     def __init__(self, seed: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sandbox", "serve", "--seed", str(seed)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the sandbox did not start (exit {self.proc.wait(10)})")
-        described = json.loads(line)
-        self.info: dict[str, Any] = described["salesforce"] | {"ca_bundle": described["ca_bundle"]}
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.verify = self.info["ca_bundle"]
-        self._token: str | None = None
-
-    def _auth(self) -> dict[str, str]:
-        if self._token is None:
-            reply = self.session.post(
-                f"{self.info['url']}/services/oauth2/token",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.info["client_id"],
-                    "client_secret": self.info["client_secret"],
-                },
-                timeout=10,
-            )
-            reply.raise_for_status()
-            self._token = reply.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}"}
-
-    def query(self, soql: str) -> tuple[int, list[dict[str, Any]]]:
-        """Run SOQL, following every page; return (totalSize, records)."""
-        base = f"{self.info['url']}/services/data/v{self.info['api_version']}"
-        reply = self.session.get(
-            f"{base}/query", params={"q": soql}, headers=self._auth(), timeout=30
-        )
-        reply.raise_for_status()
-        page = reply.json()
-        records = list(page["records"])
-        total = int(page["totalSize"])
-        while not page.get("done", True):
-            reply = self.session.get(
-                f"{self.info['url']}{page['nextRecordsUrl']}", headers=self._auth(), timeout=30
-            )
-            reply.raise_for_status()
-            page = reply.json()
-            records.extend(page["records"])
-        return total, records
-
-    def task_count(self) -> int:
-        """``SELECT COUNT() FROM Task``."""
-        return self.query("SELECT COUNT() FROM Task")[0]
-
-    def tasks(self) -> list[tuple[str, str]]:
-        """Every Task as (``Syncd_Key__c``, Id), duplicates kept."""
-        records = self.query("SELECT Id, Syncd_Key__c FROM Task")[1]
-        return [(r["Syncd_Key__c"], r["Id"]) for r in records]
+        super().__init__(seed, timeout=10)
 
     def touched_since(self, when: datetime) -> set[str]:
         """Keys of Tasks created or updated (an upsert replay updates) at or after ``when``."""
@@ -286,19 +228,6 @@ class SandboxProcess:
         # A formatted timestamp, not outside input: nothing to inject.
         soql = f"SELECT Syncd_Key__c FROM Task WHERE LastModifiedDate >= {stamp}"  # noqa: S608
         return {r["Syncd_Key__c"] for r in self.query(soql)[1]}
-
-    def stop(self) -> None:
-        """SIGTERM, then wait (it exits 0 on SIGTERM)."""
-        self.session.close()
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 def syncd_env(secret: str) -> dict[str, str]:
