@@ -33,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from _org import api_calls, sandbox_client, seed_org
 from _report import append_row, stamp
 from simple_salesforce import format_soql
 
@@ -43,9 +44,7 @@ from sandbox.salesforce import SalesforceSandbox
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
 from syncd.config import SecretRef
-from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
 from syncd.salesforce.directory import Directory
-from syncd.salesforce.setup import ensure_key_field
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
 
@@ -76,49 +75,11 @@ class SimClock:
         self.now += timedelta(seconds=seconds)
 
 
-def _client(sb: SalesforceSandbox) -> SalesforceClient:
-    creds = SalesforceCredentials(
-        auth="client_credentials", client_id=sb.client_id, client_secret=sb.client_secret
-    )
-    options = ClientOptions(login_url=sb.url, ca_bundle=str(sb.ca_bundle), timeout=30.0)
-    return SalesforceClient(creds, options, sleep=lambda _s: None)
-
-
-def _api_calls(sb: SalesforceSandbox) -> int:
-    """Calls counted by the org, logins (``oauth``) excluded."""
-    return sum(n for label, n in sb.calls.items() if label != "oauth")
-
-
 def _peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return 0.0
-
-
-def seed_org(sb: SalesforceSandbox, reps: list[str], contacts: int, accounts: int) -> list[str]:
-    """Users for the reps, ``accounts`` accounts and ``contacts`` contacts; their addresses."""
-    ensure_key_field(_client(sb))
-    sb.insert(
-        "User",
-        [
-            {"Username": r, "Email": r, "LastName": r.split("@")[0].title(), "IsActive": True}
-            for r in reps
-        ],
-    )
-    account_ids = sb.insert(
-        "Account",
-        [{"Name": f"Acct {i}", "Website": f"https://www.acct{i}.example"} for i in range(accounts)],
-    )
-    addresses = [f"c{i}@acct{i % accounts}.example" for i in range(contacts)]
-    sb.insert(
-        "Contact",
-        [
-            {"LastName": f"Contact {i}", "Email": a, "AccountId": account_ids[i % accounts]}
-            for i, a in enumerate(addresses)
-        ],
-    )
-    return addresses
 
 
 def message_headers(i: int, mailbox: str, contact: str, when: datetime) -> list[tuple[str, str]]:
@@ -165,7 +126,7 @@ def run_syncd(
     )  # fmt: skip
     capture = SimpleNamespace(internal_domains=[DOMAIN], backfill_days=90)
     store = Store.open(f"sqlite:///{tmp / 'state.db'}")
-    client = _client(sf)
+    client = sandbox_client(sf)
     client.login()
     sf.reset_counters()
     gs.reset_counters()
@@ -191,7 +152,7 @@ def run_syncd(
         wall = time.perf_counter() - wall0
         cpu = time.process_time() - cpu0
         thread = time.thread_time() - thread0
-        calls = _api_calls(sf)
+        calls = api_calls(sf)
         units = sum(gs.quota.used[m] for m in reps)
     finally:
         store.close()
@@ -212,7 +173,7 @@ def run_syncd(
 
 def run_naive(sf: SalesforceSandbox, sample: list[list[tuple[str, str]]]) -> dict[str, Any]:
     """One SOQL query per participant address and one Task create per activity."""
-    client = _client(sf)
+    client = sandbox_client(sf)
     client.login()
     sfc = client.sf  # the real simple-salesforce instance, signed in
     sf.reset_counters()
@@ -237,7 +198,7 @@ def run_naive(sf: SalesforceSandbox, sample: list[list[tuple[str, str]]]) -> dic
                 task["WhoId"] = who["Id"]
             sfc.Task.create(task)
             created += 1
-        calls = _api_calls(sf)
+        calls = api_calls(sf)
     finally:
         client.close()
     return {"created": created, "sf_calls": calls}

@@ -64,14 +64,13 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from _org import seed_org
 from _report import ROOT, append_row, stamp
 from sqlalchemy import insert
 
 from sandbox.google import GoogleSandbox
 from sandbox.google.gmail import Gmail, Mailbox
 from sandbox.salesforce import SalesforceSandbox
-from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
-from syncd.salesforce.setup import ensure_key_field
 from syncd.state import Store
 from syncd.state.schema import RunRow
 
@@ -125,40 +124,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def seed_org(sf: SalesforceSandbox, reps: list[str], contacts: int, accounts: int) -> list[str]:
-    """The key field, users for the reps, accounts and contacts; the contacts' addresses."""
-    creds = SalesforceCredentials(
-        auth="client_credentials", client_id=sf.client_id, client_secret=sf.client_secret
-    )
-    client = SalesforceClient(
-        creds, ClientOptions(login_url=sf.url, ca_bundle=str(sf.ca_bundle), timeout=30.0)
-    )
-    try:
-        ensure_key_field(client)
-    finally:
-        client.close()
-    sf.insert(
-        "User",
-        [
-            {"Username": r, "Email": r, "LastName": r.split("@")[0].title(), "IsActive": True}
-            for r in reps
-        ],
-    )
-    account_ids = sf.insert(
-        "Account",
-        [{"Name": f"Acct {i}", "Website": f"https://www.acct{i}.example"} for i in range(accounts)],
-    )
-    addresses = [f"c{i}@acct{i % accounts}.example" for i in range(contacts)]
-    sf.insert(
-        "Contact",
-        [
-            {"LastName": f"Contact {i}", "Email": a, "AccountId": account_ids[i % accounts]}
-            for i, a in enumerate(addresses)
-        ],
-    )
-    return addresses
 
 
 def headers_for(tag: str, mailbox: str, contact: str, when: datetime) -> list[tuple[str, str]]:

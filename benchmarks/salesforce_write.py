@@ -14,10 +14,10 @@ import json
 import sys
 from typing import Any
 
+from _org import api_calls, sandbox_client
 from _report import append_row, stamp
 
 from sandbox.salesforce import SalesforceSandbox
-from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.setup import ensure_key_field
 from syncd.salesforce.writer import ActivityWriter
@@ -28,18 +28,6 @@ HEADER = (
     "contacts | directory load calls | refresh calls (10 changed) |\n"
     "|---|---|---|---|---|---|---|---|---|\n"
 )
-
-
-def _client(sb: Any) -> SalesforceClient:
-    creds = SalesforceCredentials(
-        auth="client_credentials", client_id=sb.client_id, client_secret=sb.client_secret
-    )
-    options = ClientOptions(login_url=sb.url, ca_bundle=str(sb.ca_bundle), timeout=30.0)
-    return SalesforceClient(creds, options, sleep=lambda _s: None)
-
-
-def _api_calls(sb: Any) -> int:
-    return sum(n for label, n in sb.calls.items() if label != "oauth")
 
 
 def _rows(n: int) -> list[dict[str, Any]]:
@@ -59,7 +47,7 @@ def measure(activities: int, contacts: int) -> dict[str, Any]:
     """Run the measurements on a fresh sandbox and return the figures."""
     sb = SalesforceSandbox().start()
     try:
-        ensure_key_field(_client(sb))
+        ensure_key_field(sandbox_client(sb))
         accounts = sb.insert(
             "Account",
             [{"Name": f"Acct {i}", "Website": f"https://www.acct{i}.example"} for i in range(200)],
@@ -77,19 +65,19 @@ def measure(activities: int, contacts: int) -> dict[str, Any]:
         )
         rows = _rows(activities)
         sb.reset_counters()
-        writer = ActivityWriter(_client(sb))
+        writer = ActivityWriter(sandbox_client(sb))
         first = writer.upsert("Task", rows)
-        write_calls = _api_calls(sb)
+        write_calls = api_calls(sb)
         collections = sb.calls.get("composite/sobjects:PATCH", 0)
         sb.reset_counters()
         second = writer.upsert("Task", rows)
-        rewrite_calls = _api_calls(sb)
+        rewrite_calls = api_calls(sb)
         assert second.created == 0 and len(second.written) == len(first.written)
 
         sb.reset_counters()
-        reader = _client(sb)
+        reader = sandbox_client(sb)
         directory = Directory.load(reader)
-        load_calls = _api_calls(sb)
+        load_calls = api_calls(sb)
         ids = list(directory.contacts)[:10]
         for i, cid in enumerate(ids):
             reader.restful(
@@ -99,7 +87,7 @@ def measure(activities: int, contacts: int) -> dict[str, Any]:
             )
         sb.reset_counters()
         directory.refresh(reader)
-        refresh_calls = _api_calls(sb)
+        refresh_calls = api_calls(sb)
     finally:
         sb.stop()
     return {
