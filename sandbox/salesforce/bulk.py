@@ -12,11 +12,15 @@ each request against the API allocation, as Salesforce counts them):
   (``UploadComplete`` → ``InProgress`` → ``JobComplete``; ``steps`` sets how many reads a job
   takes), so a client has to poll. A job marked by :meth:`BulkQueries.fail_next` ends
   ``Failed`` with an ``errorMessage``.
-- ``GET jobs/query/{id}/results?locator=&maxRecords=`` — ``text/csv`` (every value quoted,
+- ``GET jobs/query/{id}/results?locator=&maxRecords=`` — UTF-8 CSV served as a bare
+  ``text/csv`` with no charset, as Salesforce serves it (every value quoted,
   nulls as empty, relationship fields as ``Owner.Email`` columns, LF line endings) with
   ``Sforce-NumberOfRecords`` and ``Sforce-Locator`` (``null`` on the last set). Before
   ``JobComplete`` it answers 400 ``INVALIDJOB``, like Salesforce.
 - ``PATCH jobs/query/{id}`` ``{"state": "Aborted"}`` and ``DELETE jobs/query/{id}``.
+
+Results: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/query_get_job_results.htm
+(CSV in UTF-8: https://developer.salesforce.com/docs/atlas.en-us.api_asynch.meta/api_asynch/datafiles_prepare_csv.htm).
 
 The query is evaluated when the job is created; the rows are kept until the job is deleted.
 """

@@ -10,7 +10,8 @@ Salesforce recommends Bulk 2.0 above a few thousand records: a REST query page h
    sleep, backing off from ``first_wait`` by ``factor`` up to ``max_wait``; past
    ``timeout`` seconds of waiting the job raises :class:`~syncd.errors.Transient`.
 3. ``GET jobs/query/{id}/results?maxRecords=N[&locator=L]`` until ``Sforce-Locator`` is
-   ``null``; each set is parsed with :mod:`csv`.
+   ``null``; each set is decoded as UTF-8 (the charset of every Bulk API 2.0 result, whatever
+   the response's Content-Type says) and parsed with :mod:`csv`.
 
 Rows come back shaped like REST records so callers need not care which path read them:
 empty strings are null, and relationship columns (``Owner.Email``) become nested dicts
@@ -135,7 +136,9 @@ def _results(client: Any, job_id: str, locator: str | None, max_records: int) ->
         resp = sf.session.get(
             f"{sf.base_url}jobs/query/{job_id}/results", headers=headers, params=params
         )
-        return resp.text, resp.headers.get("Sforce-Locator") or "null"
+        # Bulk 2.0 results are UTF-8 whatever the Content-Type names; ``resp.text`` would
+        # decode a bare ``text/csv`` as ISO-8859-1 (RFC 2616's default) and garble "Zoë".
+        return resp.content.decode("utf-8-sig"), resp.headers.get("Sforce-Locator") or "null"
 
     result: tuple[str, str] = client.call(fetch)
     return result

@@ -276,3 +276,19 @@ def test_session_expiring_between_sets_logs_in_again(org: Any, accounts: list[st
     assert sorted(r["Id"] for r in rows) == sorted(accounts)
     assert client.logins == logins + 1
     client.close()
+
+
+def test_results_are_utf8_whatever_the_content_type_says(org: Any) -> None:
+    """The sandbox serves a bare ``text/csv`` as Salesforce does; names keep their accents."""
+    names = ["Zoë Müller Bulk GmbH", "Ångström Bulk Oy", "北京 Bulk 有限公司", "Café Bulk 😀"]
+    ids = org.insert("Account", [{"Name": n} for n in names])
+    client = make_client(org)
+    try:
+        client.login()
+        rows = bulk.query_all(client, "SELECT Id, Name FROM Account WHERE Name LIKE '%Bulk%'")
+        by_id = {r["Id"]: r["Name"] for r in rows}
+        assert [by_id[i] for i in ids] == names
+    finally:
+        client.close()
+        for aid in ids:
+            org.delete("Account", aid)
