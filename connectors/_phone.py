@@ -14,6 +14,9 @@ email the Task's owner. A company-wide call log is pulled once per connector und
 settings' ``mailbox`` (a unit name); when the operator lists rep mailboxes instead, each pull
 keeps only that rep's calls.
 
+Rate. :class:`MinuteLimiter` keeps a connector under a vendor's "N requests in any window"
+limit on its own (RingCentral's Heavy group per minute, Zoom's Heavy APIs per second).
+
 Missed calls. ``missed_calls = "log"`` (the default) writes missed and unanswered calls as Tasks
 with their disposition, because an attempted call is activity a manager wants to see;
 ``"skip"`` drops them with the skip reason ``missed_call``.
@@ -22,6 +25,7 @@ with their disposition, because an attempted call is activity a manager wants to
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -36,7 +40,16 @@ from syncd.config import ConnectorSettings
 from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
 from syncd.model import Call, Skip, SkipReason
 
-__all__ = ["PhoneApi", "PhoneSettings", "is_missed", "rep_address", "to_call", "to_e164", "wants"]
+__all__ = [
+    "MinuteLimiter",
+    "PhoneApi",
+    "PhoneSettings",
+    "is_missed",
+    "rep_address",
+    "to_call",
+    "to_e164",
+    "wants",
+]
 
 #: Dispositions (lower case) that mean nobody talked.
 MISSED = frozenset(
@@ -164,6 +177,49 @@ class PhoneApi:
     def close(self) -> None:
         """Close the session."""
         self.session.close()
+
+
+class MinuteLimiter:
+    """At most ``limit`` requests in any ``window`` seconds, waiting (injected) when full."""
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limit, self.window, self.clock, self.sleep = limit, window, clock, sleep
+        self._sent: deque[float] = deque()
+        self._blocked_until = 0.0
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        """Wait until one more request fits, then count it."""
+        now = self.clock()
+        if now < self._blocked_until:
+            self._wait(self._blocked_until - now)
+            now = self.clock()
+        while self._sent and now - self._sent[0] >= self.window:
+            self._sent.popleft()
+        if len(self._sent) >= self.limit:
+            self._wait(self.window - (now - self._sent[0]))
+            now = self.clock()
+            while self._sent and now - self._sent[0] >= self.window:
+                self._sent.popleft()
+        self._sent.append(now)
+
+    def observe(self, headers: Any) -> None:
+        """Honour the server's count: none remaining means wait out its window."""
+        if headers.get("X-Rate-Limit-Remaining") == "0":
+            window = float(headers.get("X-Rate-Limit-Window") or self.window)
+            self._blocked_until = self.clock() + window
+
+    def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            self.waited += seconds
+            self.sleep(seconds)
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -10,9 +10,9 @@ Rate: Aircall allows 60 requests a minute per company, a leaky bucket. A 429 is 
 ``Retry-After`` or, as Aircall sends it, ``X-AircallApi-Reset`` (UNIX time); a response with
 ``X-AircallApi-Remaining: 0`` makes the next request wait for that reset.
 
-Cursor: ``ac:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken
-at that second. Each pull lists ``order=asc`` from that second to ``now - settle`` and stops
-paging once it holds more than ``limit`` calls.
+Cursor: ``ac:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken at
+that second (a :class:`connectors._cursor.HighWater`). Each pull lists ``order=asc`` from that
+second to ``now - settle`` and stops paging once it holds more than ``limit`` calls.
 
 Webhooks: :meth:`AircallConnector.webhook_app` is a WSGI app (the service mounts it on its
 port) that checks the payload's ``token`` against ``webhook_token`` before anything else —
@@ -33,14 +33,16 @@ from typing import Any, ClassVar
 from pydantic import Field
 from werkzeug.wrappers import Request, Response
 
+from connectors._cursor import HighWater, HighWaterFormat
 from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
 from connectors.base import Connector, ConnectorContext, register
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
-from syncd.errors import ConfigError, CursorExpired, Problem
+from syncd.errors import ConfigError, Problem
 from syncd.model import Activity, Batch, Skip
 
 #: Webhook events that carry a finished call.
 CALL_EVENTS = frozenset({"call.ended"})
+CURSOR = HighWaterFormat("ac", "an Aircall cursor")
 
 
 class AircallSettings(PhoneSettings):
@@ -90,11 +92,8 @@ class AircallWebhook:
         return Response("ok", 200)
 
 
-def _parse(cursor: str) -> tuple[int, frozenset[str]]:
-    parts = cursor.split(":")
-    if len(parts) != 4 or parts[:2] != ["ac", "1"] or not parts[2].isdigit():
-        raise CursorExpired(f"not an Aircall cursor: {cursor[:40]!r}")
-    return int(parts[2]), frozenset(i for i in parts[3].split(",") if i)
+def _key(call: dict[str, Any]) -> tuple[int, str]:
+    return int(call.get("started_at") or 0), str(call.get("id"))
 
 
 @register
@@ -165,18 +164,18 @@ class AircallConnector(Connector):
             self._reset_at = float(reset) if reset.isdigit() else None
         return response.json()
 
-    def _listing(
-        self, low: int, high: int, taken: frozenset[str], limit: int
-    ) -> tuple[list[Any], bool]:
+    def _listing(self, mark: HighWater, high: int, limit: int) -> tuple[list[Any], bool]:
         params: dict[str, Any] | None = {
-            "from": low, "to": high, "order": "asc", "per_page": self._settings.per_page, "page": 1,
-        }  # fmt: skip
+            "from": mark.at,
+            "to": high,
+            "order": "asc",
+            "per_page": self._settings.per_page,
+            "page": 1,
+        }
         path, found = "/v1/calls", []
         while True:
             body = self._get(path, params)
-            for call in body.get("calls", []):
-                if not (call.get("started_at") == low and str(call.get("id")) in taken):
-                    found.append(call)
+            found.extend(mark.newer(body.get("calls", []), _key))
             following = (body.get("meta") or {}).get("next_page_link")
             if not following:
                 return found, False
@@ -190,26 +189,21 @@ class AircallConnector(Connector):
         """Queued webhook calls, then the next polled calls after ``cursor``."""
         limit = max(1, limit or self.page_size)
         if cursor is None:
-            low, taken = int(self.context.backfill_start().timestamp()), frozenset[str]()
-            cursor = f"ac:1:{low}:"
+            mark = HighWater(int(self.context.backfill_start().timestamp()))
+            cursor = CURSOR.encode(mark)
         else:
-            low, taken = _parse(cursor)
+            mark = CURSOR.decode(cursor)
         with self._queue_lock:
             pushed = [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
         room = limit - len(pushed)
         high = int((self.context.now() - self._settings.settle).timestamp())
         polled, more = (
-            ([], False) if room == 0 or high < low else self._listing(low, high, taken, room)
+            ([], False) if room == 0 or high < mark.at else self._listing(mark, high, room)
         )
-        polled.sort(key=lambda c: (int(c.get("started_at") or 0), str(c.get("id"))))
+        polled.sort(key=_key)
         chunk = polled[:room]
         more = more or len(polled) > room or room == 0
-        next_cursor = cursor
-        if chunk:
-            last = int(chunk[-1]["started_at"])
-            ids = {str(c["id"]) for c in chunk if int(c["started_at"]) == last}
-            ids |= taken if last == low else set()
-            next_cursor = f"ac:1:{last}:{','.join(sorted(ids))}"
+        next_cursor = CURSOR.encode(mark.after([_key(c) for c in chunk])) if chunk else cursor
         activities, skips = self._convert([*pushed, *chunk], mailbox)
         self.log.info(
             "aircall pull: %d calls (%d from webhooks), %d skipped, %d requests",

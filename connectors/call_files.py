@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from connectors._cursor import CursorFormat
 from connectors._phone import PhoneSettings, rep_address, to_call, to_e164
 from connectors.base import Connector, register
 from syncd.config import ConnectorSettings
@@ -44,6 +44,9 @@ from syncd.errors import ConfigError, CursorExpired, Problem
 from syncd.model import Activity, Batch, Reject, Skip, SkipReason
 
 PROCESSED = "processed"
+CURSOR = CursorFormat("cf", "a call-file cursor", (str, str, int))
+#: The cursor of an empty folder: no file begun.
+START = "cf:1:"
 _SUFFIXES = (".csv", ".json", ".jsonl")
 _DIRECTIONS = {
     "inbound": "inbound", "in": "inbound", "incoming": "inbound",
@@ -187,12 +190,13 @@ class CallFilesConnector(Connector):
 
     @staticmethod
     def _parse(cursor: str) -> tuple[str, str, int] | None:
-        if cursor == "cf:1:":
+        if cursor == START:
             return None
-        parts = cursor.split(":")
-        if len(parts) != 5 or parts[:2] != ["cf", "1"] or not parts[4].isdigit() or not parts[2]:
+        name, digest, done = CURSOR.decode(cursor)
+        if not name:
             raise CursorExpired(f"not a call-file cursor: {cursor[:40]!r}")
-        return unquote(parts[2]), parts[3], int(parts[4])
+        assert isinstance(name, str) and isinstance(digest, str) and isinstance(done, int)
+        return name, digest, done
 
     # -- pull ----------------------------------------------------------------------------
 
@@ -217,7 +221,7 @@ class CallFilesConnector(Connector):
         if current is None:
             inbox = self._inbox()
             if not inbox:
-                return Batch(next_cursor=cursor or "cf:1:", more=False)
+                return Batch(next_cursor=cursor or START, more=False)
             current = (inbox[0], inbox[0].read_bytes(), 0)
         path, data, start = current
         return self._batch(path, data, start, limit)
@@ -236,7 +240,7 @@ class CallFilesConnector(Connector):
         except (ValueError, UnicodeDecodeError, csv.Error):
             skip = Skip(name, SkipReason.UNPARSEABLE, "the call file is not CSV or JSON")
             more = len(self._inbox()) > (1 if path.parent == self.folder else 0)
-            return Batch(skips=(skip,), next_cursor=f"cf:1:{quote(name)}:{digest}:1", more=more)
+            return Batch(skips=(skip,), next_cursor=CURSOR.encode(name, digest, 1), more=more)
         chunk = rows[start : start + limit]
         activities: list[Activity] = []
         skips: list[Skip] = []
@@ -274,7 +278,7 @@ class CallFilesConnector(Connector):
             activities=tuple(activities),
             skips=tuple(skips),
             rejects=tuple(rejects),
-            next_cursor=f"cf:1:{quote(name)}:{digest}:{end}",
+            next_cursor=CURSOR.encode(name, digest, end),
             more=more,
         )
 

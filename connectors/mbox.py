@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
+from connectors._cursor import CursorFormat
 from connectors.base import Connector, register
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_email import normalize_email
@@ -35,6 +36,7 @@ from syncd.config import ConnectorSettings
 from syncd.errors import ConfigError, CursorExpired, Problem
 from syncd.model import Activity, Batch, Skip, SkipReason
 
+CURSOR = CursorFormat("mbox", "an mbox cursor", (int, str))
 _HEAD = 4096
 _TAIL = 256
 _QUOTED_FROM = re.compile(rb"^>(>*From )")
@@ -119,11 +121,9 @@ class MboxConnector(Connector):
     def _resume(self, handle: BinaryIO, cursor: str | None, size: int) -> int:
         if cursor is None:
             return 0
-        parts = cursor.split(":")
-        if len(parts) != 4 or parts[:2] != ["mbox", "1"] or not parts[2].isdigit():
-            raise CursorExpired(f"not an mbox cursor: {cursor[:40]!r}")
-        offset = int(parts[2])
-        if offset > size or _fingerprint(handle, offset) != parts[3]:
+        offset, fingerprint = CURSOR.decode(cursor)
+        assert isinstance(offset, int)
+        if offset > size or _fingerprint(handle, offset) != fingerprint:
             raise CursorExpired("the mbox file was replaced or truncated")
         handle.seek(offset)
         if offset < size and not handle.read(5) == b"From ":
@@ -201,6 +201,6 @@ class MboxConnector(Connector):
         return Batch(
             activities=tuple(activities),
             skips=tuple(skips),
-            next_cursor=f"mbox:1:{next_offset}:{fingerprint}",
+            next_cursor=CURSOR.encode(next_offset, fingerprint),
             more=next_offset < size,
         )

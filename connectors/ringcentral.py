@@ -16,32 +16,40 @@ request would fall inside 60 seconds of the first — and ``X-Rate-Limit-Remaini
 it wait a whole ``X-Rate-Limit-Window``; a 429 still happens if another app shares the quota,
 and its ``Retry-After`` is honoured through :mod:`syncd.retry`.
 
-Cursor: ``rc:1:<start ms>:<ids>`` — the start time of the newest call taken and the ids taken
-at exactly that time. RingCentral lists newest first, so each pull lists the window from that
-time to ``now - settle`` (every page), sorts it oldest first and takes ``limit`` calls; the
-rest of the listing is kept for the next pull of the same pass, so a backfill lists each page
-once.
+Cursor: ``rc:1:<start ms>:<ids>`` — the start time of the newest call taken and the ids taken at
+exactly that time (a :class:`connectors._cursor.HighWater` in milliseconds). RingCentral lists
+newest first, so each pull lists the window from that time to ``now - settle`` (every page), sorts
+it oldest first and takes ``limit`` calls; the rest of the listing is kept for the next pull of the
+same pass, so a backfill lists each page once.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from pydantic import Field
 
-from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
+from connectors._cursor import HighWater, HighWaterFormat
+from connectors._phone import (
+    MinuteLimiter,
+    PhoneApi,
+    PhoneSettings,
+    rep_address,
+    to_call,
+    wants,
+)
 from connectors.base import Connector, ConnectorContext, register
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
-from syncd.errors import AuthExpired, CursorExpired, Permanent
+from syncd.errors import AuthExpired, Permanent
 from syncd.model import Activity, Batch, Skip, SkipReason
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 CALL_LOG = "/restapi/v1.0/account/~/call-log"
 EXTENSIONS = "/restapi/v1.0/account/~/extension"
+CURSOR = HighWaterFormat("rc", "a RingCentral cursor")
 
 
 class RingCentralSettings(PhoneSettings):
@@ -57,49 +65,6 @@ class RingCentralSettings(PhoneSettings):
     settle: Duration = timedelta(minutes=10)
 
 
-class MinuteLimiter:
-    """At most ``limit`` requests in any ``window`` seconds, waiting (injected) when full."""
-
-    def __init__(
-        self,
-        limit: int,
-        window: float = 60.0,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limit, self.window, self.clock, self.sleep = limit, window, clock, sleep
-        self._sent: deque[float] = deque()
-        self._blocked_until = 0.0
-        self.waited = 0.0
-
-    def acquire(self) -> None:
-        """Wait until one more request fits, then count it."""
-        now = self.clock()
-        if now < self._blocked_until:
-            self._wait(self._blocked_until - now)
-            now = self.clock()
-        while self._sent and now - self._sent[0] >= self.window:
-            self._sent.popleft()
-        if len(self._sent) >= self.limit:
-            self._wait(self.window - (now - self._sent[0]))
-            now = self.clock()
-            while self._sent and now - self._sent[0] >= self.window:
-                self._sent.popleft()
-        self._sent.append(now)
-
-    def observe(self, headers: Any) -> None:
-        """Honour the server's count: none remaining means wait out its window."""
-        if headers.get("X-Rate-Limit-Remaining") == "0":
-            window = float(headers.get("X-Rate-Limit-Window") or self.window)
-            self._blocked_until = self.clock() + window
-
-    def _wait(self, seconds: float) -> None:
-        if seconds > 0:
-            self.waited += seconds
-            self.sleep(seconds)
-
-
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
@@ -108,8 +73,9 @@ def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _start_ms(record: dict[str, Any]) -> int:
-    return _ms(datetime.fromisoformat(str(record["startTime"]).replace("Z", "+00:00")))
+def _key(record: dict[str, Any]) -> tuple[int, str]:
+    start = datetime.fromisoformat(str(record["startTime"]).replace("Z", "+00:00"))
+    return _ms(start), str(record["id"])
 
 
 @register
@@ -212,39 +178,21 @@ class RingCentralConnector(Connector):
 
     # -- pull ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _parse(cursor: str) -> tuple[int, frozenset[str]]:
-        parts = cursor.split(":")
-        if len(parts) != 4 or parts[:2] != ["rc", "1"] or not parts[2].isdigit():
-            raise CursorExpired(f"not a RingCentral cursor: {cursor[:40]!r}")
-        ids = frozenset(i for i in parts[3].split(",") if i)
-        return int(parts[2]), ids
-
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
         """The next calls after ``cursor``, oldest first."""
         limit = max(1, limit or self.page_size)
         if cursor is None:
-            hwm, taken = _ms(self.context.backfill_start()), frozenset[str]()
-            cursor = f"rc:1:{hwm}:"
+            mark = HighWater(_ms(self.context.backfill_start()))
+            cursor = CURSOR.encode(mark)
         else:
-            hwm, taken = self._parse(cursor)
+            mark = CURSOR.decode(cursor)
         pending = self._pending.pop(cursor, None)
         if pending is None:
             upto = _ms(self.context.now() - self._settings.settle)
-            listed = self._listing(hwm, upto) if upto >= hwm else []
-            pending = sorted(
-                (r for r in listed if (_start_ms(r), str(r["id"])) > (hwm, "") and
-                 not (_start_ms(r) == hwm and str(r["id"]) in taken)),
-                key=lambda r: (_start_ms(r), str(r["id"])),
-            )  # fmt: skip
+            listed = self._listing(mark.at, upto) if upto >= mark.at else []
+            pending = mark.newer(listed, _key)
         chunk, rest = pending[:limit], pending[limit:]
-        if chunk:
-            last = _start_ms(chunk[-1])
-            same = {str(r["id"]) for r in chunk if _start_ms(r) == last}
-            ids = (same | taken) if last == hwm else same
-            next_cursor = f"rc:1:{last}:{','.join(sorted(ids))}"
-        else:
-            next_cursor = cursor
+        next_cursor = CURSOR.encode(mark.after([_key(r) for r in chunk])) if chunk else cursor
         if rest:
             self._pending = {next_cursor: rest}
         activities: list[Activity] = []

@@ -14,9 +14,10 @@ request, so a backfill walks month-sized windows forward), paged by ``next_page_
 ``per_second`` requests a second (a client-side limiter with injectable clock and sleep); a 429
 is still retried after its ``Retry-After`` through :mod:`syncd.retry`.
 
-Cursor: ``zp:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken
-at that second; each pull walks windows from there to ``now - settle`` until it holds more than
-``limit`` calls. The rep is the caller on outbound calls and the callee on inbound ones.
+Cursor: ``zp:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken at
+that second (a :class:`connectors._cursor.HighWater`); each pull walks windows from there to
+``now - settle`` until it holds more than ``limit`` calls. The rep is the caller on outbound calls
+and the callee on inbound ones.
 """
 
 from __future__ import annotations
@@ -28,15 +29,23 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
+from connectors._cursor import HighWater, HighWaterFormat
+from connectors._phone import (
+    MinuteLimiter,
+    PhoneApi,
+    PhoneSettings,
+    rep_address,
+    to_call,
+    wants,
+)
 from connectors.base import Connector, ConnectorContext, register
-from connectors.ringcentral import MinuteLimiter
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
-from syncd.errors import AuthExpired, CursorExpired, Permanent
+from syncd.errors import AuthExpired, Permanent
 from syncd.model import Activity, Batch, Skip
 
 HISTORY = "/v2/phone/call_history"
 MONTH = timedelta(days=30)
+CURSOR = HighWaterFormat("zp", "a Zoom Phone cursor")
 
 
 class ZoomPhoneSettings(PhoneSettings):
@@ -58,9 +67,10 @@ def _stamp(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _start(record: dict[str, Any]) -> int:
+def _key(record: dict[str, Any]) -> tuple[int, str]:
     value = str(record.get("start_time") or "")
-    return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
+    start = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return int(start.timestamp()), str(record.get("id"))
 
 
 @register
@@ -145,37 +155,24 @@ class ZoomPhoneConnector(Connector):
         """The next calls after ``cursor``, oldest first."""
         limit = max(1, limit or self.page_size)
         if cursor is None:
-            low, taken = int(self.context.backfill_start().timestamp()), frozenset[str]()
-            cursor = f"zp:1:{low}:"
+            mark = HighWater(int(self.context.backfill_start().timestamp()))
+            cursor = CURSOR.encode(mark)
         else:
-            parts = cursor.split(":")
-            if len(parts) != 4 or parts[:2] != ["zp", "1"] or not parts[2].isdigit():
-                raise CursorExpired(f"not a Zoom Phone cursor: {cursor[:40]!r}")
-            low, taken = int(parts[2]), frozenset(i for i in parts[3].split(",") if i)
+            mark = CURSOR.decode(cursor)
         end = int((self.context.now() - self._settings.settle).timestamp())
         found: list[dict[str, Any]] = []
-        start, more = low, False
+        start, more = mark.at, False
         while start <= end:
             stop = min(end, start + int(MONTH.total_seconds()))
-            found.extend(
-                r
-                for r in self._window(start, stop)
-                if _start(r) > low or (_start(r) == low and str(r.get("id")) not in taken)
-            )
+            found.extend(mark.newer(self._window(start, stop), _key))
             start = stop + 1
             if len(found) > limit:
                 more = True
                 break
-        found.sort(key=lambda r: (_start(r), str(r.get("id"))))
+        found.sort(key=_key)
         chunk = found[:limit]
         more = more or len(found) > limit
-        next_cursor = cursor
-        if chunk:
-            last = _start(chunk[-1])
-            ids = {str(r["id"]) for r in chunk if _start(r) == last} | (
-                taken if last == low else set()
-            )
-            next_cursor = f"zp:1:{last}:{','.join(sorted(ids))}"
+        next_cursor = CURSOR.encode(mark.after([_key(r) for r in chunk])) if chunk else cursor
         activities: list[Activity] = []
         skips: list[Skip] = []
         for record in chunk:

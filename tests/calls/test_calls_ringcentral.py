@@ -13,8 +13,9 @@ from contract import NOW, ConnectorContract, fixed_clock, keys, pull_all
 from dialer_helpers import FakeTime
 
 from connectors import base
+from connectors._phone import MinuteLimiter
 from connectors.base import Connector, ConnectorContext
-from connectors.ringcentral import MinuteLimiter, RingCentralConnector, RingCentralSettings
+from connectors.ringcentral import RingCentralConnector, RingCentralSettings
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from syncd.errors import AuthExpired
 from syncd.model import Call, SkipReason
