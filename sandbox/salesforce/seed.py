@@ -3,6 +3,21 @@
 A seed directory holds ``<SObject>.csv`` files with a header row of API field names, as Data
 Loader exports them; Salesforce ids in the ``Id`` column are kept so references between files
 hold. Files load in dependency order (users before accounts before contacts …).
+
+Seeding is loading, not validation: what a real org exported always loads, because Salesforce
+already accepted it. So, unlike an API write:
+
+- columns the sandbox does not model (a real export has dozens per object, e.g.
+  ``User.CompanyName``, ``Account.BillingLatitude``) are ignored and counted per object
+  (:attr:`SeedReport.ignored_columns`);
+- the null reference id Data Loader writes for an empty lookup, ``000000000000000AAA``, is null
+  (https://help.salesforce.com/s/articleView?id=sf.faq_import_general_what_does_the_id.htm);
+- date-times are read in Data Loader's and the weekly export's forms (``2023-10-28T20:45:25.000Z``
+  and ``2023-10-28 20:45:25``, both UTC:
+  https://developer.salesforce.com/docs/atlas.en-us.dataLoader.meta/dataLoader/supported_data_types.htm);
+- values the API would refuse but Salesforce stores itself load as they are: the org's
+  Automated Process user's ``noreply@00d…`` address (no dot in its domain), picklist values
+  this org added, lookups to objects the sandbox does not model (a Task's ``WhatId`` on a Case).
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sandbox.salesforce.schema import SObjectType
 from sandbox.salesforce.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,7 +94,50 @@ def replace_stages(store: Store, rows: list[dict[str, Any]]) -> None:
             store.create("OpportunityStage", row, system=True, lenient=True)
 
 
-def seed_csv(store: Store, directory: str | Path) -> dict[str, int]:
+#: The id Data Loader exports for an empty lookup (15 and 18 characters).
+NULL_IDS = frozenset({"000000000000000", "000000000000000AAA"})
+
+
+class SeedReport(dict[str, int]):
+    """Records loaded per object; ``ignored_columns`` names the columns left out, per object."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ignored_columns: dict[str, list[str]] = {}
+
+
+def _loadable(obj: SObjectType, header: list[str]) -> tuple[list[str], list[str], set[str]]:
+    """The header's modelled columns, the ignored ones, and the reference columns."""
+    kept, ignored, references = [], [], set()
+    for name in header:
+        f = obj.field(name) if name else None
+        if f is None:
+            if name:
+                ignored.append(name)
+            continue
+        kept.append(name)
+        if f.type in ("reference", "id"):
+            references.add(name)
+    return kept, ignored, references
+
+
+def _read(obj: SObjectType, path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        kept, ignored, references = _loadable(obj, list(reader.fieldnames or []))
+        rows = []
+        for raw in reader:
+            row = {}
+            for name in kept:
+                value = raw.get(name)
+                if value in (None, "") or (name in references and value in NULL_IDS):
+                    continue
+                row[name] = value
+            rows.append(row)
+    return rows, ignored
+
+
+def seed_csv(store: Store, directory: str | Path) -> SeedReport:
     """Load every ``<SObject>.csv`` in ``directory``; return the record count per object."""
     folder = Path(directory)
     files = {p.stem: p for p in folder.glob("*.csv")}
@@ -86,17 +145,17 @@ def seed_csv(store: Store, directory: str | Path) -> dict[str, int]:
     if unknown:
         raise ValueError(f"no such sObject for seed file(s): {', '.join(sorted(unknown))}")
     order = [n for n in LOAD_ORDER if n in files] + sorted(set(files) - set(LOAD_ORDER))
-    counts: dict[str, int] = {}
+    counts = SeedReport()
     with store.lock:
         # Loaded history replaces the rows the store would otherwise derive from each insert.
         store.derive_history = "OpportunityHistory" not in files
         try:
             for name in order:
-                with files[name].open(newline="", encoding="utf-8-sig") as handle:
-                    rows = [
-                        {k: v for k, v in row.items() if k and v != ""}
-                        for row in csv.DictReader(handle)
-                    ]
+                obj = store.schema.get(name)
+                assert obj is not None  # unknown objects were refused above
+                rows, ignored = _read(obj, files[name])
+                if ignored:
+                    counts.ignored_columns[name] = ignored
                 if name == "OpportunityStage":
                     replace_stages(store, rows)
                 else:
@@ -105,5 +164,9 @@ def seed_csv(store: Store, directory: str | Path) -> dict[str, int]:
                 counts[name] = len(rows)
         finally:
             store.derive_history = True
-    log.info("seeded sandbox org from CSV: %s", counts)
+    log.info(
+        "seeded sandbox org from CSV: %s; columns not modelled, ignored: %s",
+        dict(counts),
+        {name: len(cols) for name, cols in counts.ignored_columns.items()},
+    )
     return counts

@@ -157,11 +157,14 @@ def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
                 f"{f.label or f.name}: data value too large: {shown} (max length={f.length})",
                 [f.name],
             )
-        if kind == "email" and text and not _EMAIL_RE.match(text):
+        # Loading (lenient) keeps what Salesforce itself stored: the Automated Process user's
+        # address has no dot in its domain, and an org adds its own picklist values.
+        if kind == "email" and text and not lenient and not _EMAIL_RE.match(text):
             raise RecordError(
                 "INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {text}", [f.name]
             )
-        if kind == "picklist" and f.restricted and f.picklist and text not in f.picklist:
+        restricted = f.restricted and f.picklist and not lenient
+        if kind == "picklist" and restricted and text not in f.picklist:
             raise RecordError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 f"{f.name}: bad value for restricted picklist field: {text}",
@@ -195,6 +198,8 @@ def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
         return parsed_date.isoformat()
     if kind == "datetime":
         parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None and lenient and isinstance(value, str):
+            parsed = parse_datetime(value.strip().replace(" ", "T", 1))  # 2023-10-28 20:45:25
         if parsed is None:
             raise json_parser_error(value, "datetime")
         return format_datetime(parsed)
