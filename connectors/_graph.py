@@ -8,23 +8,34 @@
   authority is not validated (msal reads the host's OpenID configuration instead).
 - HTTP: one ``requests`` session for msal and Graph, ``trust_env = False`` (so
   ``REQUESTS_CA_BUNDLE`` cannot override ``ca_bundle``), timeouts on every request.
-- Throttling: at most 4 requests in flight per (app, mailbox), shared by every connector of
-  the process using that app; a 429/503 Retry-After blocks the whole mailbox until it has
-  passed (so no concurrent worker sends early), and the retry itself waits through
-  :mod:`syncd.retry` with the injectable sleep.
+- Throttling: Outlook allows 4 concurrent requests per (app, mailbox)
+  (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits). The
+  gate counts requests, not HTTP calls: a ``$batch`` of n members takes ``min(4, n)`` slots,
+  because Graph runs up to 4 members at once and each counts
+  (https://learn.microsoft.com/en-us/graph/json-batching). The gate is per (app, mailbox) and
+  per process, shared by every connector and worker thread of the process (mail and calendar
+  units of one mailbox add up); it does not reach across processes, so with several ``syncd
+  run`` processes set ``max_concurrent_per_mailbox`` to 4 divided by their number. A 429/503
+  Retry-After blocks the whole mailbox until it has passed (so no concurrent worker sends
+  early); without Retry-After the retry backs off exponentially with full jitter, as Graph
+  asks (https://learn.microsoft.com/en-us/graph/throttling#best-practices-to-handle-throttling),
+  through :mod:`syncd.retry` with the injectable sleep.
 - Errors: 410 / ``syncStateNotFound`` / ``resyncRequired`` → CursorExpired; 429, 503, 504,
-  other 5xx and network failures → Transient/RateLimited; 401/403 → AuthExpired; other 4xx →
-  Permanent. Nothing above this module sees msal or requests.
-- ``$batch``: up to 20 GETs per request, up to 4 batches in parallel; throttled members are
-  retried after their Retry-After.
+  other 5xx and network failures → Transient/RateLimited; 401 (after one fresh token) →
+  AuthExpired; 403 on a mailbox (``ErrorAccessDenied``: an ApplicationAccessPolicy leaves it
+  out, https://learn.microsoft.com/en-us/graph/auth-limit-mailbox-access) → MailboxDenied,
+  that mailbox's unit only; other 4xx → Permanent. Nothing above this module sees msal or
+  requests.
+- ``$batch``: up to 20 GETs per request, one batch at a time per mailbox (each holds the
+  mailbox's 4 slots); throttled members are retried after their Retry-After.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,6 +43,7 @@ from typing import Any
 import jwt
 import msal
 import requests
+from pydantic import Field
 
 from syncd import retry
 from syncd.config import ConnectorSettings
@@ -40,6 +52,7 @@ from syncd.errors import (
     AuthExpired,
     ConfigError,
     CursorExpired,
+    MailboxDenied,
     Permanent,
     Problem,
     RateLimited,
@@ -67,24 +80,51 @@ class GraphSettings(ConnectorSettings):
     #: CA bundle to verify Graph and the authority with (None: the system's).
     ca_bundle: str | None = None
     timeout_seconds: float = 30.0
+    #: Concurrent requests per mailbox this process may have in flight (Graph allows 4 per
+    #: app and mailbox): with N ``syncd run`` processes, give each 4 / N.
+    max_concurrent_per_mailbox: int = Field(default=MAX_IN_FLIGHT, ge=1, le=MAX_IN_FLIGHT)
 
 
 class _Gate:
-    """Per (app, mailbox): a semaphore of 4 and the time before which nothing may be sent."""
+    """Per (app, mailbox): ``limit`` request slots and the time before which nothing is sent."""
 
-    def __init__(self) -> None:
-        self.slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.in_flight = 0
+        #: Threads waiting for slots (observed by tests; a gauge of contention).
+        self.waiting = 0
+        self.free = threading.Condition()
         self.not_before: datetime | None = None
         self.lock = threading.Lock()
+
+    @contextmanager
+    def slots(self, count: int = 1) -> Iterator[int]:
+        """Hold ``count`` slots (at most ``limit``) for the block: a batch waits for all."""
+        with self.free:
+            count = min(count, self.limit)
+            self.waiting += 1
+            try:
+                self.free.wait_for(lambda: self.in_flight + count <= self.limit)
+            finally:
+                self.waiting -= 1
+            self.in_flight += count
+        try:
+            yield count
+        finally:
+            with self.free:
+                self.in_flight -= count
+                self.free.notify_all()
 
 
 _GATES: dict[tuple[str, str], _Gate] = {}
 _GATES_LOCK = threading.Lock()
 
 
-def _gate(app: str, mailbox: str) -> _Gate:
+def _gate(app: str, mailbox: str, limit: int = MAX_IN_FLIGHT) -> _Gate:
     with _GATES_LOCK:
-        return _GATES.setdefault((app, mailbox.lower()), _Gate())
+        gate = _GATES.setdefault((app, mailbox.lower()), _Gate(limit))
+        gate.limit = min(gate.limit, limit)  # two connectors of one app: the stricter holds
+        return gate
 
 
 class _Http:
@@ -105,17 +145,20 @@ class _Http:
 
 def _retry_after(
     response: requests.Response | None, headers: dict[str, str] | None = None
-) -> float:
+) -> float | None:
+    """The Retry-After seconds Graph sent; None when it sent none (back off exponentially)."""
     # ``if response`` would be False for any 4xx/5xx: requests.Response.__bool__ is ``ok``.
     source = headers if headers is not None else (response.headers if response is not None else {})
-    value = source.get("Retry-After")
+    value = {k.lower(): v for k, v in source.items()}.get("retry-after")
     try:
-        return max(0.0, float(value)) if value is not None else 1.0
+        return max(0.0, float(value)) if value is not None else None
     except ValueError:
-        return 1.0
+        return None
 
 
-def translate(status: int, body: Any, retry_after: float, what: str) -> Exception:
+def translate(
+    status: int, body: Any, retry_after: float | None, what: str, mailbox: str = ""
+) -> Exception:
     """A Graph error response → the syncd error the caller must act on."""
     error = body.get("error") if isinstance(body, dict) else None
     code = str(error.get("code", "")) if isinstance(error, dict) else ""
@@ -127,6 +170,13 @@ def translate(status: int, body: Any, retry_after: float, what: str) -> Exceptio
         return Transient(f"{what}: unavailable ({status})", retry_after=retry_after)
     if status >= 500:
         return Transient(f"{what}: server error {status}")
+    message = str(error.get("message", "")) if isinstance(error, dict) else ""
+    if status == 403 and mailbox and ("AccessPolicy" in message or "[RAOP]" in message):
+        return MailboxDenied(
+            f"{what}: Graph refuses the app this mailbox ({code or status}); check the "
+            "ApplicationAccessPolicy's group",
+            mailbox=mailbox,
+        )
     if status in (401, 403):
         return AuthExpired(f"{what}: {code or status}")
     return Permanent(f"{what}: {status} {code}", code=code or str(status))
@@ -245,9 +295,14 @@ class GraphClient:
             if gate.not_before is None or until > gate.not_before:
                 gate.not_before = until
 
-    def _send(self, mailbox: str, method: str, url: str, **kwargs: Any) -> requests.Response:
-        gate = _gate(self.settings.client_id, mailbox)
-        with gate.slots:
+    def _gate(self, mailbox: str) -> _Gate:
+        return _gate(self.settings.client_id, mailbox, self.settings.max_concurrent_per_mailbox)
+
+    def _send(
+        self, mailbox: str, method: str, url: str, *, members: int = 1, **kwargs: Any
+    ) -> requests.Response:
+        gate = self._gate(mailbox)
+        with gate.slots(members):
             self._wait_gate(gate)
             headers = dict(kwargs.pop("headers", None) or {})
             for attempt in (1, 2):
@@ -267,18 +322,19 @@ class GraphClient:
                 if response.status_code == 401 and attempt == 1:
                     self._drop_token()
                     continue
-                if response.status_code in (429, 503):
-                    self._block(gate, _retry_after(response))
+                wait = _retry_after(response)
+                if response.status_code in (429, 503) and wait is not None:
+                    self._block(gate, wait)
                 return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _json(self, response: requests.Response, what: str) -> dict[str, Any]:
+    def _json(self, response: requests.Response, what: str, mailbox: str = "") -> dict[str, Any]:
         try:
             body = response.json()
         except ValueError:
             body = None
         if response.status_code >= 400:
-            raise translate(response.status_code, body, _retry_after(response), what)
+            raise translate(response.status_code, body, _retry_after(response), what, mailbox)
         if not isinstance(body, dict):
             raise Transient(f"{what}: unreadable response")
         return body
@@ -296,26 +352,23 @@ class GraphClient:
 
         def once() -> dict[str, Any]:
             response = self._send(mailbox, "GET", url, params=params, headers=headers)
-            return self._json(response, what)
+            return self._json(response, what, mailbox)
 
         return retry.call(once, self.policy, sleep=self.sleep)
 
     def batch_get(self, mailbox: str, paths: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """GET each relative path (``/users/…``) through ``$batch``: path → body (None: 404)."""
         todo = list(dict.fromkeys(paths))
-        chunks = [todo[i : i + BATCH_LIMIT] for i in range(0, len(todo), BATCH_LIMIT)]
         results: dict[str, dict[str, Any] | None] = {}
-        if not chunks:
-            return results
-        with ThreadPoolExecutor(max_workers=min(MAX_IN_FLIGHT, len(chunks))) as pool:
-            for found in pool.map(lambda c: self._batch_chunk(mailbox, c), chunks):
-                results.update(found)
+        # One batch at a time: a batch of 4+ members already fills the mailbox's 4 slots.
+        for i in range(0, len(todo), BATCH_LIMIT):
+            results.update(self._batch_chunk(mailbox, todo[i : i + BATCH_LIMIT]))
         return results
 
     def _batch_chunk(self, mailbox: str, paths: list[str]) -> dict[str, dict[str, Any] | None]:
         results: dict[str, dict[str, Any] | None] = {}
         pending = list(paths)
-        gate = _gate(self.settings.client_id, mailbox)
+        gate = self._gate(mailbox)
         url = self.settings.graph_url.rstrip("/") + "/$batch"
 
         def once() -> None:
@@ -324,9 +377,10 @@ class GraphClient:
                     {"id": str(i), "method": "GET", "url": p} for i, p in enumerate(pending)
                 ]
             }
-            body = self._json(self._send(mailbox, "POST", url, json=payload), "Graph $batch")
+            response = self._send(mailbox, "POST", url, json=payload, members=len(pending))
+            body = self._json(response, "Graph $batch")
             throttled: list[str] = []
-            wait = 0.0
+            waits: list[float | None] = []
             for member in body.get("responses", []):
                 path = pending[int(member["id"])]
                 status = int(member.get("status", 500))
@@ -336,12 +390,16 @@ class GraphClient:
                     results[path] = None
                 elif status in (429, 503) or status >= 500:
                     throttled.append(path)
-                    wait = max(wait, _retry_after(None, member.get("headers") or {}))
+                    waits.append(_retry_after(None, member.get("headers") or {}))
                 else:
-                    raise translate(status, member.get("body"), 0.0, "Graph $batch member")
+                    body_ = member.get("body")
+                    raise translate(status, body_, None, "Graph $batch member", mailbox)
             pending[:] = throttled
             if throttled:
-                self._block(gate, wait)
+                told = [w for w in waits if w is not None]
+                wait = max(told) if told else None  # none said: back off exponentially
+                if wait is not None:
+                    self._block(gate, wait)
                 raise RateLimited(f"{len(throttled)} $batch members throttled", retry_after=wait)
 
         retry.call(once, self.policy, sleep=self.sleep)

@@ -9,6 +9,8 @@
     │   └── RateLimited    the service said how long to wait (Retry-After)
     ├── Permanent          this one record can never succeed as it is: dead-letter it, go on
     ├── AuthExpired        credentials were revoked or expired: pause the mailbox, alert ops once
+    ├── MailboxDenied      the app may not read this one mailbox (a tenant access policy
+    │                      leaves it out): that unit's configuration problem, shown on it
     ├── CursorExpired      the saved cursor is too old: full resync of a bounded window
     └── BudgetExhausted    the daily API allocation (less the reserve) is spent: stop writing
                            until the rolling window allows
@@ -84,6 +86,20 @@ class Permanent(SyncdError):
 
 class AuthExpired(SyncdError):
     """Credentials no longer work (invalid_grant, revoked consent): pause and tell ops."""
+
+
+class MailboxDenied(SyncdError):
+    """The vendor refuses the app one mailbox while the credentials work for the others.
+
+    Microsoft Graph answers 403 ``ErrorAccessDenied`` for a mailbox an ApplicationAccessPolicy
+    leaves out. It is not :class:`AuthExpired` (nothing is paused for the tenant): the pass of
+    that unit fails with it, recorded on the unit, until the admin adds the mailbox to the
+    policy's group or removes it from the connector.
+    """
+
+    def __init__(self, message: str, *, mailbox: str) -> None:
+        super().__init__(message)
+        self.mailbox = mailbox
 
 
 class CursorExpired(SyncdError):

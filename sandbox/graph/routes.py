@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -23,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from werkzeug.wrappers import Request, Response
 
 from sandbox.graph.data import Item, Mailbox, SyncStateGone, parse_time
+from sandbox.graph.throttle import Verdict
 
 if TYPE_CHECKING:
     from sandbox.graph.server import GraphSandbox
@@ -137,26 +139,68 @@ class Routes:
             return json_response(exc.status, exc.body(), exc.headers)
 
     def dispatch(
-        self, app: str, method: str, path: str, query: dict[str, str], headers: Any
+        self,
+        app: str,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Any,
+        *,
+        in_batch: bool = False,
     ) -> tuple[int, Any, dict[str, str]]:
-        """One mailbox request under the throttle: (status, body, headers)."""
+        """One mailbox request under the throttle: (status, body, headers).
+
+        ``in_batch``: a ``$batch`` member already holding one of the slots :meth:`_batch`
+        reserved, so only the budget and injected faults apply to it.
+        """
+        mailbox = self._mailbox_of(method, path)
+        throttle = self.sb.throttle
+        verdict = (
+            throttle.member(app, mailbox.address)
+            if in_batch
+            else throttle.enter(app, mailbox.address)
+        )
+        if not verdict.ok:
+            self._refused(verdict)
+        try:
+            return self._route(mailbox, path.strip("/").split("/")[2:], query, headers)
+        finally:
+            if not in_batch:
+                throttle.leave(app, mailbox.address)
+
+    def _mailbox_of(self, method: str, path: str) -> Mailbox:
+        """The mailbox a request addresses; 403 when the tenant's access policy excludes it.
+
+        An ApplicationAccessPolicy (``New-ApplicationAccessPolicy -AccessRight
+        RestrictAccess``) limits an app to a group of mailboxes; Graph answers a request for
+        any other mailbox 403 ``ErrorAccessDenied``
+        (https://learn.microsoft.com/en-us/graph/auth-limit-mailbox-access). The token is
+        fine and every other mailbox still answers: it is that mailbox's configuration.
+        """
         parts = path.strip("/").split("/")
         if len(parts) < 3 or parts[0] != "users" or method != "GET":
             raise GraphError(400, "BadRequest", f"Unsupported request: {method} {path}")
         mailbox = self.sb.mailbox(parts[1])
-        verdict = self.sb.throttle.enter(app, mailbox.address)
-        if verdict.retry_after is not None:
-            self._count("throttled")
+        if mailbox.address in self.sb.access_denied:
             raise GraphError(
-                429,
-                "ApplicationThrottled",
-                f"Application is over its MailboxConcurrency limit: {verdict.reason}",
-                {"Retry-After": str(verdict.retry_after)},
+                403,
+                "ErrorAccessDenied",
+                "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly "
+                "AccessPolicy settings.",
             )
-        try:
-            return self._route(mailbox, parts[2:], query, headers)
-        finally:
-            self.sb.throttle.leave(app, mailbox.address)
+        return mailbox
+
+    def _refused(self, verdict: Verdict) -> None:
+        self._count("throttled")
+        headers = {} if verdict.retry_after is None else {"Retry-After": str(verdict.retry_after)}
+        if verdict.status == 503:
+            raise GraphError(503, "ServiceUnavailable", "Service Unavailable", headers)
+        raise GraphError(
+            429,
+            "ApplicationThrottled",
+            f"Application is over its MailboxConcurrency limit: {verdict.reason}",
+            headers,
+        )
 
     def _route(
         self, mailbox: Mailbox, rest: list[str], query: dict[str, str], headers: Any
@@ -301,6 +345,12 @@ class Routes:
         return self._page(mailbox, mailbox.events, state, keep, size, link, dict)
 
     def _batch(self, app: str, request: Request) -> dict[str, Any]:
+        """Run a ``$batch``: up to 4 members of one mailbox at once, each counted.
+
+        Graph dispatches up to four members at a time and each counts against the mailbox's
+        4-concurrent-requests limit (see :mod:`sandbox.graph.throttle`); members are answered
+        in any order, each with its own status (https://learn.microsoft.com/en-us/graph/json-batching).
+        """
         try:
             payload = json.loads(request.get_data() or b"{}")
             members = payload["requests"]
@@ -309,19 +359,71 @@ class Routes:
             raise _bad("Invalid batch payload.") from exc
         if not members or len(members) > 20:
             raise _bad("The number of batch requests must be between 1 and 20.")
-        responses = []
-        for member in members:
+        answers: dict[int, dict[str, Any]] = {}
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, member in enumerate(members):
             self._count("batch_member")
-            url = urlsplit("/" + str(member.get("url", "")).lstrip("/"))
+            method, url = str(member.get("method", "GET")), self._member_url(member)
+            try:
+                mailbox = self._mailbox_of(method, url.path)
+            except GraphError as exc:
+                answers[index] = self._answer(member, exc.status, exc.body(), exc.headers)
+                continue
+            groups.setdefault(mailbox.address, []).append((index, member))
+        for address, group in groups.items():
+            answers.update(self._run_group(app, address, group))
+        return {"responses": [answers[i] for i in range(len(members))]}
+
+    @staticmethod
+    def _member_url(member: dict[str, Any]) -> Any:
+        return urlsplit("/" + str(member.get("url", "")).lstrip("/"))
+
+    @staticmethod
+    def _answer(
+        member: dict[str, Any], status: int, body: Any, headers: dict[str, str]
+    ) -> dict[str, Any]:
+        return {"id": member.get("id"), "status": status, "headers": headers, "body": body}
+
+    def _run_group(
+        self, app: str, address: str, group: list[tuple[int, dict[str, Any]]]
+    ) -> dict[int, dict[str, Any]]:
+        throttle = self.sb.throttle
+        verdict = throttle.reserve(app, address, len(group))
+        want = min(throttle.concurrency_limit, len(group))
+        answers: dict[int, dict[str, Any]] = {}
+        fits: list[tuple[int, dict[str, Any]]] = []
+        for position, (index, member) in enumerate(group):
+            if not verdict.ok or position % want >= verdict.slots:
+                refused = verdict if not verdict.ok else throttle.crowded(app, address)
+                try:
+                    self._refused(refused)
+                except GraphError as exc:
+                    answers[index] = self._answer(member, exc.status, exc.body(), exc.headers)
+            else:
+                fits.append((index, member))
+
+        def run(item: tuple[int, dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+            index, member = item
+            url = self._member_url(member)
             query = dict(parse_qsl(url.query, keep_blank_values=True))
-            headers = member.get("headers") or {}
             try:
                 status, body, extra = self.dispatch(
-                    app, str(member.get("method", "GET")), url.path, query, headers
+                    app,
+                    str(member.get("method", "GET")),
+                    url.path,
+                    query,
+                    member.get("headers") or {},
+                    in_batch=True,
                 )
             except GraphError as exc:
                 status, body, extra = exc.status, exc.body(), exc.headers
-            responses.append(
-                {"id": member.get("id"), "status": status, "headers": extra, "body": body}
-            )
-        return {"responses": responses}
+            return index, self._answer(member, status, body, extra)
+
+        try:
+            if fits:
+                with ThreadPoolExecutor(max_workers=max(1, verdict.slots)) as pool:
+                    answers.update(pool.map(run, fits))
+        finally:
+            if verdict.ok:
+                throttle.leave(app, address, verdict.slots)
+        return answers

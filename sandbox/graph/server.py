@@ -81,6 +81,8 @@ class GraphSandbox:
         self.client_secret = secrets.token_urlsafe(24)
         self.certificates: dict[str, x509.Certificate] = {}
         self.mailboxes: dict[str, Mailbox] = {}
+        #: Mailboxes an ApplicationAccessPolicy keeps from the app (403 ErrorAccessDenied).
+        self.access_denied: set[str] = set()
         self.throttle = Throttle(self.clock, budget=budget)
         self.requests: Counter[str] = Counter()
         self.tokens_issued = 0
@@ -159,6 +161,10 @@ class GraphSandbox:
             found = Mailbox(user_id=make_id("user", address)[:36], address=address)
             self.mailboxes[address] = found
         return found
+
+    def deny_access(self, address: str) -> None:
+        """Exclude a mailbox from the app, as an ApplicationAccessPolicy does (see routes)."""
+        self.access_denied.add(address.lower())
 
     def mailbox(self, ref: str) -> Mailbox:
         """A mailbox by address (UPN) or user id; raises GraphError 404 otherwise."""

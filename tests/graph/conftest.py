@@ -16,6 +16,7 @@ for folder in ("connectors", "salesforce", "runner", "google"):
     sys.path.insert(0, str(HERE.parent / folder))
 
 from capture_helpers import Org, directory_users, seed  # noqa: E402
+from graph_helpers import NOW, FakeClock  # noqa: E402
 from sf_helpers import make_client, org_with_key_field  # noqa: E402
 
 from syncd.capture.privacy import PrivacyRules  # noqa: E402
@@ -36,6 +37,12 @@ class Crm:
 
     def records(self, sobject: str) -> list[dict[str, Any]]:
         return list(self.sandbox.records(sobject))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock the Graph sandbox and the client share, at ``graph_helpers.NOW``."""
+    return FakeClock(NOW)
 
 
 @pytest.fixture

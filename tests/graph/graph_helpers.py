@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import ConnectorContext
 from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
 from sandbox.graph import GraphSandbox
 from syncd.config.types import SecretRef
+
+#: The moment the Graph tests' fake clock starts at (the ``clock`` fixture of conftest).
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
 class FakeClock:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 import trustme
 from contract import pull_all
-from graph_helpers import FakeClock, mail_connector
+from graph_helpers import NOW, FakeClock, mail_connector
 
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_message
@@ -18,13 +18,7 @@ from sandbox.graph.throttle import Throttle
 from syncd.config.types import SecretRef
 from syncd.errors import AuthExpired, ConfigError
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 REP = "rep@ourco.example"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture

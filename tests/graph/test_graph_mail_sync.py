@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from contract import pull_all
-from graph_helpers import FakeClock, mail_connector
+from graph_helpers import NOW, FakeClock, mail_connector
 
 from connectors.outlook_mail import OutlookMailConnector
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_message
 from syncd.errors import CursorExpired
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 REP = "rep@ourco.example"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture
