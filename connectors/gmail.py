@@ -2,9 +2,14 @@
 
 Full sync (``cursor=None``): ``users.getProfile`` first, for the ``historyId`` the increments
 will start from (so mail arriving during the listing is caught by them), then
-``users.messages.list`` with ``q="after:<epoch> -in:drafts -in:chats"`` (SPAM and TRASH are
-left out by Gmail by default), one page per pull, and ``users.messages.get(format="metadata")``
-with only the headers syncd reads, sent in batches of ≤50. Increments:
+``users.messages.list(includeSpamTrash=False)``, one page per pull, and
+``users.messages.get(format="metadata")`` with only the headers syncd reads, sent in batches of
+≤50. syncd asks for the ``gmail.metadata`` scope only, and under it Gmail refuses ``q`` (403
+"Metadata scope does not support 'q' parameter", even when the token holds another scope too:
+https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/list), so the
+backfill window is cut on our side: Gmail lists newest first, so the listing stops after the
+first page holding a message whose ``internalDate`` is before the window (those are skipped as
+``outside_window``). Drafts and chats are listed too and dropped once fetched. Increments:
 ``users.history.list(startHistoryId, historyTypes=["messageAdded"])``, one page per pull; a 404
 for a start id Gmail no longer keeps raises ``CursorExpired`` (the runner then runs a bounded
 full sync and counts it).
@@ -121,16 +126,14 @@ class GmailConnector(Connector):
     ) -> Batch:
         users = self._service(mailbox)[0].users()
         request = users.messages().list(
-            userId="me",
-            q=f"after:{after} -in:drafts -in:chats",
-            maxResults=size,
-            pageToken=token,
+            userId="me", includeSpamTrash=False, maxResults=size, pageToken=token
         )
         page = self.caller.execute(request)
         self.meter.charge(mailbox, "messages.list")
         ids = [m["id"] for m in page.get("messages", [])]
-        activities, skips = self._fetch(mailbox, ids)
-        following = page.get("nextPageToken")
+        activities, skips, oldest = self._fetch(mailbox, ids)
+        # Newest first: once a message older than the window is seen, the rest are older too.
+        following = page.get("nextPageToken") if oldest is None or oldest >= after else None
         if following:
             nxt = f"gmail:1:full:{history_id}:{after}:{following}"
         else:
@@ -156,7 +159,7 @@ class GmailConnector(Connector):
                     continue  # not worth a get: it would be dropped anyway
                 if message.get("id") and message["id"] not in ids:
                     ids.append(message["id"])
-        activities, skips = self._fetch(mailbox, ids)
+        activities, skips, _ = self._fetch(mailbox, ids)
         following = page.get("nextPageToken")
         if following:
             nxt = f"gmail:1:hist:{history_id}:{following}"
@@ -164,9 +167,10 @@ class GmailConnector(Connector):
             nxt = f"gmail:1:hist:{page.get('historyId', history_id)}:-"
         return self._batch(mailbox, activities, skips, nxt, bool(following), "history")
 
-    def _fetch(self, mailbox: str, ids: list[str]) -> tuple[list[Activity], list[Skip]]:
+    def _fetch(self, mailbox: str, ids: list[str]) -> tuple[list[Activity], list[Skip], int | None]:
+        """Fetch and normalise ``ids``; also the oldest ``internalDate`` seen (epoch seconds)."""
         if not ids:
-            return [], []
+            return [], [], None
         service, batch_uri = self._service(mailbox)
         messages = service.users().messages()
         requests = [
@@ -180,8 +184,12 @@ class GmailConnector(Connector):
         window = self.context.backfill_start()
         activities: list[Activity] = []
         skips: list[Skip] = []
+        oldest: int | None = None
         for mid in ids:
             result = results.get(mid)
+            if isinstance(result, dict) and str(result.get("internalDate", "")).isdigit():
+                seconds = int(result["internalDate"]) // 1000
+                oldest = seconds if oldest is None else min(oldest, seconds)
             if isinstance(result, Permanent) and result.code == "notFound":
                 continue  # deleted between listing and fetching: nothing to capture
             if isinstance(result, SyncdError) and not isinstance(result, Permanent):
@@ -198,7 +206,7 @@ class GmailConnector(Connector):
                 skips.append(Skip(mid, SkipReason.OUTSIDE_WINDOW, key=item.key))
             else:
                 activities.append(item)
-        return activities, skips
+        return activities, skips, oldest
 
     def _normalize(self, message: dict[str, Any], origin: Any, mid: str) -> Activity | Skip | None:
         labels = list(message.get("labelIds", []))

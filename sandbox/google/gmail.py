@@ -1,8 +1,9 @@
 """Gmail v1 as the sandbox keeps it: mailboxes, labels, history ids, and the four methods.
 
-``users.getProfile``, ``users.messages.list`` (``q`` with ``after:``/``before:`` and
-``in:``/``-in:``, ``labelIds``, ``includeSpamTrash``, 1-500 per page, SPAM and TRASH left out
-by default), ``users.messages.get`` (``format`` minimal/metadata/full with
+``users.getProfile``, ``users.messages.list`` (newest ``internalDate`` first; ``q`` with
+``after:``/``before:`` and ``in:``/``-in:``, ``labelIds``, ``includeSpamTrash``, 1-500 per page,
+SPAM and TRASH left out by default; ``q`` is refused under the metadata scope, see
+:mod:`sandbox.google.scope`), ``users.messages.get`` (``format`` minimal/metadata/full with
 ``metadataHeaders``) and ``users.history.list`` (``startHistoryId``, ``historyTypes``,
 ``labelId``; a start id older than the mailbox keeps is 404, as Gmail answers after about a
 week). Every change takes the next history id of the mailbox. Page tokens name the last item
@@ -56,6 +57,17 @@ def _untoken(token: str) -> str:
         return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "invalidArgument", "Invalid pageToken") from exc
+
+
+def _order(msg: Message) -> tuple[int, str]:
+    return msg.internal_date, msg.id
+
+
+def _position(token: str) -> tuple[int, str]:
+    date, _, mid = token.partition(":")
+    if not date.isdigit() or not mid:
+        raise ApiError(400, "invalidArgument", "Invalid pageToken")
+    return int(date), mid
 
 
 def _max_results(query: dict[str, list[str]], default: int, cap: int) -> int:
@@ -149,12 +161,13 @@ class Gmail:
         exclude = {"DRAFT" if x == "DRAFTS" else x for x in exclude}
         start = _untoken(query["pageToken"][0]) if query.get("pageToken") else None
         with self._lock:
-            ids = sorted(box.messages, reverse=True)
+            # Newest first by internalDate, as Gmail lists (ties by id); the page token names
+            # the last message returned as "<internalDate>:<id>".
+            ordered = sorted(box.messages.values(), key=_order, reverse=True)
             found: list[Message] = []
-            for mid in ids:
-                if start is not None and mid >= start:
+            for msg in ordered:
+                if start is not None and _order(msg) >= _position(start):
                     continue
-                msg = box.messages[mid]
                 labels = set(msg.labels)
                 if not spam_trash and labels & HIDDEN_BY_DEFAULT and not include & labels:
                     continue
@@ -181,7 +194,7 @@ class Gmail:
         if page:
             answer["messages"] = [{"id": m.id, "threadId": m.thread_id} for m in page]
         if len(found) > size:
-            answer["nextPageToken"] = _token(page[-1].id)
+            answer["nextPageToken"] = _token(f"{page[-1].internal_date}:{page[-1].id}")
         return answer
 
     def get_message(self, box: Mailbox, mid: str, query: dict[str, list[str]]) -> dict[str, Any]:

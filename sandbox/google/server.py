@@ -28,7 +28,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import tls
-from sandbox.google import batch
+from sandbox.google import batch, scope
 from sandbox.google.auth import Auth, Grant, TokenError
 from sandbox.google.calendar import Calendar
 from sandbox.google.errors import ApiError
@@ -59,11 +59,11 @@ def _discovery(name: str) -> dict[str, Any]:
     return json.loads((package / name).read_text(encoding="utf-8"))
 
 
-_Route = tuple[str, str, re.Pattern[str], set[str]]
+_Route = tuple[str, str, re.Pattern[str], set[str], frozenset[str]]
 
 
 def _routes(doc: dict[str, Any], prefix: str) -> list[_Route]:
-    """(HTTP method, method id, path regex, allowed parameters) for every method of a doc."""
+    """(HTTP method, method id, path regex, allowed parameters, scopes) for every method."""
     common = set(doc.get("parameters", {}))
     found: list[_Route] = []
 
@@ -71,7 +71,9 @@ def _routes(doc: dict[str, Any], prefix: str) -> list[_Route]:
         for method in resource.get("methods", {}).values():
             pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(prefix + method["path"]))
             params = common | set(method.get("parameters", {}))
-            found.append((method["httpMethod"], method["id"], re.compile(f"^{pattern}$"), params))
+            scopes = frozenset(method.get("scopes", ()))
+            route = (method["httpMethod"], method["id"], re.compile(f"^{pattern}$"), params, scopes)
+            found.append(route)
         for child in resource.get("resources", {}).values():
             walk(child)
 
@@ -268,6 +270,7 @@ class GoogleSandbox:
                 "Request had invalid authentication credentials.",
                 {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'},
             )
+        scope.check(method_id, params[2], grant.scopes, query)
         user = self._user(api, params[0], grant)
         with self._lock:
             self.methods[method_id] += 1
@@ -284,12 +287,14 @@ class GoogleSandbox:
             )
         return self._invoke(api, method_id, params[0], user, query)
 
-    def _route(self, verb: str, path: str) -> tuple[str, str, tuple[dict[str, str], set[str]]]:
+    def _route(
+        self, verb: str, path: str
+    ) -> tuple[str, str, tuple[dict[str, str], set[str], frozenset[str]]]:
         for api, routes in self._routes.items():
-            for http_method, method_id, pattern, allowed in routes:
+            for http_method, method_id, pattern, allowed, scopes in routes:
                 match = pattern.match(path)
                 if match and http_method == verb:
-                    return api, method_id, (match.groupdict(), allowed)
+                    return api, method_id, (match.groupdict(), allowed, scopes)
         raise ApiError(404, "notFound", f"The requested URL {path} was not found on this server.")
 
     def _user(self, api: str, path_params: dict[str, str], grant: Grant) -> str:

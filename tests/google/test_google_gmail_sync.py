@@ -197,3 +197,26 @@ def test_mailboxes_clients_share_one_parsed_discovery_document(
         assert {a.mailbox for a in batch.activities} == {rep}
     documents = {id(connector._service(rep)[0]._rootDesc) for rep in reps}
     assert len(documents) == 1
+
+
+def test_full_sync_lists_without_q_and_cuts_the_window_by_internal_date(
+    sandbox: GoogleSandbox, clock: FakeClock, tmp_path: Path
+) -> None:
+    # The emulator refuses q under gmail.metadata (as Gmail does): a connector sending q would
+    # never complete a first sync. Old mail delivered last must still be cut by internalDate,
+    # and the listing must stop at the window's edge, not page through years of mail.
+    deliver_mail(sandbox, REP, 0, 30, NOW - timedelta(days=1))
+    deliver_mail(sandbox, REP, 30, 900, NOW - timedelta(days=400))
+    connector = gmail_connector(sandbox, tmp_path, (REP,), clock)
+    sandbox.reset_counters()
+    found: list[Email] = []
+    cursor = None
+    for _ in range(10):
+        batch = connector.pull(REP, cursor, limit=20)
+        found += [a for a in batch.activities if isinstance(a, Email)]
+        cursor = batch.next_cursor
+        if not batch.more:
+            break
+    assert sorted(e.message_id for e in found) == sorted(f"gm-{i}@globex.com" for i in range(30))
+    assert sandbox.methods["gmail.users.messages.list"] == 2  # 20 new, then 10 new + 10 old
+    assert cursor is not None and cursor.startswith("gmail:1:hist:")

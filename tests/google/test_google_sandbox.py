@@ -20,6 +20,8 @@ from sandbox.google.seed import seed_demo
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 REP = "rep@ourco.com"
 SCOPE = "https://www.googleapis.com/auth/gmail.metadata"
+READONLY = "https://www.googleapis.com/auth/gmail.readonly"
+CALENDAR = "https://www.googleapis.com/auth/calendar.events.readonly"
 
 
 @pytest.fixture
@@ -36,17 +38,19 @@ def _session(sb: GoogleSandbox) -> requests.Session:
     return session
 
 
-def _assertion(sb: GoogleSandbox, key_pem: str, email: str, sub: str = REP) -> str:
+def _assertion(
+    sb: GoogleSandbox, key_pem: str, email: str, sub: str = REP, scope: str = SCOPE
+) -> str:
     now = int(datetime.now(UTC).timestamp())
-    claims = {"iss": email, "sub": sub, "scope": SCOPE, "aud": f"{sb.url}/token",
+    claims = {"iss": email, "sub": sub, "scope": scope, "aud": f"{sb.url}/token",
               "iat": now, "exp": now + 3600}  # fmt: skip
     return jwt.encode(claims, key_pem, algorithm="RS256")
 
 
-def _token(sb: GoogleSandbox, session: requests.Session) -> str:
+def _token(sb: GoogleSandbox, session: requests.Session, scope: str = SCOPE) -> str:
     info = sb.service_account()
-    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-            "assertion": _assertion(sb, info["private_key"], info["client_email"])}  # fmt: skip
+    assertion = _assertion(sb, info["private_key"], info["client_email"], scope=scope)
+    form = {"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion}
     answer = session.post(f"{sb.url}/token", data=form)
     assert answer.status_code == 200, answer.text
     return str(answer.json()["access_token"])
@@ -123,7 +127,7 @@ def test_injected_rate_limits_carry_retry_after(google: GoogleSandbox) -> None:
 
 def test_calendar_sync_tokens_refuse_time_bounds_and_cap_page_size(google: GoogleSandbox) -> None:
     session = _session(google)
-    auth = {"Authorization": f"Bearer {_token(google, session)}"}
+    auth = {"Authorization": f"Bearer {_token(google, session, CALENDAR)}"}
     url = f"{google.url}/calendar/v3/calendars/primary/events"
     first = session.get(url, params={"maxResults": 5000}, headers=auth)
     token = first.json()["nextSyncToken"]
@@ -149,3 +153,34 @@ def test_seed_demo_gives_each_rep_mail_and_meetings_syncd_captures(
     # Private and declined meetings are captured here and skipped later by privacy.
     assert meetings == counts.meetings + 2 * len(reps)
     assert counts.noise_messages == 4  # SPAM and a draft per rep, never captured
+
+
+def test_scopes_are_enforced_per_method_and_parameter(google: GoogleSandbox) -> None:
+    # https://developers.google.com/workspace/gmail/api/reference/rest/v1/users.messages/list:
+    # q "cannot be used when accessing the api using the gmail.metadata scope"; Gmail refuses
+    # it (and bodies) whenever the metadata scope is in the token, even beside readonly.
+    session = _session(google)
+    google.gmail.deliver(REP, [("Subject", "x")], when=NOW)
+    base = f"{google.url}/gmail/v1/users/me/messages"
+    for scope in (SCOPE, f"{SCOPE} {READONLY}"):
+        auth = {"Authorization": f"Bearer {_token(google, session, scope)}"}
+        refused = session.get(base, params={"q": "after:1"}, headers=auth)
+        assert refused.status_code == 403, scope
+        assert refused.json()["error"]["message"] == (
+            "Metadata scope does not support 'q' parameter"
+        )
+        listed = session.get(base, params={"includeSpamTrash": "false"}, headers=auth)
+        assert listed.status_code == 200
+        mid = listed.json()["messages"][0]["id"]
+        for fmt in ("full", "raw", None):
+            params = {"format": fmt} if fmt else {}
+            assert session.get(f"{base}/{mid}", params=params, headers=auth).status_code == 403
+        ok = session.get(f"{base}/{mid}", params={"format": "metadata"}, headers=auth)
+        assert ok.status_code == 200
+    readonly = {"Authorization": f"Bearer {_token(google, session, READONLY)}"}
+    assert session.get(base, params={"q": "after:1"}, headers=readonly).status_code == 200
+    assert session.get(f"{base}/{mid}", params={"format": "raw"}, headers=readonly).ok
+    calendar_only = {"Authorization": f"Bearer {_token(google, session, CALENDAR)}"}
+    denied = session.get(base, headers=calendar_only)
+    assert denied.status_code == 403
+    assert denied.json()["error"]["errors"][0]["reason"] == "insufficientPermissions"
