@@ -19,7 +19,8 @@ The pull contract (checked for every connector by ``tests/connectors/contract.py
 - A malformed raw item becomes a :class:`~syncd.model.Skip`, never an exception.
 - Vendor errors are translated here, at the edge, into syncd's error tree.
 
-``type = "gmail"`` in the TOML resolves to exactly one class through :func:`get`.
+``type = "gmail"`` in the TOML resolves to exactly one class through the :class:`Registry` the
+wiring layer builds (:func:`builtins` in production) and hands to the config loader.
 """
 
 from __future__ import annotations
@@ -28,17 +29,18 @@ import importlib
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from syncd.capture.addresses import InternalParties
 from syncd.capture.normalize import Origin
+from syncd.config import ConnectorSettings
 
 if TYPE_CHECKING:
-    from syncd.config import ConnectorSettings
     from syncd.model import Batch
 
 
@@ -117,7 +119,6 @@ class ConnectorContext:
 
 #: Modules holding the built-in connectors; each registers its classes when imported.
 BUILTIN_MODULES: tuple[str, ...] = (
-    "connectors.memory",
     "connectors.mbox",
     "connectors.outlook_mail",
     "connectors.outlook_calendar",
@@ -173,7 +174,7 @@ class Connector(ABC):
 
 
 def register(cls: type[Connector]) -> type[Connector]:
-    """Class decorator: make ``cls`` available under ``cls.type``."""
+    """Class decorator for the built-in modules: make ``cls`` a production type ``cls.type``."""
     existing = _REGISTRY.get(cls.type)
     if existing is not None and existing is not cls:
         raise RuntimeError(f"connector type {cls.type!r} registered twice")
@@ -181,21 +182,54 @@ def register(cls: type[Connector]) -> type[Connector]:
     return cls
 
 
-def _load_builtins() -> None:
+class Registry(Mapping[str, "type[Connector]"]):
+    """The connector types one run knows: ``type`` → class (vdirsyncer's storage index).
+
+    The wiring layer (``syncd.app``, ``syncd.cli``) builds it and hands the config loader its
+    :meth:`settings_models`, so ``syncd.config`` imports nothing of the connectors. Production
+    runs use :func:`builtins`; tests add their own types with :meth:`with_types` (the in-memory
+    connector exists only there).
+    """
+
+    def __init__(self, classes: Iterable[type[Connector]]) -> None:
+        self._classes: dict[str, type[Connector]] = {}
+        for cls in classes:
+            if self._classes.setdefault(cls.type, cls) is not cls:
+                raise RuntimeError(f"connector type {cls.type!r} given twice")
+
+    def __getitem__(self, type_name: str) -> type[Connector]:
+        return self._classes[type_name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._classes))
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def with_types(self, *classes: type[Connector]) -> Registry:
+        """This registry plus ``classes`` (a new one; this one is unchanged)."""
+        return Registry([*self._classes.values(), *classes])
+
+    def settings_models(self) -> Mapping[str, type[ConnectorSettings]]:
+        """Each type's settings model: what the config loader validates a table with."""
+        return MappingProxyType({name: cls.settings_model for name, cls in self.items()})
+
+
+def builtins() -> Registry:
+    """The production connector types (every module of :data:`BUILTIN_MODULES`)."""
     global _loaded
     if not _loaded:
         for module in BUILTIN_MODULES:
             importlib.import_module(module)
         _loaded = True
+    return Registry(_REGISTRY.values())
 
 
 def types() -> list[str]:
-    """Every registered connector type, sorted."""
-    _load_builtins()
-    return sorted(_REGISTRY)
+    """Every production connector type, sorted."""
+    return list(builtins())
 
 
 def get(type_name: str) -> type[Connector]:
-    """The connector class for ``type_name``; ``KeyError`` when there is none."""
-    _load_builtins()
-    return _REGISTRY[type_name]
+    """The production connector class for ``type_name``; ``KeyError`` when there is none."""
+    return builtins()[type_name]

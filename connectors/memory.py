@@ -1,4 +1,7 @@
-"""An in-memory connector for tests and the demo: items are handed to it in code.
+"""An in-memory connector for tests: items are handed to it in code.
+
+It is not a production type (a config saying ``type = "memory"`` is refused): tests add it to
+the registry they hand the loader, ``connectors.base.builtins().with_types(MemoryConnector)``.
 
 Items are added per mailbox with :meth:`MemoryConnector.add` as ``(kind, raw)``: RFC 822 bytes
 or a header mapping for ``email``, the neutral event dict for ``meeting``, the neutral call
@@ -18,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from connectors.base import Connector, ConnectorContext, register
+from connectors.base import Connector, ConnectorContext
 from syncd.capture.normalize import normalize
 from syncd.config import ConnectorSettings
 from syncd.errors import CursorExpired
@@ -36,7 +39,6 @@ class _Item:
     source_id: str
 
 
-@register
 class MemoryConnector(Connector):
     """Serves items added with :meth:`add`, per mailbox, in insertion order."""
 

@@ -3,11 +3,16 @@
 Each part is built once, and only when a command needs it.
 
 Commands (``sync``, ``backfill``, ``explain``, the daemon) share this so they behave the same.
+
+This is also where the connector types meet the config: :func:`load_config` and
+:func:`check_config` hand the loader the registry's settings models (``syncd.config`` imports
+nothing of ``connectors``), and :class:`App` builds connectors from the same registry.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -16,11 +21,12 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
 from typing import Any
 
-import connectors.base as registry
-from connectors.base import Connector, ConnectorContext
+from connectors.base import Connector, ConnectorContext, Registry, builtins
+from syncd import config as config_loader
 from syncd.capture.normalize_call import to_e164
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import PassResult, Runner
+from syncd.config import Config
 from syncd.errors import ConfigError, Problem
 from syncd.state import Store
 
@@ -31,13 +37,27 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def load_config(path: str | os.PathLike[str], types: Registry | None = None) -> Config:
+    """The config at ``path`` validated against ``types`` (the production connectors if None)."""
+    return config_loader.load_config(path, (types or builtins()).settings_models())
+
+
+def check_config(
+    path: str | os.PathLike[str], types: Registry | None = None
+) -> tuple[Config, list[Problem]]:
+    """:func:`load_config` plus the outside checks; returns the config and the warnings."""
+    return config_loader.check_config(path, (types or builtins()).settings_models())
+
+
 @dataclass
 class App:
     """The parts of syncd for one configuration."""
 
-    config: Any
+    config: Config
     clock: Callable[[], datetime] = _utc_now
     sleep: Callable[[float], None] | None = None
+    #: The connector types to build from (the same the config was loaded with).
+    types: Registry = field(default_factory=builtins)
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @cached_property
@@ -133,7 +153,7 @@ class App:
             since=since,
             sleep=self.sleep or time.sleep,
         )
-        return registry.get(settings.type)(settings, context)
+        return self.types[settings.type](settings, context)
 
     def mailboxes(self, connector: Connector) -> list[str]:
         """The connector's mailboxes; ``"salesforce_users"`` means every active user."""

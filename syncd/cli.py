@@ -45,7 +45,7 @@ def _print_config_error(err: ConfigError) -> None:
 
 def _load(args: argparse.Namespace) -> Any:
     """Load and validate the config named by ``-c``, setting up logging from it."""
-    from syncd.config import check_config
+    from syncd.app import check_config
     from syncd.logs import setup_logging
 
     config, warnings = check_config(Path(args.config))
@@ -64,7 +64,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the configuration; every problem is listed with its key path."""
-    from syncd.config import check_config
+    from syncd.app import check_config
 
     config, warnings = check_config(Path(args.config))
     err = _err()

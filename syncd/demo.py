@@ -252,8 +252,7 @@ def summarize(world: Any, emulators: Any, passes: list[Any]) -> dict[str, Any]:
 
 def capture_world(folder: Path, emulators: Any, world: Any) -> list[Any]:
     """Load the demo config, create the key field, and run one pass over every mailbox."""
-    from syncd.app import App
-    from syncd.config import check_config
+    from syncd.app import App, check_config
     from syncd.salesforce.setup import ensure_key_field
 
     config, _warnings = check_config(write_config(folder, emulators, world))
@@ -268,8 +267,7 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
     The same code path as the command (``syncd.cli``'s Slack delivery and
     ``syncd.rules.run.run_rules``), with the Slack sleep on the emulators' simulated time.
     """
-    from syncd.app import App
-    from syncd.config import check_config
+    from syncd.app import App, check_config
     from syncd.rules.run import run_rules
 
     config, _warnings = check_config(folder / "syncd.toml")

@@ -2,8 +2,11 @@
 
 ::
 
-    load_config(path)  -> Config                       problems in the file itself
-    check_config(path) -> (Config, [warning Problem])  plus env vars, secret files, CA bundle
+    load_config(path, types)  -> Config                       problems in the file itself
+    check_config(path, types) -> (Config, [warning Problem])  plus env vars, secret files, …
+
+``types`` maps each connector ``type`` to its settings model; the wiring layer (``syncd.app``)
+hands it over, so this package imports nothing of ``connectors`` or ``syncd.capture``.
 
 Both raise :class:`syncd.errors.ConfigError` listing every problem with its key path
 (``connectors[1].interval``) and, where it can be found, its line.
@@ -19,6 +22,7 @@ from syncd.config.models import (
     CaptureConfig,
     Config,
     ConnectorSettings,
+    ConnectorTypes,
     Rule,
     RulesConfig,
     SalesforceConfig,
@@ -33,6 +37,7 @@ __all__ = [
     "CaptureConfig",
     "Config",
     "ConnectorSettings",
+    "ConnectorTypes",
     "Cron",
     "Duration",
     "Rule",

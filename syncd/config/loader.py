@@ -2,6 +2,9 @@
 
 ``load_config`` checks the file itself; ``check_config`` also looks outside it (environment
 variables, secret files, the CA bundle) the way ``syncd check-config`` needs.
+
+Both take the connector types from their caller (the wiring layer), so this package imports
+nothing of ``connectors`` or ``syncd.capture``: everything can import the config types.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from syncd.config.lines import key_lines, line_of
-from syncd.config.models import Config
+from syncd.config.models import Config, ConnectorTypes
 from syncd.config.types import SecretRef, inline_secret_message, type_name
 from syncd.errors import ConfigError, Problem
 
@@ -46,18 +49,24 @@ _BOUNDS = {
 }
 
 
-def load_config(path: str | os.PathLike[str]) -> Config:
-    """Parse and validate the TOML file at ``path``; raise one ``ConfigError`` listing all."""
-    config, problems, _, _ = _load(Path(path))
+def load_config(path: str | os.PathLike[str], connector_types: ConnectorTypes) -> Config:
+    """Parse and validate the TOML file at ``path``; raise one ``ConfigError`` listing all.
+
+    ``connector_types`` are the connector settings models by ``type`` (from the wiring layer:
+    ``syncd.app.load_config`` hands the production ones).
+    """
+    config, problems, _, _ = _load(Path(path), connector_types)
     if problems or config is None:
         raise ConfigError(problems, source=str(path))
     return config
 
 
-def check_config(path: str | os.PathLike[str]) -> tuple[Config, list[Problem]]:
+def check_config(
+    path: str | os.PathLike[str], connector_types: ConnectorTypes
+) -> tuple[Config, list[Problem]]:
     """Load, then check referenced env vars and files; return the config and the warnings."""
     path = Path(path)
-    config, problems, raw, lines = _load(path)
+    config, problems, raw, lines = _load(path, connector_types)
     warnings: list[Problem] = []
     failed = {p.path for p in problems}
     refs = config.secret_refs() if config is not None else _raw_refs(raw, "", path.resolve().parent)
@@ -89,7 +98,9 @@ def check_config(path: str | os.PathLike[str]) -> tuple[Config, list[Problem]]:
     return config, warnings
 
 
-def _load(path: Path) -> tuple[Config | None, list[Problem], dict[str, Any], dict[str, int]]:
+def _load(
+    path: Path, connector_types: ConnectorTypes
+) -> tuple[Config | None, list[Problem], dict[str, Any], dict[str, int]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -103,7 +114,8 @@ def _load(path: Path) -> tuple[Config | None, list[Problem], dict[str, Any], dic
         return None, [Problem("(syntax)", f"not valid TOML: {exc}", line)], {}, {}
     lines = key_lines(text)
     try:
-        config = Config.model_validate(raw, context={"base_dir": path.resolve().parent})
+        context = {"base_dir": path.resolve().parent, "connector_types": connector_types}
+        config = Config.model_validate(raw, context=context)
     except ValidationError as exc:
         return None, _problems(exc, lines), raw, lines
     for key, ref in config.secret_refs():

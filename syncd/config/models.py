@@ -5,6 +5,7 @@ Attribute names here are what the rest of syncd codes against; change them only 
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -159,6 +160,11 @@ class ConnectorSettings(Section):
     ] = ()
 
 
+#: The settings model of each connector type, by ``type``: the loader's only knowledge of the
+#: connectors, handed to it by the wiring layer (``connectors.base.Registry.settings_models``).
+ConnectorTypes = Mapping[str, type[ConnectorSettings]]
+
+
 RuleType = Literal[
     "no_activity",
     "stale",
@@ -249,16 +255,21 @@ class Config(Section):
     @field_validator("connectors", mode="before")
     @classmethod
     def _by_type(cls, value: object, info: Any) -> object:
-        """Validate each connector table with the settings model its ``type`` names."""
+        """Validate each connector table with the settings model its ``type`` names.
+
+        The models come from the validation context (``connector_types``), which the loader
+        fills with what the wiring layer handed it: without them every type is unknown.
+        """
         if not isinstance(value, list | tuple):
             return value  # pydantic says "must be an array"
         errors: list[InitErrorDetails] = []
         built: list[ConnectorSettings] = []
+        models: ConnectorTypes = (info.context or {}).get("connector_types", {})
         for index, item in enumerate(value):
             if isinstance(item, ConnectorSettings):
                 built.append(item)
                 continue
-            model = _settings_model(item, index, errors)
+            model = _settings_model(item, index, errors, models)
             if model is None:
                 continue
             try:
@@ -310,38 +321,32 @@ class Config(Section):
 
 
 def _settings_model(
-    item: object, index: int, errors: list[InitErrorDetails]
+    item: object, index: int, errors: list[InitErrorDetails], models: ConnectorTypes
 ) -> type[ConnectorSettings] | None:
     """The settings model for one ``[[connectors]]`` item, or None with a problem added."""
-    import difflib
-
-    from connectors import base  # deferred: connector modules import this one
 
     def problem(loc: Loc, message: str) -> None:
         errors.append(
             InitErrorDetails(type=PydanticCustomError("syncd", message), loc=loc, input=None)
         )
 
+    known = sorted(models)
     if not isinstance(item, dict):
         problem((index,), f"must be a table, not {type_name(item)}")
         return None
     kind = item.get("type")
     if kind is None:
-        problem((index, "type"), f"required; one of: {', '.join(base.types())}")
+        problem((index, "type"), f"required; one of: {', '.join(known)}")
         return None
     if not isinstance(kind, str):
         problem((index, "type"), f"must be a string, not {type_name(kind)}")
         return None
-    try:
-        return base.get(kind).settings_model
-    except KeyError:
-        known = base.types()
-        close = difflib.get_close_matches(kind, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        problem(
-            (index, "type"), f"unknown connector type {kind!r}{hint} (known: {', '.join(known)})"
-        )
-        return None
+    if kind in models:
+        return models[kind]
+    close = difflib.get_close_matches(kind, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    problem((index, "type"), f"unknown connector type {kind!r}{hint} (known: {', '.join(known)})")
+    return None
 
 
 def _walk_refs(node: object, prefix: str) -> Iterator[tuple[str, SecretRef]]:

@@ -14,7 +14,7 @@ from contract import NOW, ConnectorContract, fixed_clock, keys, pull_all
 from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.call_files import CallFilesConnector, CallFilesSettings
-from syncd.config import load_config
+from syncd.app import load_config
 from syncd.errors import ConfigError, CursorExpired
 from syncd.model import Call, SkipReason
 

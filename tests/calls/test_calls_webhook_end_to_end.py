@@ -19,8 +19,7 @@ from werkzeug.serving import make_server
 
 from connectors.aircall import AircallConnector
 from sandbox.dialers.aircall import AircallSandbox
-from syncd.app import App
-from syncd.config import load_config
+from syncd.app import App, load_config
 from syncd.salesforce.setup import ensure_key_field
 
 REP = "ana@ourco.com"

@@ -56,7 +56,7 @@ type = "gmial"
 name = "mail"
 
 [[connectors]]
-type = "memory"
+type = "mbox"
 name = "mem"
 interval = "soon"
 colour = "blue"
@@ -76,6 +76,21 @@ colour = "blue"
     ):
         assert path in err, f"{path} missing from:\n{err}"
     assert "inline-secret-value" not in err + proc.stdout
+
+
+def test_check_config_refuses_the_test_only_memory_connector(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = '[[connectors]]\ntype = "memory"\nname = "mem"\n'
+    text += '[[connectors]]\ntype = "mbx"\nname = "box"\n'
+    assert main(["check-config", "-c", str(write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    # The same error as a typo, which is answered with the closest production type.
+    assert "connectors[0].type (line 2): unknown connector type 'memory' (known: " in err
+    assert "connectors[1].type (line 5): unknown connector type 'mbx'; did you mean 'mbox'?" in err
+    for line in err.splitlines():
+        if "known: " in line:
+            assert "memory" not in line.split("known: ", 1)[1]
 
 
 def test_check_config_on_a_missing_file_is_a_config_error(tmp_path: Path) -> None:

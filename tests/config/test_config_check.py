@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.config import Config, check_config, load_config
+from syncd.app import check_config, load_config
+from syncd.config import Config
 from syncd.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"

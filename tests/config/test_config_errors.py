@@ -8,8 +8,10 @@ from typing import ClassVar
 
 import pytest
 
-from connectors.base import Connector, register
-from syncd.config import ConnectorSettings, Duration, SecretRef, load_config, secret_field
+from connectors.base import Connector, builtins
+from connectors.memory import MemoryConnector
+from syncd.app import load_config
+from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import ConfigError, Problem
 
 
@@ -22,13 +24,15 @@ class DialerSettings(ConnectorSettings):
     api_key: SecretRef = secret_field("vendor API key", required=True)
 
 
-@register
 class DialerConnector(Connector):
-    """Registered only in this test module."""
+    """Known only to the registry of this test module."""
 
     type: ClassVar[str] = "test_dialer"
     kinds: ClassVar[frozenset[str]] = frozenset({"call"})
     settings_model: ClassVar[type[ConnectorSettings]] = DialerSettings
+
+
+TYPES = builtins().with_types(MemoryConnector, DialerConnector)
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -39,7 +43,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def problems_of(path: Path) -> dict[str, Problem]:
     with pytest.raises(ConfigError) as caught:
-        load_config(path)
+        load_config(path, TYPES)
     assert caught.value.source == str(path)
     by_path = {p.path: p for p in caught.value.problems}
     assert len(by_path) == len(caught.value.problems), "one problem per key"
@@ -96,7 +100,7 @@ def test_several_distinct_mistakes_are_reported_together_with_paths_and_lines(
 def test_error_text_lists_every_problem_and_hides_inline_secret(tmp_path: Path) -> None:
     path = write(tmp_path, SEVERAL_MISTAKES)
     with pytest.raises(ConfigError) as caught:
-        load_config(path)
+        load_config(path, TYPES)
     text = str(caught.value)
     assert "6 configuration problems" in text
     assert "connectors[0].interval (line 13)" in text
@@ -153,7 +157,7 @@ api_key = "abc123"
 
 def test_connector_secret_by_reference(tmp_path: Path) -> None:
     text = '[[connectors]]\ntype = "test_dialer"\nname = "calls"\napi_key_env = "DIAL_KEY"\n'
-    config = load_config(write(tmp_path, text))
+    config = load_config(write(tmp_path, text), TYPES)
     (settings,) = config.connectors
     assert isinstance(settings, DialerSettings)
     assert settings.api_key == SecretRef(env="DIAL_KEY")

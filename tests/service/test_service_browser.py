@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.world.emulators import DemoEmulators
-from syncd.app import App
-from syncd.config import check_config
+from syncd.app import App, check_config
 from syncd.demo import run_world
 from syncd.service.scheduler import Service
 from syncd.service.web import WebServer

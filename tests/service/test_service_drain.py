@@ -22,8 +22,8 @@ from werkzeug.test import Client
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from sandbox.google import GoogleSandbox
-from syncd.app import App
-from syncd.config import SecretRef, load_config
+from syncd.app import App, load_config
+from syncd.config import SecretRef
 from syncd.errors import Transient
 from syncd.service.drain import Drain, Draining
 from syncd.service.scheduler import Service

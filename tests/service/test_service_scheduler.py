@@ -36,8 +36,7 @@ from service_helpers import (
 from sqlalchemy import select
 
 from sandbox.slack import SlackSandbox
-from syncd.app import App
-from syncd.config import load_config
+from syncd.app import App, load_config
 from syncd.service.scheduler import REPORTS_KEPT, Service
 from syncd.service.workers import Worker
 from syncd.state import Store
