@@ -55,6 +55,34 @@ class GmailSettings(GoogleSettings):
     """``[[connectors]] type = "gmail"``: the shared Google keys."""
 
 
+def normalize_message(message: dict[str, Any], origin: Any, mid: str) -> Activity | Skip | None:
+    """One ``users.messages.get`` answer → an activity, a named skip, or None (never captured)."""
+    labels = list(message.get("labelIds", []))
+    if NEVER_CAPTURED & set(labels):
+        return None
+    headers: dict[str, list[str]] = {}
+    for header in message.get("payload", {}).get("headers", []):
+        if isinstance(header, dict) and "name" in header:
+            headers.setdefault(str(header["name"]), []).append(str(header.get("value", "")))
+    received = None
+    raw_date = str(message.get("internalDate", ""))
+    if raw_date.isdigit():
+        received = datetime.fromtimestamp(int(raw_date) / 1000, UTC)
+    result = normalize_email(
+        headers,
+        origin,
+        source_id=mid,
+        thread_id=message.get("threadId"),
+        labels=labels,
+        received_at=received,
+    )
+    if isinstance(result, Email) and "SENT" in labels and result.direction != Direction.OUTBOUND:
+        # Gmail's SENT label is authoritative: the mailbox owner sent it (send-as aliases
+        # are not always in the internal list).
+        return result.replace(direction=Direction.OUTBOUND)
+    return result
+
+
 @register
 class GmailConnector(Connector):
     """One Gmail connector for every configured mailbox of a Workspace domain."""
@@ -197,7 +225,7 @@ class GmailConnector(Connector):
             if isinstance(result, Permanent) or not isinstance(result, dict):
                 skips.append(Skip(mid, SkipReason.UNPARSEABLE, "gmail refused the message"))
                 continue
-            item = self._normalize(result, origin, mid)
+            item = normalize_message(result, origin, mid)
             if item is None:
                 continue
             if isinstance(item, Skip):
@@ -207,36 +235,6 @@ class GmailConnector(Connector):
             else:
                 activities.append(item)
         return activities, skips, oldest
-
-    def _normalize(self, message: dict[str, Any], origin: Any, mid: str) -> Activity | Skip | None:
-        labels = list(message.get("labelIds", []))
-        if NEVER_CAPTURED & set(labels):
-            return None
-        headers: dict[str, list[str]] = {}
-        for header in message.get("payload", {}).get("headers", []):
-            if isinstance(header, dict) and "name" in header:
-                headers.setdefault(str(header["name"]), []).append(str(header.get("value", "")))
-        received = None
-        raw_date = str(message.get("internalDate", ""))
-        if raw_date.isdigit():
-            received = datetime.fromtimestamp(int(raw_date) / 1000, UTC)
-        result = normalize_email(
-            headers,
-            origin,
-            source_id=mid,
-            thread_id=message.get("threadId"),
-            labels=labels,
-            received_at=received,
-        )
-        if (
-            isinstance(result, Email)
-            and "SENT" in labels
-            and result.direction != Direction.OUTBOUND
-        ):
-            # Gmail's SENT label is authoritative: the mailbox owner sent it (send-as aliases
-            # are not always in the internal list).
-            return result.replace(direction=Direction.OUTBOUND)
-        return result
 
     def _batch(
         self,

@@ -19,9 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sandbox.google import mime
 from sandbox.google.errors import ApiError
 
 HIDDEN_BY_DEFAULT = {"SPAM", "TRASH"}
+_HIDE = {"messageListVisibility": "hide", "labelListVisibility": "labelHide"}
+#: Gmail's system labels and the visibility keys ``labels.list`` gives them.
+SYSTEM_LABELS: dict[str, dict[str, str]] = {
+    "CHAT": _HIDE, "SENT": {}, "INBOX": {}, "IMPORTANT": _HIDE, "TRASH": _HIDE, "DRAFT": {},
+    "SPAM": _HIDE, "CATEGORY_FORUMS": _HIDE, "CATEGORY_UPDATES": _HIDE,
+    "CATEGORY_PERSONAL": _HIDE, "CATEGORY_PROMOTIONS": _HIDE, "CATEGORY_SOCIAL": _HIDE,
+    "STARRED": {}, "UNREAD": {},
+}  # fmt: skip
 _QUERY_TERM = re.compile(r"^(-?)(after|before|in|label):(\S+)$")
 
 
@@ -35,6 +44,13 @@ class Message:
     internal_date: int  # epoch milliseconds, as Gmail's internalDate
     headers: list[tuple[str, str]]
     history_id: int
+    raw: bytes | None = None  # the whole MIME message, when a test gave one
+
+    def mime(self) -> bytes:
+        """The MIME text: the stored one, or the headers over an empty text/plain body."""
+        if self.raw is not None:
+            return self.raw
+        return ("".join(f"{k}: {v}\r\n" for k, v in self.headers) + "\r\n").encode()
 
 
 @dataclass
@@ -101,12 +117,20 @@ class Gmail:
         when: datetime,
         labels: list[str] | None = None,
         thread_id: str | None = None,
+        raw: bytes | None = None,
+        message_id: str | None = None,
     ) -> str:
-        """Add one message to ``address``'s mailbox; its id."""
+        """Add one message to ``address``'s mailbox; its id.
+
+        ``raw`` is the whole MIME message (its headers then replace ``headers``): served as
+        Gmail serves it with ``format=full`` or ``raw``. ``message_id`` keeps a given id.
+        """
+        if raw is not None:
+            headers = mime.headers_of(raw)
         with self._lock:
             box = self.mailbox(address)
             self._seq += 1
-            mid = f"{0x18C0000000000000 + self._seq:x}"
+            mid = message_id or f"{0x18C0000000000000 + self._seq:x}"
             box.history_id += 1
             box.messages[mid] = Message(
                 mid,
@@ -115,6 +139,7 @@ class Gmail:
                 int(when.timestamp() * 1000),
                 list(headers),
                 box.history_id,
+                raw,
             )
             box.history.append((box.history_id, mid))
             return mid
@@ -159,7 +184,8 @@ class Gmail:
                 (exclude if neg else include).add(arg.upper().replace("CHATS", "CHAT") + "")
         include = {"DRAFT" if x == "DRAFTS" else x for x in include}
         exclude = {"DRAFT" if x == "DRAFTS" else x for x in exclude}
-        start = _untoken(query["pageToken"][0]) if query.get("pageToken") else None
+        raw_token = (query.get("pageToken") or [""])[0]
+        start = _untoken(raw_token) if raw_token else None
         with self._lock:
             # Newest first by internalDate, as Gmail lists (ties by id); the page token names
             # the last message returned as "<internalDate>:<id>".
@@ -206,28 +232,43 @@ class Gmail:
             msg = box.messages.get(mid)
         if msg is None:
             raise ApiError(404, "notFound", "Requested entity was not found.")
+        text = msg.mime()
         answer: dict[str, Any] = {
             "id": msg.id,
             "threadId": msg.thread_id,
             "labelIds": list(msg.labels),
-            "snippet": "",
+            "snippet": mime.snippet(text) if fmt == "full" else "",
+            "sizeEstimate": len(text),
             "historyId": str(msg.history_id),
             "internalDate": str(msg.internal_date),
-            "sizeEstimate": 512,
         }
         if fmt == "raw":
-            text = "".join(f"{k}: {v}\r\n" for k, v in msg.headers) + "\r\n"
-            answer["raw"] = base64.urlsafe_b64encode(text.encode()).decode()
+            answer["raw"] = base64.urlsafe_b64encode(text).decode()
+        elif fmt == "full":
+            answer["payload"] = mime.payload(text)
         elif fmt != "minimal":
             names = {n.lower() for n in query.get("metadataHeaders", [])}
             headers = [
-                {"name": k, "value": v}
-                for k, v in msg.headers
-                if fmt == "full" or not names or k.lower() in names
+                {"name": k, "value": v} for k, v in msg.headers if not names or k.lower() in names
             ]
-            answer["payload"] = {"partId": "", "mimeType": "text/plain", "filename": "",
+            top = mime.payload(text)
+            answer["payload"] = {"partId": "", "mimeType": top["mimeType"], "filename": "",
                                  "headers": headers, "body": {"size": 0}}  # fmt: skip
         return answer
+
+    def list_labels(self, box: Mailbox, query: dict[str, list[str]]) -> dict[str, Any]:
+        """users.labels.list: the system labels, and any other label a message carries."""
+        with self._lock:
+            used = {label for msg in box.messages.values() for label in msg.labels}
+        answer = []
+        for label in [*SYSTEM_LABELS, *sorted(used - set(SYSTEM_LABELS))]:
+            item: dict[str, Any] = {"id": label, "name": label}
+            if label in SYSTEM_LABELS:
+                item |= SYSTEM_LABELS[label] | {"type": "system"}
+            else:
+                item |= {"type": "user"}
+            answer.append(item)
+        return {"labels": answer}
 
     def list_history(self, box: Mailbox, query: dict[str, list[str]]) -> dict[str, Any]:
         """users.history.list from ``startHistoryId``, oldest first."""

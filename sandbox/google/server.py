@@ -325,6 +325,8 @@ class GoogleSandbox:
                 return self.gmail.get_message(box, path_params["id"], query)
             if method_id == "gmail.users.history.list":
                 return self.gmail.list_history(box, query)
+            if method_id == "gmail.users.labels.list":
+                return self.gmail.list_labels(box, query)
         elif method_id == "calendar.events.list":
             return self.calendar.list_events(user, query)
         raise ApiError(501, "notImplemented", f"{method_id} is not emulated by the sandbox")
