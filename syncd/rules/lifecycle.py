@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, update
-
 from syncd.rules.builtin import Finding
 from syncd.rules.engine import Evaluation
-from syncd.state.schema import AlertRow, FlagRow
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +30,6 @@ class Outcome:
     resolved: int
     to_alert: list[tuple[int | None, Finding, str]]  # (flag id, finding, reason)
 
-
-#: Rows per IN (…) list when resolving.
-CHUNK = 500
 
 Render = Callable[[Finding], tuple[str, Any]]
 
@@ -68,9 +62,9 @@ def apply(
 ) -> Outcome:
     """Bring the flags in line with the evaluation and queue the alerts ``render`` makes.
 
-    All writes happen in one transaction with set-based statements (a run over a large org
-    touches tens of thousands of flags). With ``dry_run`` nothing is written and the alerts
-    that would be queued are returned.
+    All writes go through the flag and alert stores in one transaction, with set-based
+    statements (a run over a large org touches tens of thousands of flags). With ``dry_run``
+    nothing is written and the alerts that would be queued are returned.
     """
     found = {(f.opportunity_id, f.rule): f for f in evaluation.findings}
     open_flags = {(fl.opportunity_id, fl.rule): fl for fl in store.flags.list_open()}
@@ -120,45 +114,20 @@ def apply(
         else:
             updates.append({"id": current.id} | values)
     to_alert: list[tuple[int | None, Finding, str]] = []
+    queue: list[tuple[int, str, Any]] = []
     with store.transaction() as tx:
-        session = tx.session
         ids: dict[tuple[str, str], int] = {k: fl.id for k, fl in open_flags.items()}
-        if new_rows:
-            stmt = insert(FlagRow).returning(FlagRow.id, FlagRow.opportunity_id, FlagRow.rule)
-            for flag_id, opp, rule in session.execute(stmt, new_rows).all():
-                ids[(opp, rule)] = flag_id
-        # Same keys per statement: SQLAlchemy batches an executemany per key set.
-        for keys in {tuple(sorted(u)) for u in updates}:
-            session.execute(update(FlagRow), [u for u in updates if tuple(sorted(u)) == keys])
-        for start in range(0, len(cleared), CHUNK):
-            part = cleared[start : start + CHUNK]
-            session.execute(
-                update(FlagRow)
-                .where(FlagRow.id.in_(part))
-                .values(state="resolved", resolved_at=now, updated_at=now)
-            )
-        queue: list[dict[str, Any]] = []
+        ids |= tx.flags.raise_many(new_rows)
+        tx.flags.update_many(updates)
+        tx.flags.resolve_many(cleared, now)
         for _current, finding, reason in plan:
             if not reason:
                 continue
             flag_id = ids[(finding.opportunity_id, finding.rule)]
             to_alert.append((flag_id, finding, reason))
             if render is not None:
-                target, payload = render(finding)
-                queue.append(
-                    {
-                        "flag_id": flag_id,
-                        "digest_key": None,
-                        "channel": target,
-                        "payload": payload,
-                        "status": "queued",
-                        "attempts": 0,
-                        "created_at": now,
-                        "next_attempt_at": now,
-                    }
-                )
-        if queue:
-            session.execute(insert(AlertRow), queue)
+                queue.append((flag_id, *render(finding)))
+        tx.alerts.enqueue_many(queue, now)
     log.info(
         "flags: %d raised, %d updated, %d resolved, %d alerts queued",
         raised,

@@ -2,7 +2,7 @@
 
 Two sources:
 
-- :class:`StoreCollector` reads ``store.status()`` (and the ledger's counts by kind) at scrape
+- :class:`StoreCollector` reads ``store.status()`` (and ``store.ledger.count_by_kind()``) at scrape
   time, so lag, counts, resyncs, unmatched and dead letters are what the database says, even
   for units another worker synced;
 - :class:`Metrics` holds what only this process knows and the daemon updates: Salesforce API
@@ -23,9 +23,6 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-
-from syncd.state.schema import LedgerRow
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +45,7 @@ class StoreCollector(Collector):
         up = GaugeMetricFamily("syncd_store_up", "1 when the state store answered this scrape")
         try:
             report = self.store.status()
-            kinds = self._written_by_kind()
+            kinds = self.store.ledger.count_by_kind()
         except Exception:  # the scrape must still answer: say the store is down
             log.warning("metrics: state store unreachable", exc_info=True)
             up.add_metric([], 0)
@@ -71,13 +68,6 @@ class StoreCollector(Collector):
         dead = GaugeMetricFamily("syncd_dead_letters_open", "Dead letters not yet resolved")
         dead.add_metric([], report.dead_letters_open)
         yield dead
-
-    def _written_by_kind(self) -> dict[tuple[str, str], int]:
-        stmt = select(LedgerRow.connector, LedgerRow.kind, func.count()).group_by(
-            LedgerRow.connector, LedgerRow.kind
-        )
-        with self.store.engine.connect() as conn:
-            return {(c, k): int(n) for c, k, n in conn.execute(stmt)}
 
     def _units(self, report: Any) -> Iterator[Metric]:
         unit = ["connector", "mailbox"]

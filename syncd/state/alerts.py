@@ -8,11 +8,12 @@ cool-down question "when did this flag or digest last go out?".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from syncd.state.schema import AlertRow
 from syncd.state.scope import Scope
@@ -83,6 +84,26 @@ class Alerts:
             session.add(row)
             session.flush()
             return row.id
+
+    def enqueue_many(self, alerts: Sequence[tuple[int, str, Any]], now: datetime) -> None:
+        """Queue one alert per (flag id, channel, payload) for delivery at ``now``."""
+        if not alerts:
+            return
+        rows = [
+            {
+                "flag_id": flag_id,
+                "digest_key": None,
+                "channel": channel,
+                "payload": payload,
+                "status": "queued",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+            for flag_id, channel, payload in alerts
+        ]
+        with self._scope.session() as session:
+            session.execute(insert(AlertRow), rows)
 
     def due(self, limit: int = 50) -> list[Alert]:
         """Queued alerts whose next attempt is due, oldest first."""

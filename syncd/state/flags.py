@@ -3,18 +3,26 @@
 The rules engine decides *when* a flag changes; this store keeps one open flag per
 (opportunity, rule) — a partial unique index enforces it — and the history of resolved ones.
 Severity is an integer so "got worse" is a comparison.
+
+A rules run changes thousands of flags at once: :meth:`Flags.raise_many`,
+:meth:`Flags.update_many` and :meth:`Flags.resolve_many` do it with set-based statements, inside
+the caller's ``store.transaction()`` so the flags and their queued alerts commit together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from syncd.state.schema import FlagRow
-from syncd.state.scope import Scope
+from syncd.state.scope import Scope, chunks
+
+#: Ids per IN (…) list when resolving.
+CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,31 @@ class Flags:
     def resolve(self, flag_id: int) -> Flag:
         """Close the flag: its condition cleared."""
         return self._change(flag_id, state="resolved", resolved_at=self._scope.now())
+
+    def raise_many(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], int]:
+        """Insert new open flags (FlagRow column values); returns (opportunity, rule) → id."""
+        if not rows:
+            return {}
+        stmt = insert(FlagRow).returning(FlagRow.id, FlagRow.opportunity_id, FlagRow.rule)
+        with self._scope.session() as session:
+            return {(opp, rule): flag_id for flag_id, opp, rule in session.execute(stmt, rows)}
+
+    def update_many(self, changes: Sequence[dict[str, Any]]) -> None:
+        """Set the given columns of each flag (every change has its ``id``)."""
+        with self._scope.session() as session:
+            # Same keys per statement: SQLAlchemy batches an executemany per key set.
+            for keys in {tuple(sorted(c)) for c in changes}:
+                session.execute(update(FlagRow), [c for c in changes if tuple(sorted(c)) == keys])
+
+    def resolve_many(self, flag_ids: Sequence[int], now: datetime) -> None:
+        """Close these flags at ``now``: their condition cleared."""
+        with self._scope.session() as session:
+            for part in chunks(list(flag_ids), CHUNK):
+                session.execute(
+                    update(FlagRow)
+                    .where(FlagRow.id.in_(part))
+                    .values(state="resolved", resolved_at=now, updated_at=now)
+                )
 
     def _change(self, flag_id: int, **values: Any) -> Flag:
         with self._scope.session() as session:

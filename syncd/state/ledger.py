@@ -169,6 +169,14 @@ class Ledger:
         with self._scope.session(write=False) as session:
             return session.scalar(select(func.count()).select_from(LedgerRow)) or 0
 
+    def count_by_kind(self) -> dict[tuple[str, str], int]:
+        """Number of keys per (connector, kind): what was written, for the metrics."""
+        stmt = select(LedgerRow.connector, LedgerRow.kind, func.count()).group_by(
+            LedgerRow.connector, LedgerRow.kind
+        )
+        with self._scope.session(write=False) as session:
+            return {(c, k): int(n) for c, k, n in session.execute(stmt)}
+
     @staticmethod
     def _see(session: Any, seen: list[tuple[str, str, str]], now: datetime) -> int:
         unique = sorted(set(seen))

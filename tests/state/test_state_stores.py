@@ -159,6 +159,51 @@ def test_database_refuses_a_second_open_flag(store: Store, clock):
         )
 
 
+def test_a_rules_run_writes_flags_and_alerts_in_one_transaction(store: Store, clock):
+    now = clock.current
+    row = {"state": "raised", "severity": 1, "details": None, "updated_at": now}
+    with store.transaction() as tx:
+        ids = tx.flags.raise_many(
+            [
+                {"opportunity_id": "006D", "rule": "stale", "first_raised": now} | row,
+                {"opportunity_id": "006E", "rule": "stale", "first_raised": now} | row,
+            ]
+        )
+        tx.flags.update_many([{"id": ids[("006D", "stale")], "state": "alerted", "severity": 3}])
+        tx.alerts.enqueue_many([(ids[("006D", "stale")], "U1", {"text": "stale"})], now)
+    assert sorted(ids) == [("006D", "stale"), ("006E", "stale")]
+    flag = store.flags.get(ids[("006D", "stale")])
+    assert (flag.state, flag.severity) == ("alerted", 3)
+    assert [(a.flag_id, a.channel) for a in store.alerts.due()] == [(flag.id, "U1")]
+
+    clock.advance(days=1)
+    store.flags.resolve_many(list(ids.values()), clock.current)
+    assert store.flags.list_open() == []
+    assert store.flags.get(flag.id).resolved_at == clock.current
+    with pytest.raises(IntegrityError), store.transaction() as tx:
+        tx.flags.raise_many(
+            [{"opportunity_id": "006F", "rule": "stale", "first_raised": now} | row] * 2
+        )
+    assert store.flags.open_flag("006F", "stale") is None  # the whole transaction rolled back
+
+
+def test_ledger_counts_what_was_written_by_connector_and_kind(store: Store, clock):
+    at = clock.current
+    store.ledger.record(
+        [
+            LedgerEntry("em:1", "Task", "00T1", *UNIT, "email", at),
+            LedgerEntry("em:2", "Task", "00T2", *UNIT, "email", at),
+            LedgerEntry("mt:1", "Event", "00U1", *UNIT, "meeting", at),
+            LedgerEntry("cl:1", "Task", "00T3", "aircall", "phone-system", "call", at),
+        ]
+    )
+    assert store.ledger.count_by_kind() == {
+        ("outlook_mail", "email"): 2,
+        ("outlook_mail", "meeting"): 1,
+        ("aircall", "call"): 1,
+    }
+
+
 def test_alert_queue(store: Store, clock):
     flag, _ = store.flags.raise_flag("006C", "past_close_date", 1)
     alert = store.alerts.enqueue("U123", {"text": "update the close date"}, flag_id=flag.id)
