@@ -3,10 +3,16 @@
 ``/users/{mailbox}/calendarView/delta?startDateTime=…&endDateTime=…`` from the backfill start
 to ``lookahead_days`` after now, ``Prefer: odata.maxpagesize=<limit>, outlook.timezone="UTC",
 IdType="ImmutableId"``. calendarView expands recurring series into their instances, so every
-occurrence and exception arrives as its own event. One page per pull; the cursor is
-``graph-cal:1:`` + base64url JSON ``{"phase": "start"|"next"|"delta", "link": …}`` and the
-delta link is stored only after the batch is written. 410 / ``syncStateNotFound`` →
-CursorExpired → the runner resyncs the window.
+occurrence and exception arrives as its own event. One page per pull; the cursor
+(:mod:`connectors._graph_calendar_cursor`) is stored only after the batch is written. 410 /
+``syncStateNotFound`` → CursorExpired → the runner resyncs the window.
+
+Windows: a delta link keeps the window it was opened with for ever, so once ``now +
+lookahead_days`` is a day past its end, the next pull after a finished round opens a new
+window (backfill start to lookahead) and lists it whole: meetings booked beyond the old end
+arrive, the ones already written are sightings (same keys), and the mailbox's own meetings
+the new listing no longer returns are checked one by one (see below), so nothing that changed
+while the window moved is lost. Cost: one full listing of the window per mailbox a day.
 
 Keys (so Google and Microsoft views of one meeting are one Event):
 
@@ -21,27 +27,32 @@ Keys (so Google and Microsoft views of one meeting are one Event):
 
 Times: requested in UTC; a ``timeZone`` Graph still names in Windows form is mapped to IANA for
 the common zones. ``isAllDay`` events become dates (midnight UTC, end exclusive).
-``isCancelled`` marks the meeting cancelled (the planner updates or drops it); an ``@removed``
-entry carries only an id and is ignored: what was captured stays captured.
+``isCancelled`` marks the meeting cancelled (the planner re-writes a written Event as
+cancelled, or skips one never written). An organiser's cancelled or deleted meeting comes back
+only as ``{"id", "@removed"}``; the cursor keeps each meeting the mailbox organises (id →
+what was last seen), so such an entry is read once more through ``$batch``: a 404 re-writes
+the meeting, from the cursor's copy, as cancelled in the same pass; an event still there
+(moved out of the window, which Graph reports the same way) is taken as it is now. An
+``@removed`` for a meeting the mailbox only attends is the rep taking it off their calendar,
+not a cancellation, and changes nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from connectors._graph import GraphClient, GraphSettings
+from connectors._graph_calendar_cursor import CalendarCursor
 from connectors.base import Connector, register
 from syncd.capture.normalize_calendar import normalize_meeting
 from syncd.config import ConnectorSettings
 from syncd.errors import CursorExpired
 from syncd.model import Activity, Batch, Skip, SkipReason
 
-_PREFIX = "graph-cal:1:"
+#: A delta link whose window ends this much before ``now + lookahead_days`` is replaced.
+REWINDOW_AFTER = timedelta(days=1)
 _GOID_CLASS = "040000008200E00074C5B7101A82E008"
 _VCAL = b"vCal-Uid\x01\x00\x00\x00"
 _SENSITIVITY = {
@@ -143,39 +154,22 @@ class OutlookCalendarConnector(Connector):
         configured = self.settings.mailboxes
         return list(configured) if isinstance(configured, tuple) else []
 
-    def _decode(self, cursor: str) -> tuple[str, str]:
-        if not cursor.startswith(_PREFIX):
-            raise CursorExpired("not an Outlook calendar cursor")
-        try:
-            state = json.loads(base64.urlsafe_b64decode(cursor[len(_PREFIX) :].encode()))
-            phase, link = str(state["phase"]), str(state["link"])
-        except (binascii.Error, ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
-            raise CursorExpired("garbled Outlook calendar cursor") from exc
-        root = self._settings.graph_url.rstrip("/") + "/"
-        if phase not in ("next", "delta") or not link.startswith(root):
-            raise CursorExpired("the Outlook calendar cursor is not a Graph link")
-        return phase, link
-
-    @staticmethod
-    def _encode(phase: str, link: str) -> str:
-        raw = json.dumps({"phase": phase, "link": link}, separators=(",", ":")).encode()
-        return _PREFIX + base64.urlsafe_b64encode(raw).decode()
-
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
         """One calendarView delta page after ``cursor`` (at most ``limit`` events)."""
         size = max(1, limit or self.page_size)
         if cursor is None:
-            now = self.context.now()
-            url = f"{self._settings.graph_url.rstrip('/')}/users/{mailbox}/calendarView/delta"
-            params: dict[str, str] | None = {
-                "startDateTime": self.context.backfill_start().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "endDateTime": (now + timedelta(days=self._settings.lookahead_days)).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ"
-                ),
-            }
+            state = CalendarCursor(window=self._window())
         else:
-            _, url = self._decode(cursor)
-            params = None
+            state = CalendarCursor.decode(cursor, self._settings.graph_url)
+            if state.phase == "delta" and self._stale(state):
+                state.phase, state.link, state.listed = "relist", "", set()
+                state.window = self._window()
+        params: dict[str, str] | None = None
+        if state.phase == "start" or (state.phase == "relist" and not state.link):
+            url = f"{self._settings.graph_url.rstrip('/')}/users/{mailbox}/calendarView/delta"
+            params = {"startDateTime": state.window[0], "endDateTime": state.window[1]}
+        else:
+            url = state.link
         page = self.client.get(
             mailbox,
             url,
@@ -185,17 +179,53 @@ class OutlookCalendarConnector(Connector):
             },
             what="Outlook calendarView delta",
         )
-        activities, skips = self._normalise(mailbox, page.get("value") or [])
+        items = page.get("value") or []
+        activities, skips = self._normalise(mailbox, state, items)
         if page.get("@odata.nextLink"):
-            next_cursor, more = self._encode("next", page["@odata.nextLink"]), True
+            state.link = page["@odata.nextLink"]
+            state.phase = "relist" if state.phase == "relist" else "next"
         elif page.get("@odata.deltaLink"):
-            next_cursor, more = self._encode("delta", page["@odata.deltaLink"]), False
+            if state.phase == "relist":
+                found, lost = self._relisted(mailbox, state)
+                activities += found
+                skips += lost
+            state.phase, state.link = "delta", page["@odata.deltaLink"]
         else:
             raise CursorExpired("Graph delta page without a next or delta link")
         self.log.info(
             "outlook calendar pull: %d activities, %d skipped", len(activities), len(skips)
         )
-        return Batch(tuple(activities), tuple(skips), next_cursor, more)
+        more = state.phase != "delta"
+        return Batch(tuple(activities), tuple(skips), state.encode(), more)
+
+    def _window(self) -> tuple[str, str]:
+        """The window a new delta link is opened with: the backfill start to the lookahead."""
+        now = self.context.now()
+        end = now + timedelta(days=self._settings.lookahead_days)
+        return (
+            self.context.backfill_start().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        )
+
+    def _stale(self, state: CalendarCursor) -> bool:
+        """True once the link's window ends a day or more before ``now + lookahead_days``."""
+        try:
+            end = datetime.fromisoformat(state.window[1].replace("Z", "+00:00"))
+        except ValueError:
+            return True  # a version-1 cursor: its window is unknown
+        wanted = self.context.now() + timedelta(days=self._settings.lookahead_days)
+        return wanted - end >= REWINDOW_AFTER
+
+    def _relisted(self, mailbox: str, state: CalendarCursor) -> tuple[list[Activity], list[Skip]]:
+        """After listing a new window: check the organised meetings it did not return."""
+        start = state.window[0].rstrip("Z")
+        missing = [i for i in state.organised if i not in state.listed]
+        state.listed = set()
+        activities, skips = self._confirm(mailbox, state, missing)
+        for sid, neutral in list(state.organised.items()):
+            if _ends(neutral) < start:  # fell out of the window: nothing will report it
+                state.organised.pop(sid)
+        return activities, skips
 
     def _series_uids(self, mailbox: str, events: list[Mapping[str, Any]]) -> None:
         wanted = {
@@ -212,18 +242,63 @@ class OutlookCalendarConnector(Connector):
             uid = body.get("iCalUId") if isinstance(body, Mapping) else None
             self._series[(mailbox, master)] = str(uid) if uid else None
 
-    def _normalise(self, mailbox: str, items: list[Any]) -> tuple[list[Activity], list[Skip]]:
+    def _normalise(
+        self, mailbox: str, state: CalendarCursor, items: list[Any]
+    ) -> tuple[list[Activity], list[Skip]]:
+        events: list[Mapping[str, Any]] = []
+        removed: list[str] = []
+        skips: list[Skip] = []
+        for item in items:
+            if not isinstance(item, Mapping):
+                skips.append(Skip("?", SkipReason.UNPARSEABLE, "event is not an object"))
+            elif "@removed" in item:
+                removed.append(str(item.get("id") or ""))
+            else:
+                events.append(item)
+                if state.phase == "relist":
+                    state.listed.add(str(item.get("id") or ""))
+        # Only the mailbox's own meetings: an attendee removing one from their calendar does
+        # not cancel it (the organiser's cancellation reaches attendees as isCancelled).
+        activities, found_skips = self._events(mailbox, state, events)
+        gone, gone_skips = self._confirm(
+            mailbox, state, [r for r in removed if r in state.organised]
+        )
+        return activities + gone, skips + found_skips + gone_skips
+
+    def _confirm(
+        self, mailbox: str, state: CalendarCursor, ids: list[str]
+    ) -> tuple[list[Activity], list[Skip]]:
+        """Organised meetings Graph no longer shows in the view: deleted, or moved away.
+
+        calendarView delta also reports an event moved out of the window as ``@removed``, so
+        each is read once (``$batch``): a 404 means deleted or cancelled, and the meeting is
+        re-written from the cursor's copy as cancelled; one still there is taken as it is now.
+        """
+        if not ids:
+            return [], []
+        paths = {i: f"/users/{mailbox}/events/{i}" for i in ids}
+        bodies = self.client.batch_get(mailbox, paths.values())
+        still = [b for i in ids if (b := bodies.get(paths[i])) is not None]
+        activities, skips = self._events(mailbox, state, still)
         origin = self.context.origin(self.name, mailbox)
-        events = [e for e in items if isinstance(e, Mapping) and "@removed" not in e]
+        for sid in ids:
+            neutral = state.organised.pop(sid, None)
+            if bodies.get(paths[sid]) is not None or neutral is None:
+                continue
+            result = normalize_meeting(dict(neutral, status="cancelled"), origin, source_id=sid)
+            (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
+        for body in still:  # moved out of the window: the next new window lists it again
+            state.organised.pop(str(body.get("id") or ""), None)
+        return activities, skips
+
+    def _events(
+        self, mailbox: str, state: CalendarCursor, events: list[Mapping[str, Any]]
+    ) -> tuple[list[Activity], list[Skip]]:
+        origin = self.context.origin(self.name, mailbox)
         self._series_uids(mailbox, events)
         activities: list[Activity] = []
         skips: list[Skip] = []
-        for event in items:
-            if not isinstance(event, Mapping):
-                skips.append(Skip("?", SkipReason.UNPARSEABLE, "event is not an object"))
-                continue
-            if "@removed" in event:
-                continue
+        for event in events:
             sid = str(event.get("id") or "?")
             master = event.get("seriesMasterId")
             if master:
@@ -236,5 +311,28 @@ class OutlookCalendarConnector(Connector):
                 uid, instance = event.get("iCalUId"), None
             neutral = neutral_event(event, external_uid(str(uid or "")), instance)
             result = normalize_meeting(neutral, origin, source_id=sid)
-            (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
+            if isinstance(result, Skip):
+                skips.append(result)
+                continue
+            activities.append(result)
+            if _organises(event, mailbox) and not result.cancelled:  # type: ignore[union-attr]
+                state.organised[sid] = neutral
+            else:
+                state.organised.pop(sid, None)
         return activities, skips
+
+
+def _organises(event: Mapping[str, Any], mailbox: str) -> bool:
+    if event.get("isOrganizer") is True:
+        return True
+    organizer = event.get("organizer")
+    inner = organizer.get("emailAddress") if isinstance(organizer, Mapping) else None
+    address = inner.get("address") if isinstance(inner, Mapping) else None
+    return str(address or "").lower() == mailbox.lower()
+
+
+def _ends(neutral: Mapping[str, Any]) -> str:
+    """The neutral event's end as sortable UTC text (dates compare as their midnight)."""
+    end = neutral.get("end")
+    text = str(end.get("dateTime") if isinstance(end, Mapping) else end or "")
+    return text.replace("Z", "")[:19] if "T" in text else f"{text[:10]}T00:00:00"
