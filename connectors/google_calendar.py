@@ -10,10 +10,18 @@ outside the window are skipped as ``outside_window``.
 Recurring meetings are captured per instance: ``singleEvents`` expands them, each instance
 keyed by the iCalUID and its ``originalStartTime``. All-day events and the event's own time
 zone are read by :func:`~syncd.capture.normalize_calendar.normalize_meeting`. A cancelled
-event comes through as a cancelled meeting: the planner updates the Event already written and
-skips one never written. Private and declined events are skipped by the privacy rules. A
-cancelled event Google sends with nothing but ``id`` and ``status`` (a deleted one-off) cannot
-be keyed and is skipped as ``unparseable``.
+event comes through as a cancelled meeting: the planner marks the Event already written
+("Canceled: …", shown as free) and skips one never written. Private and declined events are
+skipped by the privacy rules.
+
+In incremental sync Google sends a deleted event with only ``id`` and ``status: cancelled``,
+and a cancelled instance of a series with only ``id``, ``recurringEventId`` and
+``originalStartTime`` (https://developers.google.com/calendar/api/v3/reference/events#status).
+Neither can be keyed as it stands (the key is the iCalUID and the instance start), so each is
+described by one ``events.get`` (1 request): a cancelled instance from its series' master (not
+cancelled, so complete), keyed by the master's iCalUID and ``originalStartTime``; a deleted
+event from itself ("The get method always returns them"). Masters are fetched once per page.
+A deleted event Google no longer describes is skipped as ``unparseable``, named so.
 
 Cursor: ``gcal:1:full:<timeMin epoch>:<timeMax epoch>|<page token>`` during the full listing,
 ``gcal:1:sync:<sync token>|<page token>`` afterwards (an empty page token: the first page).
@@ -28,9 +36,9 @@ from typing import Any, ClassVar
 
 from connectors._google import Caller, GoogleSettings, QuotaMeter, build_service, credentials_for
 from connectors.base import Connector, ConnectorContext, register
-from syncd.capture.normalize_calendar import normalize_meeting
+from syncd.capture.normalize_calendar import normalize_meeting, parse_when
 from syncd.config import ConnectorSettings
-from syncd.errors import CursorExpired
+from syncd.errors import CursorExpired, Permanent
 from syncd.model import Activity, Batch, Skip, SkipReason
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.events.readonly"]
@@ -95,7 +103,7 @@ class GoogleCalendarConnector(Connector):
     ) -> None:
         super().__init__(settings, context)
         self.caller = Caller(sleep=sleep or self.context.sleep)
-        self.meter = QuotaMeter({"events.list": 1})
+        self.meter = QuotaMeter({"events.list": 1, "events.get": 1})
         self._services: dict[str, Any] = {}
 
     @property
@@ -153,7 +161,8 @@ class GoogleCalendarConnector(Connector):
             self._service(mailbox).events().list(**params), expired_status=410
         )
         self.meter.charge(mailbox, "events.list")
-        activities, skips = self._normalize(mailbox, page.get("items", []), lo, hi)
+        items = self._describe_cancelled(mailbox, page.get("items", []))
+        activities, skips = self._normalize(mailbox, items, lo, hi)
         following = page.get("nextPageToken")
         if following:
             head = f"gcal:1:sync:{sync}" if sync is not None else f"gcal:1:full:{lo}:{hi}"
@@ -182,13 +191,80 @@ class GoogleCalendarConnector(Connector):
                 continue
             sid = str(event.get("id") or "?")
             if event.get("status") == "cancelled" and not event.get("start"):
-                skips.append(Skip(sid, SkipReason.UNPARSEABLE, "cancelled without details"))
+                detail = "cancelled event google no longer describes"
+                skips.append(Skip(sid, SkipReason.UNPARSEABLE, detail))
                 continue
             result = normalize_meeting(neutral(event), origin, source_id=sid)
             if isinstance(result, Skip):
                 skips.append(result)
+            elif result.cancelled:
+                activities.append(result)  # a cancellation applies wherever the Event lies
             elif result.occurred_at < low or result.occurred_at >= high:
                 skips.append(Skip(sid, SkipReason.OUTSIDE_WINDOW, key=result.key))
             else:
                 activities.append(result)
         return activities, skips
+
+    def _get(self, mailbox: str, event_id: str) -> dict[str, Any] | None:
+        """``events.get`` on the primary calendar; None when Google has forgotten the event."""
+        request = self._service(mailbox).events().get(calendarId="primary", eventId=event_id)
+        try:
+            answer = self.caller.execute(request)
+        except Permanent:
+            return None  # 404/410: gone for good; the caller names the skip
+        finally:
+            self.meter.charge(mailbox, "events.get")
+        return answer if isinstance(answer, dict) else None
+
+    def _describe_cancelled(self, mailbox: str, items: list[Any]) -> list[Any]:
+        """Cancelled items cut to their id (see the module docstring) → described events."""
+        masters: dict[str, dict[str, Any] | None] = {}
+        described: list[Any] = []
+        for event in items:
+            if (
+                not isinstance(event, dict)
+                or event.get("status") != "cancelled"
+                or event.get("start")
+                or not event.get("id")
+            ):
+                described.append(event)
+                continue
+            series, original = event.get("recurringEventId"), event.get("originalStartTime")
+            if series and isinstance(original, dict):
+                if series not in masters:
+                    masters[series] = self._get(mailbox, str(series))
+                master = masters[series]
+                described.append(
+                    instance_of(master, event, original)
+                    if master and master.get("start")
+                    else event
+                )
+            else:
+                described.append(self._get(mailbox, str(event["id"])) or event)
+        return described
+
+
+def instance_of(
+    master: dict[str, Any], event: dict[str, Any], original: dict[str, Any]
+) -> dict[str, Any]:
+    """The cancelled instance of ``master`` that started at ``original``, as a full event."""
+    try:
+        first, _ = parse_when(master["start"])
+        last, _ = parse_when(master.get("end") or master["start"])
+        start, all_day = parse_when(original)
+    except ValueError:
+        return event
+    end: dict[str, Any]
+    if all_day:
+        end = {"date": (start + (last - first)).date().isoformat()}
+    else:
+        end = {"dateTime": (start + (last - first)).isoformat()}
+    instance = {k: v for k, v in master.items() if k not in ("recurrence", "id")}
+    return instance | {
+        "id": event["id"],
+        "status": "cancelled",
+        "recurringEventId": event.get("recurringEventId"),
+        "originalStartTime": original,
+        "start": original,
+        "end": end,
+    }

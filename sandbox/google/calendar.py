@@ -15,8 +15,14 @@ number. ``events.list``:
   the listing's snapshot, so asking for a page again returns the same page.
 
 Recurring instances are generated within about 400 days of the sandbox clock when no
-``timeMin``/``timeMax`` bound them. A cancelled event keeps its fields (Google may send only
-``id`` and ``status`` for a deleted one-off event; the connector tolerates both).
+``timeMin``/``timeMax`` bound them.
+
+Cancelled events are listed in the shapes Google documents for ``status: cancelled``
+(https://developers.google.com/calendar/api/v3/reference/events#status): a deleted event
+carries only ``id`` and ``status`` ("Deleted events are only guaranteed to have the id field
+populated"), a cancelled exception of a recurring event only ``id``, ``recurringEventId`` and
+``originalStartTime``. The list method returns them only on incremental sync or with
+``showDeleted``; ``events.get`` "always returns them", here with their stored fields.
 """
 
 from __future__ import annotations
@@ -86,6 +92,16 @@ def _instant(when: dict[str, str]) -> str:
     return str(when.get("date"))
 
 
+def _listed(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as ``events.list`` sends it: cancelled ones cut to the documented minimum."""
+    if event.get("status") == "cancelled":
+        keep = ("kind", "id", "status", "recurringEventId", "originalStartTime")
+        if not event.get("recurringEventId"):
+            keep = ("kind", "id", "status")
+        return {k: event[k] for k in keep if k in event}
+    return {k: v for k, v in event.items() if not k.startswith("_")}
+
+
 class Calendar:
     """Every user's primary calendar."""
 
@@ -139,6 +155,16 @@ class Calendar:
         cal.events[event["id"]] = event
         return str(event["id"])
 
+    # -- events.get -------------------------------------------------------------------------
+
+    def get_event(self, user: str, event_id: str) -> dict[str, Any]:
+        """events.get: a stored event (cancelled ones too), or 404."""
+        with self._lock:
+            event = self.calendar(user).events.get(event_id)
+        if event is None:
+            raise ApiError(404, "notFound", "Not Found")
+        return {k: v for k, v in event.items() if not k.startswith("_")}
+
     # -- events.list ------------------------------------------------------------------------
 
     def list_events(self, user: str, query: dict[str, list[str]]) -> dict[str, Any]:
@@ -171,7 +197,7 @@ class Calendar:
             "kind": "calendar#events",
             "summary": cal.owner,
             "timeZone": "UTC",
-            "items": [{k: v for k, v in e.items() if not k.startswith("_")} for e in page],
+            "items": [_listed(e) for e in page],
         }
         if offset + size < len(items):
             answer["nextPageToken"] = _encode(offset + size, snapshot, since)

@@ -329,4 +329,6 @@ class GoogleSandbox:
                 return self.gmail.list_labels(box, query)
         elif method_id == "calendar.events.list":
             return self.calendar.list_events(user, query)
+        elif method_id == "calendar.events.get":
+            return self.calendar.get_event(user, path_params["eventId"])
         raise ApiError(501, "notImplemented", f"{method_id} is not emulated by the sandbox")

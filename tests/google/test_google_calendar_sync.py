@@ -150,3 +150,40 @@ def test_expired_sync_token_and_cancellation_end_to_end(
     assert not third.resynced
     assert sf.count("Event") == 6
     assert third.outcomes["skipped:cancelled_unwritten"] == 1
+
+
+def test_cancellations_cut_to_their_id_reach_salesforce_within_one_pass(
+    world: dict[str, Any], google: GoogleSandbox
+) -> None:
+    sf, runner, connector = world["sf"], world["runner"], world["connector"]
+    guests = ("alice@globex.com",)
+    one_off = google.calendar.add_event(
+        REP, meeting(30, REP, NOW - timedelta(days=1), guests=guests)
+    )
+    series = meeting(31, REP, NOW - timedelta(days=20), guests=guests)
+    series["recurrence"] = ["RRULE:FREQ=WEEKLY;COUNT=4"]
+    master = google.calendar.add_event(REP, series)
+    assert runner.run(connector, REP).outcomes["written"] == 5  # one-off + 4 instances
+    token = google.calendar.list_events(REP, {"maxResults": ["2500"]})["nextSyncToken"]
+    # The rep deletes the one-off and cancels the series' second instance (an exception).
+    google.calendar.update_event(REP, one_off, status="cancelled")
+    second = meeting(31, REP, NOW - timedelta(days=13), guests=guests)
+    exception = {"id": f"{master}_x2", "recurringEventId": master, "status": "cancelled",
+                 "originalStartTime": second["start"], "start": second["start"],
+                 "end": second["end"]}  # fmt: skip
+    google.calendar.add_event(REP, exception)
+    # Google lists them cut to the documented minimum: nothing to key them by.
+    listed = google.calendar.list_events(REP, {"syncToken": [token]})["items"]
+    shapes = sorted(sorted(item) for item in listed)
+    assert sorted(["id", "kind", "status"]) in shapes
+    assert sorted(["id", "kind", "originalStartTime", "recurringEventId", "status"]) in shapes
+
+    result = runner.run(connector, REP)
+    assert result.outcomes["written"] == 2, result.outcomes
+    events = sf.records("Event")
+    assert len(events) == 5
+    cancelled = sorted((e["Subject"], e["StartDateTime"][:16]) for e in events
+                       if e["Subject"].startswith("Canceled: "))  # fmt: skip
+    day = (NOW - timedelta(days=13)).strftime("%Y-%m-%dT%H:%M")
+    assert [c[0] for c in cancelled] == ["Canceled: Review 30", "Canceled: Review 31"]
+    assert cancelled[1][1] == day
