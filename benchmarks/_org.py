@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 
 
 def sandbox_client(sb: Any) -> SalesforceClient:
@@ -26,7 +26,7 @@ def seed_org(sb: Any, reps: list[str], contacts: int, accounts: int) -> list[str
     """The key field, users for the reps, accounts and contacts; the contacts' addresses."""
     client = sandbox_client(sb)
     try:
-        ensure_key_field(client)
+        run_setup(client)
     finally:
         client.close()
     sb.insert(

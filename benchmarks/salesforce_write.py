@@ -19,7 +19,7 @@ from _report import append_row, stamp
 
 from sandbox.salesforce import SalesforceSandbox
 from syncd.salesforce.directory import Directory
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 from syncd.salesforce.writer import ActivityWriter
 
 SECTION = "## Salesforce writes"
@@ -47,7 +47,7 @@ def measure(activities: int, contacts: int) -> dict[str, Any]:
     """Run the measurements on a fresh sandbox and return the figures."""
     sb = SalesforceSandbox().start()
     try:
-        ensure_key_field(sandbox_client(sb))
+        run_setup(sandbox_client(sb))
         accounts = sb.insert(
             "Account",
             [{"Name": f"Acct {i}", "Website": f"https://www.acct{i}.example"} for i in range(200)],

@@ -68,7 +68,7 @@ from sqlalchemy.engine import make_url
 from sandbox.google import GoogleSandbox
 from sandbox.salesforce import SalesforceSandbox
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 from syncd.state import Store
 from syncd.state.schema import RunRow
 
@@ -158,7 +158,7 @@ def seed(sb: SalesforceSandbox, gs: GoogleSandbox, size: WorldSize, now: datetim
     """The same world every run: users, accounts, contacts; mailboxes of contacts' mail."""
     client = sf_client(sb)
     try:
-        ensure_key_field(client)
+        run_setup(client)
     finally:
         client.close()
     reps = size.reps()

@@ -190,17 +190,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_setup_salesforce(args: argparse.Namespace) -> int:
-    """Create Activity.Syncd_Key__c through the Tooling API (idempotent)."""
-    from syncd.salesforce.setup import ensure_key_field
+    """Create or repair Activity.Syncd_Key__c and the permission set granting it (idempotent)."""
+    from syncd.salesforce.setup import run_setup
 
     with _app(args) as app:
-        outcome = ensure_key_field(app.salesforce)
-    what = {
-        "created": "created Activity.Syncd_Key__c (Text 255, External ID, Unique) "
-        "on Task and Event",
-        "exists": "Activity.Syncd_Key__c already exists; nothing to do",
-    }.get(outcome, outcome)
-    _out().print(what, markup=False)
+        steps = run_setup(app.salesforce)
+    console = _out()
+    for step in steps:
+        console.print(str(step), markup=False, highlight=False)
     return EXIT_OK
 
 

@@ -253,11 +253,11 @@ def summarize(world: Any, emulators: Any, passes: list[Any]) -> dict[str, Any]:
 def capture_world(folder: Path, emulators: Any, world: Any) -> list[Any]:
     """Load the demo config, create the key field, and run one pass over every mailbox."""
     from syncd.app import App, check_config
-    from syncd.salesforce.setup import ensure_key_field
+    from syncd.salesforce.setup import run_setup
 
     config, _warnings = check_config(write_config(folder, emulators, world))
     with App(config) as app:
-        ensure_key_field(app.salesforce)
+        run_setup(app.salesforce)
         return app.sync()
 
 

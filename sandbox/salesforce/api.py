@@ -25,8 +25,10 @@ from sandbox.salesforce.bulk import BulkQueries
 from sandbox.salesforce.composite import run_composite
 from sandbox.salesforce.errors import ApiError
 from sandbox.salesforce.faults import Faults
+from sandbox.salesforce.permissions import FieldAccess
 from sandbox.salesforce.query import Executor, Result
 from sandbox.salesforce.records import RecordsApi
+from sandbox.salesforce.schema import VIEWER
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.wire import DATA_PATH, NOT_FOUND, Reply, Request
 
@@ -129,14 +131,19 @@ class Api:
             m = DATA_PATH.match(req.path)
             if m is None or not MIN_VERSION <= int(m.group(1)) <= MAX_VERSION:
                 raise NOT_FOUND
-            self.auth.check(req.headers.get("authorization"))
+            user_id = self.auth.check(req.headers.get("authorization"))
             used = self.api_calls_used
             with self._lock:
                 if used >= self.api_limit:
                     raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
                 self._usage.append(self.store.clock())
             self._local.version = f"{m.group(1)}.{m.group(2)}"
-            status, body = self.route(req, m.group(3) or "/")
+            # The request runs as its session's user: field-level security applies to it.
+            viewer = VIEWER.set(FieldAccess(self.store, user_id))
+            try:
+                status, body = self.route(req, m.group(3) or "/")
+            finally:
+                VIEWER.reset(viewer)
             if isinstance(body, Reply):  # Bulk 2.0 results: CSV with their own headers
                 body.headers.update(self.usage_header())
                 return body

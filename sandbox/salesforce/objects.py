@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sandbox.salesforce.permissions import permission_objects
 from sandbox.salesforce.schema import Field, Schema
 from sandbox.salesforce.schema import read_only as _ro
 
@@ -322,7 +323,7 @@ def _tooling_objects() -> dict[str, list[Field]]:
 
 def org_schema() -> Schema:
     """Return a fresh schema of the standard objects."""
-    return Schema(_objects())
+    return Schema({**_objects(), **permission_objects()})
 
 
 def tooling_schema() -> Schema:

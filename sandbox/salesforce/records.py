@@ -81,7 +81,7 @@ class RecordsApi:
         row = self.store.get(obj.name, record_id)
         if row is None or row.get("IsDeleted"):
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
-        names = list(obj.fields)
+        names = [f.name for f in obj.visible_fields()]
         if fields:
             names = []
             for name in fields.split(","):

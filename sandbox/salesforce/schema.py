@@ -8,8 +8,9 @@ sandbox owns its own copy of the schema.
 from __future__ import annotations
 
 import copy
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 #: Key prefixes of the record ids of each object (the first three characters of an id).
 KEY_PREFIXES: dict[str, str] = {
@@ -28,7 +29,21 @@ KEY_PREFIXES: dict[str, str] = {
     "EmailMessage": "02s",
     "EmailMessageRelation": "0Rs",
     "CustomField": "00N",
+    "PermissionSet": "0PS",
+    "FieldPermissions": "01k",
+    "PermissionSetAssignment": "0Pa",
 }
+
+
+class Viewer(Protocol):
+    """Field-level security of the user an API request runs as (:mod:`.permissions`)."""
+
+    def see(self, obj: SObjectType, f: Field) -> Field | None:
+        """The protected field as this user sees it, or None when it is not accessible."""
+
+
+#: The user the current request runs as; None is the system context (seeding, side effects).
+VIEWER: ContextVar[Viewer | None] = ContextVar("sandbox_salesforce_viewer", default=None)
 
 #: Task statuses that count as closed (IsClosed), as in a default org.
 CLOSED_TASK_STATUSES = frozenset({"Completed"})
@@ -54,6 +69,8 @@ class Field:
     required: bool = False  # must be given on create (not nillable, no default)
     custom: bool = False
     label: str = ""
+    #: Under field-level security: invisible to a user no permission set grants it to.
+    protected: bool = False
 
     def describe(self) -> dict[str, Any]:
         """Return the field as the describe call shows it."""
@@ -183,8 +200,16 @@ class SObjectType:
             self.relationships[f.relationship_name.lower()] = f
 
     def field(self, name: str) -> Field | None:
-        """Return the field named ``name`` (any case), or None."""
-        return self.by_lower.get(name.lower())
+        """Return the field named ``name`` (any case) as the current user sees it, or None."""
+        f = self.by_lower.get(name.lower())
+        if f is None or not f.protected:
+            return f
+        viewer = VIEWER.get()
+        return f if viewer is None else viewer.see(self, f)
+
+    def visible_fields(self) -> list[Field]:
+        """The fields the current user can see (all of them in the system context)."""
+        return [v for f in self.fields.values() if (v := self.field(f.name)) is not None]
 
     @property
     def read_only(self) -> bool:
@@ -195,7 +220,7 @@ class SObjectType:
         """Return the object's describe result."""
         return {
             **self.summary(base_url),
-            "fields": [f.describe() for f in self.fields.values()],
+            "fields": [f.describe() for f in self.visible_fields()],
             "childRelationships": [
                 {
                     "relationshipName": name,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.salesforce import effects, validate
+from sandbox.salesforce import effects, permissions, validate
 from sandbox.salesforce.errors import ApiError, RecordError
 from sandbox.salesforce.objects import org_schema
 from sandbox.salesforce.schema import Field, Schema, SObjectType
@@ -217,6 +217,8 @@ class Store:
             row.update(values)
             effects.before_write(self, obj, row, None)
             validate.check_required(obj, row)
+            if obj.name in permissions.PERMISSION_OBJECTS:
+                permissions.before_write(self, obj, row)
             validate.check_unique(self, table, row, None)
             self.put(table, rid, row)
             effects.after_write(self, obj, row, None, system=system)
@@ -253,6 +255,8 @@ class Store:
                 row["SystemModstamp"] = now
             effects.before_write(self, obj, row, old)
             validate.check_required(obj, row)
+            if obj.name in permissions.PERMISSION_OBJECTS:
+                permissions.before_write(self, obj, row)
             validate.check_unique(self, table, row, rid)
             self.put(table, rid, row)
             effects.after_write(self, obj, row, old, system=system)

@@ -91,6 +91,8 @@ def create_custom_field(org: Schema, tooling: Store, body: Any) -> dict[str, Any
                 case_sensitive=bool(metadata.get("caseSensitive")),
                 custom=True,
                 label=str(metadata["label"]),
+                # Visible to nobody until a permission set grants it (field-level security).
+                protected=True,
             ),
         )
     return {"id": row["Id"], "success": True, "errors": [], "warnings": [], "infos": []}

@@ -137,6 +137,8 @@ class SalesforceClient:
         self._sf: Salesforce | None = None
         self._lock = threading.Lock()
         self.instance_url: str | None = None
+        #: The API user's id: the last segment of the token's identity URL (``id``).
+        self.user_id: str | None = None
         #: REST API calls this client made (not counting logins), for reports and metrics.
         self.calls_made = 0
         self.logins = 0
@@ -190,6 +192,8 @@ class SalesforceClient:
         if not instance or "access_token" not in body:
             raise AuthExpired("Salesforce login answered without an access token or instance URL")
         self.instance_url = instance
+        identity = str(body.get("id") or "").rstrip("/")
+        self.user_id = identity.rsplit("/", 1)[-1] if "/id/" in identity else None
         self._sf = Salesforce(
             instance_url=instance,
             session_id=body["access_token"],

@@ -1,10 +1,11 @@
 """``syncd doctor`` for Salesforce: one line per check, with the fix when it fails.
 
 Checks, in order: the org answers over TLS, syncd can log in, ``Syncd_Key__c`` exists on Task
-and Event as a unique external id, the integration user may create and update Task, Event and
-EventRelation, and the API budget is below the point where syncd stops writing. Checks that
-need a login are reported as skipped when the login fails, so the first problem is the one to
-fix. Nothing here writes to the org.
+and Event as a unique external id that this user can read and edit (a field that exists but is
+hidden by field-level security is told apart from a missing one: each has its own fix), the
+integration user may create and update Task, Event and EventRelation, and the API budget is
+below the point where syncd stops writing. Checks that need a login are reported as skipped
+when the login fails, so the first problem is the one to fix. Nothing here writes to the org.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from typing import Any
 
 from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
 from syncd.salesforce.client import SalesforceClient
+from syncd.salesforce.grants import PERMISSION_SET, existing_fields
 from syncd.salesforce.writer import KEY_FIELD
 
 PERMISSION_OBJECTS = ("Task", "Event", "EventRelation")
+FLS_FIX = (
+    "run `syncd setup salesforce`: it grants Read and Edit on the field through the permission "
+    f"set {PERMISSION_SET} and assigns that set to the API user ({{user}}); or, by hand, grant "
+    "Read and Edit on {field} in a permission set assigned to that user"
+)
 
 
 @dataclass(frozen=True)
@@ -67,21 +74,39 @@ def _auth(client: SalesforceClient) -> Check:
     return Check("salesforce: login", True, f"{client.instance_url} as {client.auth_mode}")
 
 
-def _key_field(described: dict[str, dict[str, Any]]) -> list[Check]:
+def _key_field(client: SalesforceClient, described: dict[str, dict[str, Any]]) -> list[Check]:
+    """Tell "missing" from "hidden by field-level security" from "read-only", with the fix."""
     out = []
+    defined: set[str] | None = None  # objects whose key field exists, asked only when needed
     for sobject in ("Task", "Event"):
+        name = f"{sobject}.{KEY_FIELD}"
         fields = {f["name"]: f for f in described[sobject].get("fields", [])}
         key = fields.get(KEY_FIELD)
-        ok = bool(key and key.get("externalId") and key.get("unique"))
-        detail = (
-            f"{sobject}.{KEY_FIELD} is a unique external id"
-            if ok
-            else f"{sobject}.{KEY_FIELD} is missing"
-            if key is None
-            else f"{sobject}.{KEY_FIELD} exists but is not a unique external id"
-        )
-        fix = "" if ok else "run `syncd setup salesforce` (or fix the field in Setup)"
-        out.append(Check(f"salesforce: key field on {sobject}", ok, detail, fix))
+        if key is None:
+            if defined is None:
+                defined = {f.sobject for f in existing_fields(client)}
+            if sobject in defined:
+                detail = (
+                    f"{name} exists but this user cannot see it (field-level security: no "
+                    "permission set or profile grants it Read and Edit)"
+                )
+                fix = FLS_FIX.format(field=name, user=client.user_id or "the API user")
+            else:
+                detail = f"{name} does not exist"
+                fix = "run `syncd setup salesforce` (it creates the field and grants it)"
+            out.append(Check(f"salesforce: key field on {sobject}", False, detail, fix))
+            continue
+        if not (key.get("externalId") and key.get("unique")):
+            detail = f"{name} exists but is not a unique external id"
+            fix = "in Setup, mark the field External ID and Unique (or delete it and run setup)"
+        elif not (key.get("createable") and key.get("updateable")):
+            detail = f"{name} is read-only for this user (field-level security grants Read only)"
+            fix = FLS_FIX.format(field=name, user=client.user_id or "the API user")
+        else:
+            out.append(Check(f"salesforce: key field on {sobject}", True, f"{name} is a unique "
+                             "external id this user can read and edit"))  # fmt: skip
+            continue
+        out.append(Check(f"salesforce: key field on {sobject}", False, detail, fix))
     return out
 
 
@@ -146,7 +171,7 @@ def _checks(client: SalesforceClient) -> list[Check]:
         return checks
     try:
         described = {s: client.describe(s) for s in ("Task", "Event", "EventRelation")}
-        checks += _key_field(described)
+        checks += _key_field(client, described)
         checks += _permissions(described)
         checks.append(_budget(client))
     except SyncdError as exc:

@@ -1,4 +1,8 @@
-"""``syncd setup salesforce``: create the ``Syncd_Key__c`` field through the Tooling API.
+"""``syncd setup salesforce``: the ``Syncd_Key__c`` field, and the grant that makes it visible.
+
+:func:`run_setup` is the whole command: the field (here) and then the permission set that
+grants it to the API user (:mod:`syncd.salesforce.grants`), since a field created through the
+Tooling API is visible to nobody until field-level security grants it.
 
 The key is defined once on the Activity object (so Task and Event share it) as Text(255),
 External ID, Unique and not case-sensitive: the unique index is what makes two writers
@@ -15,6 +19,7 @@ from typing import Literal
 from syncd.errors import Permanent
 from syncd.salesforce import soql
 from syncd.salesforce.client import SalesforceClient
+from syncd.salesforce.grants import Step, ensure_grants
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +63,10 @@ def ensure_key_field(client: SalesforceClient) -> Literal["created", "exists"]:
         raise
     log.info("salesforce key field created", extra={"field": FULL_NAME})
     return "created"
+
+
+def run_setup(client: SalesforceClient) -> list[Step]:
+    """Create or repair everything syncd needs in the org; one step per thing checked."""
+    outcome = ensure_key_field(client)
+    field = Step(f"field {FULL_NAME} (Text 255, External ID, Unique) on Task and Event", outcome)
+    return [field, *ensure_grants(client)]

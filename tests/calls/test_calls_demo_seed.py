@@ -18,7 +18,7 @@ from sandbox.dialers.demo import seed_demo
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from sandbox.dialers.zoom import ZoomPhoneSandbox
 from syncd.cli import main
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 
 REPS = ["ana@ourco.com", "bo@ourco.com"]
 PHONES = ["(512) 757-6000", "+1 415 555 0142", "646.555.0123"]
@@ -57,7 +57,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
     monkeypatch.setenv("SYNCD_TEST_RC_SECRET_DEMO", rc.client_secret)
     monkeypatch.setenv("SYNCD_TEST_RC_JWT_DEMO", rc.jwt)
     client = make_client(sf)
-    ensure_key_field(client)
+    run_setup(client)
     client.close()
     (account,) = sf.insert("Account", [{"Name": "Globex"}])
     sf.insert("User", [{"Username": r, "Email": r, "LastName": r[:2]} for r in REPS])

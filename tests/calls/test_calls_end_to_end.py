@@ -17,7 +17,7 @@ import pytest
 from sf_helpers import make_client, start_sandbox
 
 from syncd.cli import main
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 
 SECRET_ENV = "SYNCD_TEST_SF_SECRET_CALLS"
 REP = "ana@ourco.com"
@@ -30,7 +30,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, 
     sb = start_sandbox()
     monkeypatch.setenv(SECRET_ENV, sb.client_secret)
     client = make_client(sb)
-    ensure_key_field(client)
+    run_setup(client)
     client.close()
     (account,) = sb.insert("Account", [{"Name": "Globex", "Website": "globex.com"}])
     sb.insert("User", [{"Username": REP, "Email": REP, "LastName": "Ana"}])

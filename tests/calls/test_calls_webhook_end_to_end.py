@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from connectors.aircall import AircallConnector
 from sandbox.dialers.aircall import AircallSandbox
 from syncd.app import App, load_config
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 
 REP = "ana@ourco.com"
 
@@ -33,7 +33,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
     monkeypatch.setenv("SYNCD_TEST_AC_TOKEN_HOOK", ac.api_token)
     monkeypatch.setenv("SYNCD_TEST_AC_WEBHOOK", ac.webhook_token)
     client = make_client(sf)
-    ensure_key_field(client)
+    run_setup(client)
     client.close()
     sf.insert("User", [{"Username": REP, "Email": REP, "LastName": "Ana"}])
     sf.insert("Contact", [{"LastName": "Alice", "MobilePhone": "(512) 757-6000"}])

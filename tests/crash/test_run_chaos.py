@@ -77,7 +77,7 @@ from crash_world import (
 from service_helpers import free_port
 from sf_helpers import make_client, start_sandbox
 
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 from syncd.service.workers import DEFAULT_TTL, Worker, holder_is_dead, new_worker_id
 from syncd.state import Store
 
@@ -199,7 +199,7 @@ def build_org(tmp_path: Path, scenario: Scenario, state_url: str) -> Org:
     phones = phone_contacts(ACCOUNTS)
     sb.insert("Contact", phones)
     client = make_client(sb)
-    ensure_key_field(client)
+    run_setup(client)
     client.close()
     calls = CallLog(tmp_path / "calls")
     numbers = [c["Phone"] for c in phones]

@@ -71,12 +71,12 @@ def start_sandbox(**kwargs: Any) -> Any:
 @contextmanager
 def org_with_key_field(**kwargs: Any) -> Iterator[Any]:
     """A started sandbox org with Activity.Syncd_Key__c created; stopped on exit."""
-    from syncd.salesforce.setup import ensure_key_field
+    from syncd.salesforce.setup import run_setup
 
     sb = start_sandbox(**kwargs)
     try:
         client = make_client(sb)
-        ensure_key_field(client)
+        run_setup(client)
         client.close()
         yield sb
     finally:

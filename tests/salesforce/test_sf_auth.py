@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from sf_helpers import SleepLog, make_client, start_sandbox
+from sf_helpers import SleepLog, make_client
 
 from syncd.errors import AuthExpired
 from syncd.salesforce.client import SalesforceClient
@@ -118,24 +118,6 @@ def test_doctor_reports_a_tls_problem(org: Any, tmp_path: Any) -> None:
     checks = run_doctor(factory)
     assert len(checks) == 1 and not checks[0].ok
     assert "ca_bundle" in checks[0].fix
-
-
-def test_setup_on_a_fresh_org_creates_then_finds_the_field() -> None:
-    sb = start_sandbox()
-    try:
-        before = {c.name: c for c in run_doctor(lambda: make_client(sb))}
-        missing = before["salesforce: key field on Task"]
-        assert not missing.ok and "syncd setup salesforce" in missing.fix
-
-        assert ensure_key_field(make_client(sb)) == "created"
-        assert ensure_key_field(make_client(sb)) == "exists"
-
-        after = run_doctor(lambda: make_client(sb))
-        assert all(c.ok for c in after), [c for c in after if not c.ok]
-        event = make_client(sb).describe("Event")
-        assert "Syncd_Key__c" in {f["name"] for f in event["fields"]}
-    finally:
-        sb.stop()
 
 
 def test_every_call_has_a_timeout_and_a_slow_answer_is_retried(org: Any) -> None:

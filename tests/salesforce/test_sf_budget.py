@@ -10,7 +10,7 @@ from sf_helpers import make_client, start_sandbox
 
 from syncd.errors import BudgetExhausted
 from syncd.salesforce.doctor import run_doctor
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 from syncd.salesforce.writer import KEY_FIELD, ActivityWriter
 
 LIMIT = 60
@@ -20,7 +20,7 @@ LIMIT = 60
 def small_org() -> Iterator[Any]:
     sb = start_sandbox(api_limit=LIMIT)
     try:
-        ensure_key_field(make_client(sb))
+        run_setup(make_client(sb))
         yield sb
     finally:
         sb.stop()

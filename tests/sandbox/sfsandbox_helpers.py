@@ -55,3 +55,27 @@ def connect(sandbox: SalesforceSandbox) -> Salesforce:
         session=http_session(sandbox),
         version=sandbox.api_version,
     )
+
+
+def grant_key_field(
+    sf: Salesforce, sandbox: SalesforceSandbox, *, edit: bool = True
+) -> tuple[str, str]:
+    """Grant Read+Edit on Task/Event.Syncd_Key__c to the API user, as an admin would.
+
+    A permission set, its two FieldPermissions and an assignment to the client-credentials
+    run-as user, created through the REST API (the path ``syncd setup salesforce`` takes);
+    ``edit=False`` grants Read only. Returns the permission set's and the assignment's ids.
+    """
+    ps = sf.PermissionSet.create({"Name": "Test_Grant", "Label": "Test grant"})["id"]
+    for sobject in ("Task", "Event"):
+        sf.FieldPermissions.create(
+            {
+                "ParentId": ps,
+                "SobjectType": sobject,
+                "Field": f"{sobject}.Syncd_Key__c",
+                "PermissionsRead": True,
+                "PermissionsEdit": edit,
+            }
+        )
+    assignment = {"PermissionSetId": ps, "AssigneeId": sandbox.auth.run_as_user_id}
+    return ps, sf.PermissionSetAssignment.create(assignment)["id"]

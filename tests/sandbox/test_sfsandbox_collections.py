@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from sfsandbox_helpers import connect
+from sfsandbox_helpers import connect, grant_key_field
 from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
@@ -60,6 +60,7 @@ def with_key(sandbox: SalesforceSandbox, sf: Salesforce) -> Salesforce:
     assert exc2.value.content[0]["errorCode"] == "INVALID_FIELD"
     result = sf.toolingexecute("sobjects/CustomField", method="POST", data=KEY_FIELD)
     assert result["success"] is True and result["id"].startswith("00N")
+    grant_key_field(sf, sandbox)
     return sf
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from sfsandbox_helpers import FakeClock, connect, http_session, token
+from sfsandbox_helpers import FakeClock, connect, grant_key_field, http_session, token
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
@@ -86,6 +86,7 @@ def test_request_limit_fault(fresh: SalesforceSandbox) -> None:
 def test_lock_row_fails_chosen_records_inside_a_200(fresh: SalesforceSandbox) -> None:
     sf = connect(fresh)
     sf.toolingexecute("sobjects/CustomField", method="POST", data=KEY)
+    grant_key_field(sf, fresh)
     fresh.faults.inject("lock_row", keys=["k2", "k4"])
     results = _upsert(sf, [f"k{i}" for i in range(6)])
     failed = [i for i, r in enumerate(results) if not r["success"]]

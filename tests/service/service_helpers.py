@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "salesforce"))
 
 from sf_helpers import make_client, start_sandbox
 
-from syncd.salesforce.setup import ensure_key_field
+from syncd.salesforce.setup import run_setup
 
 SECRET_ENV = "SYNCD_TEST_SERVICE_SF_SECRET"
 #: Content that must never reach an endpoint.
@@ -70,7 +70,7 @@ def start_org(tmp_path: Path, *, interval: str = "2s", listen: str = "127.0.0.1:
     """Sandbox org (key field, one account, contact and user), an mbox, and syncd.toml."""
     sb = start_sandbox()
     client = make_client(sb)
-    ensure_key_field(client)
+    run_setup(client)
     client.close()
     (account,) = sb.insert("Account", [{"Name": "Globex", "Website": "globex.com"}])
     sb.insert("User", [{"Username": "ana@ourco.com", "Email": "ana@ourco.com", "LastName": "A"}])
