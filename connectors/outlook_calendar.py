@@ -259,7 +259,7 @@ class OutlookCalendarConnector(Connector):
                     state.listed.add(str(item.get("id") or ""))
         # Only the mailbox's own meetings: an attendee removing one from their calendar does
         # not cancel it (the organiser's cancellation reaches attendees as isCancelled).
-        activities, found_skips = self._events(mailbox, state, events)
+        activities, found_skips = self.normalise_events(mailbox, state, events)
         gone, gone_skips = self._confirm(
             mailbox, state, [r for r in removed if r in state.organised]
         )
@@ -279,7 +279,7 @@ class OutlookCalendarConnector(Connector):
         paths = {i: f"/users/{mailbox}/events/{i}" for i in ids}
         bodies = self.client.batch_get(mailbox, paths.values())
         still = [b for i in ids if (b := bodies.get(paths[i])) is not None]
-        activities, skips = self._events(mailbox, state, still)
+        activities, skips = self.normalise_events(mailbox, state, still)
         origin = self.context.origin(self.name, mailbox)
         for sid in ids:
             neutral = state.organised.pop(sid, None)
@@ -291,9 +291,10 @@ class OutlookCalendarConnector(Connector):
             state.organised.pop(str(body.get("id") or ""), None)
         return activities, skips
 
-    def _events(
+    def normalise_events(
         self, mailbox: str, state: CalendarCursor, events: list[Mapping[str, Any]]
     ) -> tuple[list[Activity], list[Skip]]:
+        """Graph events → meetings and named skips; ``state`` learns the organised ones."""
         origin = self.context.origin(self.name, mailbox)
         self._series_uids(mailbox, events)
         activities: list[Activity] = []

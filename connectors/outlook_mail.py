@@ -174,7 +174,7 @@ class OutlookMailConnector(Connector):
                     what="Outlook messages delta",
                 )
                 pages += 1
-                found, skipped = self._normalise(mailbox, folder, page.get("value") or [])
+                found, skipped = self.normalise(mailbox, folder, page.get("value") or [])
                 activities += found
                 skips += skipped
                 room -= len(found) + len(skipped)
@@ -198,9 +198,10 @@ class OutlookMailConnector(Connector):
             more=more,
         )
 
-    def _normalise(
+    def normalise(
         self, mailbox: str, folder: str, items: list[Any]
     ) -> tuple[list[Activity], list[Skip]]:
+        """Delta items of one folder → activities and named skips (``@removed`` ignored)."""
         origin = self.context.origin(self.name, mailbox)
         live = [m for m in items if isinstance(m, Mapping) and "@removed" not in m]
         extra: dict[str, Any] = {}

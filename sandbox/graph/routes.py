@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from werkzeug.wrappers import Request, Response
 
 from sandbox.graph.data import Item, Mailbox, SyncStateGone, parse_time
+from sandbox.graph.shapes import event_view, list_items, message_view
 from sandbox.graph.throttle import Verdict
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ MESSAGE_PROPS = {
     "bodyPreview",
     "body",
     "categories",
+    "hasAttachments",
+    "importance",
 }
 EVENT_PROPS = {
     "id",
@@ -69,6 +72,15 @@ EVENT_PROPS = {
     "showAs",
     "responseStatus",
     "bodyPreview",
+    "body",
+    "importance",
+    "isOrganizer",
+    "recurrence",
+    "responseRequested",
+    "webLink",
+    "onlineMeeting",
+    "onlineMeetingProvider",
+    "hasAttachments",
 }
 FOLDERS = {"inbox", "sentitems", "drafts", "deleteditems", "junkemail", "archive"}
 DEFAULT_PAGE = 10
@@ -100,6 +112,8 @@ def _select(body: dict[str, Any], props: set[str] | None, allowed: set[str]) -> 
     if props is None:
         return {k: v for k, v in body.items() if k != "internetMessageHeaders"}
     out = {k: body[k] for k in props | {"id"} if k in body and k in allowed}
+    if "@odata.etag" in body:  # Graph sends the etag whatever $select says
+        out = {"@odata.etag": body["@odata.etag"]} | out
     return out
 
 
@@ -220,6 +234,18 @@ class Routes:
         if rest[:2] == ["calendarView", "delta"] and len(rest) == 2:
             self._count("calendar_delta")
             return 200, self._calendar_delta(mailbox, query, size), applied
+        if len(rest) == 1 and rest[0] in ("messages", "events"):
+            self._count(f"{rest[0]}_list")
+            self._only(query, {"$select", "$filter", "$orderby", "$top", "$skip"})
+            allowed = MESSAGE_PROPS if rest[0] == "messages" else EVENT_PROPS
+            props = _parse_select(query.get("$select"), allowed)
+
+            def view(body: dict[str, Any]) -> dict[str, Any]:
+                shown = message_view(body) if rest[0] == "messages" else event_view(body, mailbox)
+                return _select(shown, props, allowed)
+
+            link = f"{self.sb.graph_url}/users/{mailbox.user_id}/{rest[0]}"
+            return 200, list_items(mailbox, rest[0], query, link, view, _bad), {}
         if len(rest) == 2 and rest[0] in ("messages", "events"):
             self._count(f"{rest[0]}_get")
             allowed = MESSAGE_PROPS if rest[0] == "messages" else EVENT_PROPS
@@ -229,13 +255,13 @@ class Routes:
                 item = mailbox.messages.get(rest[1])
                 if item is None or item.removed:
                     raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
-                body = dict(item.body)
+                body = message_view(item.body)
             else:
                 found = mailbox.masters.get(rest[1])
                 event = mailbox.events.get(rest[1])
                 if found is None and (event is None or event.removed):
                     raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
-                body = dict(found if found is not None else event.body)  # type: ignore[union-attr]
+                body = event_view(found if found is not None else event.body, mailbox)  # type: ignore[union-attr]
             return 200, (body if props is None else _select(body, props, allowed)), {}
         raise GraphError(400, "BadRequest", "Resource not found for the segment.")
 
@@ -310,7 +336,7 @@ class Routes:
             return since_at is None or parse_time(item.body["receivedDateTime"]) >= since_at
 
         def project(body: dict[str, Any]) -> dict[str, Any]:
-            out = _select(body, props, MESSAGE_PROPS)
+            out = _select(message_view(body), props, MESSAGE_PROPS)
             out.pop("internetMessageHeaders", None)  # never in delta (see module docstring)
             return out
 
@@ -342,7 +368,9 @@ class Routes:
             return begins < hi and ends > lo
 
         link = f"{self.sb.graph_url}/users/{mailbox.user_id}/calendarView/delta"
-        return self._page(mailbox, mailbox.events, state, keep, size, link, dict)
+        return self._page(
+            mailbox, mailbox.events, state, keep, size, link, lambda b: event_view(b, mailbox)
+        )
 
     def _batch(self, app: str, request: Request) -> dict[str, Any]:
         """Run a ``$batch``: up to 4 members of one mailbox at once, each counted.
