@@ -209,12 +209,12 @@ def run_import(path: Path, total: int, *, with_screen: bool) -> dict[str, object
 
 def expected_keys(total: int) -> set[str]:
     """``Syncd_Key__c`` of every message the generator meant to be written: the external mail."""
-    from syncd.capture.keys import email_key  # --write only: the in-process figure stays lean
+    from syncd.capture.keys import message_key  # --write only: the in-process figure stays lean
 
     keys = set()
     for i in range(total):
         if i % 20 >= 2:  # kinds 0 (internal-only) and 1 (role sender) are screened out
-            key = email_key(f"<m{i}.{i % 7919}@mail.example.com>")
+            key = message_key(f"<m{i}.{i % 7919}@mail.example.com>")
             assert key is not None
             keys.add(key)
     return keys

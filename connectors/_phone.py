@@ -34,9 +34,9 @@ import requests
 
 from connectors.base import Connector
 from syncd import retry
-from syncd.capture.addresses import normalize_address
 from syncd.capture.normalize_call import normalize_call, to_e164
 from syncd.config import ConnectorSettings
+from syncd.email_address import normalize_address
 from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
 from syncd.model import Call, Skip, SkipReason
 

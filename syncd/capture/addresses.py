@@ -1,20 +1,15 @@
-"""Email address and domain normalisation, the personal mail domains, and who is internal.
+"""Domains of addresses, the personal mail domains, and who is internal.
 
-Two forms of an address are used:
-
-- :func:`normalize_address` — the address as stored on an activity: trimmed, angle brackets
-  removed, lower-cased as a whole. Local parts are case-sensitive by RFC 5321, but no mail
-  system in use by sales teams treats them so, and CRMs compare case-insensitively.
-- :func:`matching_address` — the form used to compare addresses with CRM records: also drops a
-  ``+tag`` from the local part, and for Gmail (gmail.com / googlemail.com) drops dots and folds
-  googlemail.com into gmail.com, because Gmail delivers all of those to one mailbox.
+Addresses themselves are normalised by :mod:`syncd.email_address` (the stored form and the
+matching key), the one normaliser the Salesforce directory uses too.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from syncd.email_address import matching_address, normalize_address
 
 #: Personal (consumer) mail domains: never used to match an Account by website domain.
 PERSONAL_DOMAINS: frozenset[str] = frozenset(
@@ -76,40 +71,11 @@ PERSONAL_BRANDS: frozenset[str] = frozenset(
     {"yahoo", "ymail", "hotmail", "gmx", "yandex", "windowslive", "rocketmail"}
 )
 
-_GMAIL = frozenset({"gmail.com", "googlemail.com"})
-_WS = re.compile(r"\s+")
-
-
-def normalize_address(value: str | None) -> str | None:
-    """The stored form of an address, or None when ``value`` is not an address (no ``@``)."""
-    if not value:
-        return None
-    text = _WS.sub("", value).strip("<>").strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    local, sep, domain = text.rpartition("@")
-    if not sep or not local or not domain:
-        return None
-    return f"{local}@{domain.rstrip('.')}".lower()
-
 
 def domain_of(address: str | None) -> str | None:
     """The lower-case domain of an address, or None."""
     normal = normalize_address(address)
     return normal.rpartition("@")[2] if normal else None
-
-
-def matching_address(value: str | None) -> str | None:
-    """The form used to compare an address with CRM records (plus-tags, Gmail dots removed)."""
-    normal = normalize_address(value)
-    if normal is None:
-        return None
-    local, _, domain = normal.rpartition("@")
-    local = local.split("+", 1)[0] or local
-    if domain in _GMAIL:
-        domain = "gmail.com"
-        local = local.replace(".", "")
-    return f"{local}@{domain}"
 
 
 def is_personal_domain(domain: str | None) -> bool:

@@ -29,7 +29,7 @@ import hashlib
 import re
 from datetime import UTC, date, datetime
 
-from syncd.capture.addresses import normalize_address
+from syncd.email_address import normalize_address
 
 MAX_KEY_LENGTH = 255
 _HEX = 40
@@ -53,7 +53,7 @@ def normalize_message_id(value: str | None) -> str | None:
     return text.lower() or None
 
 
-def email_key(message_id: str | None) -> str | None:
+def message_key(message_id: str | None) -> str | None:
     """``em:`` key from a Message-ID; None when the id is empty."""
     normal = normalize_message_id(message_id)
     return f"em:{_digest(normal)}" if normal else None

@@ -37,12 +37,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from syncd.capture.addresses import (
-    InternalParties,
-    domain_of,
-    is_personal_domain,
-    matching_address,
-)
+from syncd.capture.addresses import InternalParties, domain_of, is_personal_domain
+from syncd.email_address import matching_address
 from syncd.model import Activity, Direction, Participant, Role
 
 if TYPE_CHECKING:

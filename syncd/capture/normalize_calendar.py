@@ -32,9 +32,9 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from syncd.capture.addresses import normalize_address
 from syncd.capture.keys import meeting_key
 from syncd.capture.normalize import Origin, clean_text, direction_of, first_value
+from syncd.email_address import normalize_address
 from syncd.model import Meeting, Participant, Role, Skip, SkipReason
 
 _VISIBILITY = {"default", "public", "private", "confidential"}

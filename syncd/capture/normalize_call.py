@@ -31,9 +31,9 @@ from typing import Any
 
 import phonenumbers
 
-from syncd.capture.addresses import normalize_address
 from syncd.capture.keys import call_key
 from syncd.capture.normalize import Origin, clean_text, first_value
+from syncd.email_address import normalize_address
 from syncd.model import Call, Direction, Participant, Role, Skip, SkipReason
 
 _DIRECTIONS = {"inbound", "outbound", "internal"}

@@ -31,8 +31,7 @@ from email.parser import BytesParser, Parser
 from email.policy import Policy
 from typing import Any
 
-from syncd.capture.addresses import normalize_address
-from syncd.capture.keys import email_fallback_key, email_key
+from syncd.capture.keys import email_fallback_key, message_key
 from syncd.capture.normalize import (
     MAX_BODY,
     Origin,
@@ -40,6 +39,7 @@ from syncd.capture.normalize import (
     clean_text,
     direction_of,
 )
+from syncd.email_address import normalize_address
 from syncd.model import Email, Participant, Role, Skip, SkipReason
 
 #: What parsing a malformed header under policy.default has been seen to raise. UnicodeError
@@ -258,7 +258,7 @@ def normalize_email(
         return Skip(source_id, SkipReason.NO_DATE, ",".join(parsed.notes))
     if parsed.date is None:
         parsed.notes.append("date_from_received")
-    key = email_key(parsed.message_id)
+    key = message_key(parsed.message_id)
     if key is None:
         key = email_fallback_key(sender, occurred, parsed.subject)
         parsed.notes.append("no_message_id")

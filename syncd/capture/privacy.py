@@ -37,7 +37,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.capture.addresses import InternalParties, domain_matches, matching_address
+from syncd.capture.addresses import InternalParties, domain_matches
+from syncd.email_address import matching_address
 from syncd.errors import ConfigError, Problem
 from syncd.model import Activity, Direction, Email, Meeting, Skip, SkipReason
 

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from syncd.email_address import matching_address
 from syncd.salesforce import soql
-from syncd.salesforce.normalize import digits_only, domain_key, email_key
+from syncd.salesforce.normalize import digits_only, domain_key
 from syncd.salesforce.records import (
     Account,
     Contact,
@@ -254,19 +255,19 @@ class Directory:
         if sobject == "User":
             user = User(rid, r.get("Name"), r.get("Email"))
             self.users[rid] = user
-            self._user_email.add([email_key(user.email)], rid)
+            self._user_email.add([matching_address(user.email)], rid)
         elif sobject == "Contact":
             fields = ("Phone", "MobilePhone", "HomePhone", "OtherPhone")
             phones = self._phones(r.get(f) for f in fields)
             contact = Contact(rid, r.get("Name"), r.get("Email"), phones, r.get("AccountId"))
             self.contacts[rid] = contact
-            self._contact_email.add([email_key(contact.email)], rid)
+            self._contact_email.add([matching_address(contact.email)], rid)
             self._contact_phone.add([self.phone_key(p) for p in phones], rid)
         elif sobject == "Lead":
             phones = self._phones(r.get(f) for f in ("Phone", "MobilePhone"))
             lead = Lead(rid, r.get("Name"), r.get("Email"), phones, r.get("Company"))
             self.leads[rid] = lead
-            self._lead_email.add([email_key(lead.email)], rid)
+            self._lead_email.add([matching_address(lead.email)], rid)
             self._lead_phone.add([self.phone_key(p) for p in phones], rid)
         elif sobject == "Account":
             web = r.get("Website")
@@ -310,12 +311,12 @@ class Directory:
 
     def _remove(self, sobject: str, rid: str) -> None:
         if sobject == "User" and (user := self.users.pop(rid, None)):
-            self._user_email.remove([email_key(user.email)], rid)
+            self._user_email.remove([matching_address(user.email)], rid)
         elif sobject == "Contact" and (contact := self.contacts.pop(rid, None)):
-            self._contact_email.remove([email_key(contact.email)], rid)
+            self._contact_email.remove([matching_address(contact.email)], rid)
             self._contact_phone.remove([self.phone_key(p) for p in contact.phones], rid)
         elif sobject == "Lead" and (lead := self.leads.pop(rid, None)):
-            self._lead_email.remove([email_key(lead.email)], rid)
+            self._lead_email.remove([matching_address(lead.email)], rid)
             self._lead_phone.remove([self.phone_key(p) for p in lead.phones], rid)
         elif sobject == "Account" and (account := self.accounts.pop(rid, None)):
             self._account_domain.remove([account.domain], rid)
@@ -331,15 +332,15 @@ class Directory:
 
     def contacts_by_email(self, address: str) -> list[Contact]:
         """Contacts whose address matches (case, plus-tags and gmail dots ignored)."""
-        return [self.contacts[i] for i in self._contact_email.get(email_key(address))]
+        return [self.contacts[i] for i in self._contact_email.get(matching_address(address))]
 
     def leads_by_email(self, address: str) -> list[Lead]:
         """Unconverted leads whose address matches."""
-        return [self.leads[i] for i in self._lead_email.get(email_key(address))]
+        return [self.leads[i] for i in self._lead_email.get(matching_address(address))]
 
     def user_by_email(self, address: str) -> User | None:
         """The active user with this address (the first by id if, oddly, there are several)."""
-        ids = self._user_email.get(email_key(address))
+        ids = self._user_email.get(matching_address(address))
         return self.users[ids[0]] if ids else None
 
     def contacts_by_phone(self, phone: str) -> list[Contact]:

@@ -1,34 +1,13 @@
-"""Normalised look-up keys for the directory: addresses, web domains, phone digits.
+"""Normalised look-up keys for the directory: web domains and phone digits.
 
 Pure functions, shared by the directory (building its indexes) and whoever looks things up,
-so both sides always agree on the key.
+so both sides always agree on the key. Addresses are keyed by
+:func:`syncd.email_address.matching_address`, the one normaliser capture uses too.
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
-
-#: Google ignores dots in the local part for these domains, and they are one mailbox system.
-_GMAIL = frozenset({"gmail.com", "googlemail.com"})
-
-
-def email_key(address: str | None) -> str | None:
-    """The matching key of an address: lower-cased, ``+tag`` dropped, gmail dots ignored.
-
-    >>> email_key("Jo.Smith+news@GoogleMail.com")
-    'josmith@gmail.com'
-    """
-    if not address:
-        return None
-    addr = address.strip().lower()
-    local, at, domain = addr.rpartition("@")
-    if not at or not local or not domain:
-        return None
-    local = local.split("+", 1)[0]
-    if domain in _GMAIL:
-        local = local.replace(".", "")
-        domain = "gmail.com"
-    return f"{local}@{domain}" if local else None
 
 
 def domain_key(value: str | None) -> str | None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.capture.keys import call_key, email_key, meeting_key, normalize_message_id
+from syncd.capture.keys import call_key, meeting_key, message_key, normalize_message_id
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import normalize_meeting
 from syncd.capture.normalize_email import normalize_email
@@ -37,7 +37,7 @@ def vary(draw: st.DrawFn, text: str, *, brackets: bool = True) -> str:
 @given(st.data(), message_ids())
 def test_message_id_key_ignores_case_whitespace_and_brackets(data: st.DataObject, mid: str) -> None:
     variant = vary(data.draw, mid)
-    assert email_key(variant) == email_key(mid)
+    assert message_key(variant) == message_key(mid)
     assert normalize_message_id(variant) == mid.lower()
 
 
@@ -57,7 +57,7 @@ def test_email_key_stable_under_header_reordering_and_mailbox(
     mailbox = data.draw(st.sampled_from(["a@acme.example", "b@acme.example", "c@acme.example"]))
     result = normalize_email(shuffled, Origin(source="gmail", mailbox=mailbox), source_id="x")
     assert isinstance(result, Email)
-    assert result.key == email_key(mid)
+    assert result.key == message_key(mid)
 
 
 def test_same_email_in_three_mailboxes_is_one_key() -> None:
@@ -142,5 +142,5 @@ def test_call_keys_and_length_bound() -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1, max_size=2000))
 def test_every_email_key_fits_the_field(mid: str) -> None:
-    key = email_key(mid)
+    key = message_key(mid)
     assert key is None or (len(key) <= 255 and key.startswith("em:"))

@@ -7,13 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from syncd.capture.addresses import (
-    InternalParties,
-    domain_of,
-    is_personal_domain,
-    matching_address,
-    normalize_address,
-)
+from syncd.capture.addresses import InternalParties, domain_of, is_personal_domain
+from syncd.email_address import matching_address, normalize_address
 from syncd.model import (
     Batch,
     Call,

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.capture.addresses import InternalParties
-from syncd.capture.keys import email_fallback_key, email_key
+from syncd.capture.keys import email_fallback_key, message_key
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_email import normalize_email, parse_email
 from syncd.model import Direction, Email, Role, Skip, SkipReason
@@ -42,7 +42,7 @@ def normalized(data: bytes | dict, **kw: object) -> Email:
 def test_plain_message() -> None:
     email = normalized(raw(BASE))
     assert email.occurred_at == datetime(2026, 3, 3, 9, tzinfo=UTC)
-    assert email.key == email_key("abc@customer.example")
+    assert email.key == message_key("abc@customer.example")
     assert email.direction is Direction.INBOUND
     assert [(p.role, p.address) for p in email.participants] == [
         (Role.FROM, "buyer@customer.example"),

@@ -2,7 +2,7 @@
 
 Everything the test later checks is computed here, independently of syncd's pipeline: the
 expected set of ``Syncd_Key__c`` values is the hash of each generated Message-ID through
-``syncd.capture.keys.email_key``, minus the messages built to be skipped or left unmatched.
+``syncd.capture.keys.message_key``, minus the messages built to be skipped or left unmatched.
 
 The sandbox runs in its own process (``python -m sandbox serve --seed DIR``) so that killing
 syncd never loses what Salesforce holds; it is queried here with plain ``requests`` (its own
@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 
 import sandbox.process
 from sandbox.salesforce.values import make_id
-from syncd.capture.keys import call_key, email_key
+from syncd.capture.keys import call_key, message_key
 
 INTERNAL_DOMAIN = "ourco.example"
 SECRET_ENV = "SYNCD_CRASH_SF_SECRET"
@@ -180,7 +180,7 @@ def write_mail(
 
 
 def _key(message_id: str) -> str:
-    key = email_key(message_id)
+    key = message_key(message_id)
     assert key is not None
     return key
 

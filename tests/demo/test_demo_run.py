@@ -16,7 +16,7 @@ import pytest
 
 from sandbox.world.emulators import DemoEmulators
 from sandbox.world.providers import GOOGLE, MICROSOFT
-from syncd.capture.keys import email_key, meeting_key
+from syncd.capture.keys import meeting_key, message_key
 from syncd.demo import run_world
 
 
@@ -104,7 +104,7 @@ def test_a_message_in_several_mailboxes_is_one_task(captured: Any) -> None:
     shared = world.shared_written_ids()
     assert len(shared) > 10
     for mid in shared:
-        assert keys.count(email_key(mid)) == 1
+        assert keys.count(message_key(mid)) == 1
 
 
 def test_a_meeting_in_several_calendars_is_one_event(captured: Any) -> None:
@@ -158,7 +158,7 @@ def test_a_thread_shared_by_a_google_and_a_microsoft_rep_is_one_task_per_message
     assert spanning, "the world has no message in both a Google and a Microsoft mailbox"
     keys = [t["Syncd_Key__c"] for t in sb.records("Task")]
     for mid in spanning:
-        assert keys.count(email_key(mid)) == 1
+        assert keys.count(message_key(mid)) == 1
 
 
 def test_a_meeting_shared_by_a_google_and_a_microsoft_rep_is_one_event(captured: Any) -> None:

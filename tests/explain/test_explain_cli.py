@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from explain_helpers import REP, SECRET_ENV, raw_message, start_org, write_config, write_mbox
 
-from syncd.capture.keys import email_key
+from syncd.capture.keys import message_key
 from syncd.cli import main
 
 CORPUS = Path("/work/shared/data/email/imap_tools_corpus")
@@ -55,7 +55,7 @@ def test_offline_corpus_message_shows_activity_rules_and_key_without_a_directory
 
     assert main(["explain", "-c", str(config), "--eml", str(eml)]) == 0
     text = capsys.readouterr().out
-    expected_key = email_key(str(parsed["Message-ID"]))
+    expected_key = message_key(str(parsed["Message-ID"]))
     assert expected_key is not None and expected_key in text
     assert "no directory available" in text
     assert "privacy decision: kept" in text

@@ -14,25 +14,7 @@ from syncd.errors import AuthExpired, BudgetExhausted, Permanent, RateLimited, T
 from syncd.salesforce import errors as sferrors
 from syncd.salesforce import soql
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
-from syncd.salesforce.normalize import digits_only, domain_key, email_key
-
-
-@pytest.mark.parametrize(
-    ("raw", "key"),
-    [
-        ("Jo@Example.COM", "jo@example.com"),
-        ("jo+news@x.com", "jo@x.com"),
-        ("J.O.Smith+a+b@GoogleMail.com", "josmith@gmail.com"),
-        ("jo.smith@gmail.com", "josmith@gmail.com"),
-        ("jo.smith@example.com", "jo.smith@example.com"),
-        ("  o'brien@example.com ", "o'brien@example.com"),
-        ("not-an-address", None),
-        ("+tag@x.com", None),
-        ("", None),
-    ],
-)
-def test_email_key(raw: str, key: str | None) -> None:
-    assert email_key(raw) == key
+from syncd.salesforce.normalize import digits_only, domain_key
 
 
 @pytest.mark.parametrize(
