@@ -43,7 +43,7 @@ def test_message_id_key_ignores_case_whitespace_and_brackets(data: st.DataObject
 
 @settings(max_examples=100, deadline=None)
 @given(st.data(), message_ids(), st.permutations(range(5)))
-def test_email_key_stable_under_header_reordering_and_mailbox(
+def test_message_key_stable_under_header_reordering_and_mailbox(
     data: st.DataObject, mid: str, order: list[int]
 ) -> None:
     headers = [
@@ -141,6 +141,6 @@ def test_call_keys_and_length_bound() -> None:
 
 @settings(max_examples=100, deadline=None)
 @given(st.text(min_size=1, max_size=2000))
-def test_every_email_key_fits_the_field(mid: str) -> None:
+def test_every_message_key_fits_the_field(mid: str) -> None:
     key = message_key(mid)
     assert key is None or (len(key) <= 255 and key.startswith("em:"))
