@@ -5,7 +5,14 @@ showDeleted=True, timeMin=<backfill start>, timeMax=<now + lookahead_days>)``, o
 pull; the last page's ``nextSyncToken`` is the incremental cursor. Increments:
 ``events.list(syncToken=…, singleEvents=True, showDeleted=True)``; 410 Gone raises
 ``CursorExpired`` (the runner then runs the bounded full sync and counts it). Events changed
-outside the window are skipped as ``outside_window``.
+beyond the window's end are skipped as ``outside_window``.
+
+Rolling window: a sync token only re-sends events that change, so a meeting booked further
+ahead than ``lookahead_days`` would never come back once the window reaches it. The cursor
+keeps the end of the range listed so far; once ``now + lookahead_days`` is a day past it, the
+next pass first lists the new range (``timeMin`` = the old end, ``timeMax`` = the new one; a
+few requests a day) and then goes on with the kept sync token, which still covers every change
+since the first sync: nothing is lost, and what both see has one key (written once).
 
 Recurring meetings are captured per instance: ``singleEvents`` expands them, each instance
 keyed by the iCalUID and its ``originalStartTime``. All-day events and the event's own time
@@ -23,8 +30,10 @@ cancelled, so complete), keyed by the master's iCalUID and ``originalStartTime``
 event from itself ("The get method always returns them"). Masters are fetched once per page.
 A deleted event Google no longer describes is skipped as ``unparseable``, named so.
 
-Cursor: ``gcal:1:full:<timeMin epoch>:<timeMax epoch>|<page token>`` during the full listing,
-``gcal:1:sync:<sync token>|<page token>`` afterwards (an empty page token: the first page).
+Cursor: ``gcal:2:full:<timeMin epoch>:<timeMax epoch>|<page token>`` during the full listing,
+``gcal:2:sync:<window end epoch>:<sync token>|<page token>`` afterwards and
+``gcal:2:ext:<from>:<to>:<sync token>|<page token>`` while a new range is listed (an empty page
+token: the first page). Version 1 cursors (no window end) are still read.
 """
 
 from __future__ import annotations
@@ -43,6 +52,12 @@ from syncd.model import Activity, Batch, Skip, SkipReason
 
 SCOPES = ["https://www.googleapis.com/auth/calendar.events.readonly"]
 _CURSOR = re.compile(r"^gcal:1:(?:full:(\d{1,12}):(\d{1,12})|sync:([^|\s]{1,2000}))\|([^|\s]*)$")
+_CURSOR_V2 = re.compile(
+    r"^gcal:2:(?:full:(\d{1,12}):(\d{1,12})|sync:(\d{1,12}):([^|\s]{1,2000})"
+    r"|ext:(\d{1,12}):(\d{1,12}):([^|\s]{1,2000}))\|([^|\s]*)$"
+)
+#: A new range is listed once the window's end has moved a day past the last one listed.
+_EXTEND_AFTER = 86_400
 
 
 class GoogleCalendarSettings(GoogleSettings):
@@ -133,18 +148,34 @@ class GoogleCalendarConnector(Connector):
         end = self.context.now() + timedelta(days=self._settings.lookahead_days)
         return int(start.timestamp()), int(end.timestamp())
 
-    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
-        """One page of events, normalised per instance."""
-        size = max(1, min(limit or self.page_size, 2500))
+    def _read(self, cursor: str | None) -> tuple[str, int, int, str | None, str]:
+        """(phase, window start, window end, sync token, page token) of ``cursor``."""
+        lo, hi = self._window()
         if cursor is None:
-            lo, hi = self._window()
-            sync, token = None, ""
-        else:
-            match = _CURSOR.match(cursor)
-            if match is None:
-                raise CursorExpired("not a google calendar cursor")
+            return "full", lo, hi, None, ""
+        match = _CURSOR.match(cursor)
+        if match is not None:  # version 1: the window end was not kept
             lo_raw, hi_raw, sync, token = match.groups()
-            lo, hi = (int(lo_raw), int(hi_raw)) if sync is None else self._window()
+            if sync is None:
+                return "full", int(lo_raw), int(hi_raw), None, token
+            return "sync", lo, hi, sync, token
+        match = _CURSOR_V2.match(cursor)
+        if match is None:
+            raise CursorExpired("not a google calendar cursor")
+        full_lo, full_hi, sync_hi, sync, ext_lo, ext_hi, ext_sync, token = match.groups()
+        if full_lo is not None:
+            return "full", int(full_lo), int(full_hi), None, token
+        if ext_lo is not None:
+            return "ext", int(ext_lo), int(ext_hi), ext_sync, token
+        return "sync", lo, int(sync_hi), sync, token
+
+    def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
+        """One page of events, normalised per instance (see the module docstring)."""
+        size = max(1, min(limit or self.page_size, 2500))
+        phase, lo, hi, sync, token = self._read(cursor)
+        target = self._window()[1]
+        if phase == "sync" and not token and target - hi >= _EXTEND_AFTER:
+            phase, lo, hi = "ext", hi, target  # the window reached further: list the new range
         params: dict[str, Any] = {
             "calendarId": "primary",
             "singleEvents": True,
@@ -153,7 +184,7 @@ class GoogleCalendarConnector(Connector):
         }
         if token:
             params["pageToken"] = token
-        if sync is not None:
+        if phase == "sync":
             params["syncToken"] = sync
         else:
             params |= {"timeMin": _iso(lo), "timeMax": _iso(hi)}
@@ -164,13 +195,31 @@ class GoogleCalendarConnector(Connector):
         items = self._describe_cancelled(mailbox, page.get("items", []))
         activities, skips = self._normalize(mailbox, items, lo, hi)
         following = page.get("nextPageToken")
-        if following:
-            head = f"gcal:1:sync:{sync}" if sync is not None else f"gcal:1:full:{lo}:{hi}"
-            nxt, more = f"{head}|{following}", True
+        more = bool(following)
+        if phase == "full":
+            nxt = (
+                f"gcal:2:full:{lo}:{hi}|{following}"
+                if following
+                else f"gcal:2:sync:{hi}:{page.get('nextSyncToken', '')}|"
+            )
+        elif phase == "ext":
+            # The listing's own sync token is not needed: the kept one still covers every
+            # change since the first sync. Then straight on to it, in the same pass.
+            nxt = (
+                f"gcal:2:ext:{lo}:{hi}:{sync}|{following}"
+                if following
+                else f"gcal:2:sync:{hi}:{sync}|"
+            )
+            more = True
         else:
-            nxt, more = f"gcal:1:sync:{page.get('nextSyncToken', sync or '')}|", False
+            nxt = (
+                f"gcal:2:sync:{hi}:{sync}|{following}"
+                if following
+                else f"gcal:2:sync:{hi}:{page.get('nextSyncToken', sync or '')}|"
+            )
         self.log.info(
-            "google calendar pull: %d activities, %d skipped, %d requests used so far",
+            "google calendar pull (%s): %d activities, %d skipped, %d requests used so far",
+            phase,
             len(activities),
             len(skips),
             self.meter.used[mailbox],

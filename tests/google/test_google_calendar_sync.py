@@ -187,3 +187,48 @@ def test_cancellations_cut_to_their_id_reach_salesforce_within_one_pass(
     day = (NOW - timedelta(days=13)).strftime("%Y-%m-%dT%H:%M")
     assert [c[0] for c in cancelled] == ["Canceled: Review 30", "Canceled: Review 31"]
     assert cancelled[1][1] == day
+
+
+def test_meetings_beyond_lookahead_are_captured_once_the_window_reaches_them(
+    world: dict[str, Any], google: GoogleSandbox, tmp_path: Path
+) -> None:
+    sf, runner = world["sf"], world["runner"]
+    clock = FakeClock(NOW)
+    connector = calendar_connector(
+        google, tmp_path / "roll", (REP,), clock, internal=("ourco.com",), lookahead_days=30
+    )
+    guests = ("alice@globex.com",)
+    google.calendar.add_event(REP, meeting(40, REP, NOW + timedelta(days=10), guests=guests))
+    far = google.calendar.add_event(REP, meeting(41, REP, NOW + timedelta(days=45), guests=guests))
+    assert runner.run(connector, REP).outcomes["written"] == 1
+    # Booked after the first sync, further ahead than the window: the sync token sends it now,
+    # outside the window, and never again unless it changes.
+    later = google.calendar.add_event(
+        REP, meeting(42, REP, NOW + timedelta(days=50), guests=guests)
+    )
+    second = runner.run(connector, REP)
+    assert second.outcomes["skipped:outside_window"] == 1 and sf.count("Event") == 1
+    # 25 days on, the window reaches both far meetings: each is captured exactly once, and a
+    # change made meanwhile to one of them is what gets written.
+    clock.now = NOW + timedelta(days=25)
+    google.calendar.update_event(REP, far, summary="Review 41 (moved agenda)")
+    third = runner.run(connector, REP)
+    subjects = sorted(e["Subject"] for e in sf.records("Event"))
+    assert subjects == ["Review 40", "Review 41 (moved agenda)", "Review 42"], third.outcomes
+    keys = [e["Syncd_Key__c"] for e in sf.records("Event")]
+    assert len(set(keys)) == 3
+    # A later change to a captured far meeting arrives by the kept sync token, as the same key.
+    lists = google.methods["calendar.events.list"]
+    google.calendar.update_event(REP, later, summary="Review 42 (final)")
+    fourth = runner.run(connector, REP)
+    assert fourth.outcomes["already_written"] == 1 and sf.count("Event") == 3, fourth.outcomes
+    assert google.methods["calendar.events.list"] == lists + 1  # no new range listed again
+
+
+def test_version_1_cursors_are_still_read(google: GoogleSandbox, tmp_path: Path) -> None:
+    connector = calendar_connector(google, tmp_path, (REP,), FakeClock(NOW))
+    token = google.calendar.list_events(REP, {"maxResults": ["10"]})["nextSyncToken"]
+    google.calendar.add_event(REP, meeting(50, REP, NOW + timedelta(days=1)))
+    batch = connector.pull(REP, f"gcal:1:sync:{token}|")
+    assert [m.subject for m in batch.activities] == ["Review 50"]
+    assert batch.next_cursor is not None and batch.next_cursor.startswith("gcal:2:sync:")
