@@ -519,11 +519,15 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
             markup=False,
             highlight=False,
         )
+    acc = summary["alerts"]
+    why = ", ".join(f"{k} {v}" for k, v in acc["suppressed_by"].items())
     out.print(
-        f"{summary['open_deals']} open deals, {len(summary['flags'])} flags "
-        f"({summary['raised']} new, {summary['resolved']} resolved); "
-        f"alerts queued {summary['alerts_queued']}, sent {summary['alerts_sent']}; "
-        f"{summary['salesforce_calls']} Salesforce calls",
+        f"{summary['open_deals']} open deals, {summary['flagged_deals']} flagged, "
+        f"{len(summary['flags'])} flags ({summary['raised']} new, "
+        f"{summary['resolved']} resolved); flags sent {acc['sent']}, merged {acc['merged']}, "
+        f"suppressed {acc['suppressed']}{f' ({why})' if why else ''}, failed {acc['failed']}, "
+        f"queued {acc['queued']}; messages queued {summary['alerts_queued']}, "
+        f"sent {summary['alerts_sent']}; {summary['salesforce_calls']} Salesforce calls",
         markup=False,
         highlight=False,
     )

@@ -281,8 +281,11 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
         )
     return {
         "open_deals": result["open_deals"],
+        "flagged_deals": result["flagged_deals"],
         "flags": len(result["flags"]),
         "flags_by_rule": result["flags_by_rule"],
+        "first_run": result["first_run"],
+        "alerts": result["alerts"],
         "alerts_sent": result["alerts_sent"],
         "alerts_requeued": result["alerts_requeued"],
         "slack_messages": len(emulators.slack.messages),
@@ -456,8 +459,13 @@ def render(summary: dict[str, Any], console: Console) -> None:
                 rules["flags_by_rule"],
             )
         )
+        acc = rules["alerts"]
         console.print(
-            f"\n{rules['flags']:,} flags; {rules['alerts_sent']:,} alerts sent to Slack "
-            f"({rules['alerts_requeued']} requeued; Slack's rate limit cost "
+            f"\n{rules['flags']:,} flags on {rules['flagged_deals']:,} deals: "
+            f"{acc['sent']:,} sent, {acc['merged']:,} merged, {acc['suppressed']:,} suppressed "
+            f"{acc['suppressed_by']}, {acc['failed']:,} failed, {acc['queued']:,} queued; "
+            f"{rules['alerts_sent']:,} Slack messages "
+            f"({'one digest per rep on this first run; ' if rules['first_run'] else ''}"
+            f"{rules['alerts_requeued']} requeued; Slack's rate limit cost "
             f"{rules['slack_wait_seconds_simulated']:,} s of simulated waiting)"
         )

@@ -1,7 +1,8 @@
 """Digests: a daily one per rep, and a weekly manager digest.
 
-The daily digest groups a rep's open flags into one message; the weekly one carries the
-pipeline metrics and the deals that need attention.
+The daily digest is one message per rep: each flagged deal once, its findings merged and
+ranked (:mod:`syncd.rules.grouping`), most severe deal first. The weekly one carries the
+pipeline metrics and the deals that need attention, the at-risk ones ranked by risk x amount.
 
 Digests are queued like alerts, under a digest key (``daily:<rep>:<date>``,
 ``weekly:<manager>:<date>``), so a digest is queued once per rep and day even when the job
@@ -11,12 +12,16 @@ runs twice, and delivered from the queue like any alert.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from syncd.alerts.blocks import deal_line, list_message, money
+from syncd.alerts.blocks import deal_line, escape, list_message, money, rule_title
+from syncd.alerts.dispatch import metadata
 from syncd.alerts.slack import user_target
 from syncd.pipeline_metrics import Report, days_in_current_stage
+from syncd.rules.builtin import Finding
+from syncd.rules.grouping import DealStory, stories
 from syncd.rules.inputs import Deal, Pipeline
 
 #: "Needs attention" windows of the weekly digest.
@@ -36,35 +41,62 @@ def deal_dict(deal: Deal) -> dict[str, Any]:
     }
 
 
+def finding_of(flag: Any) -> Finding:
+    """A stored flag as the finding it records (for digests, which read flags, not rules)."""
+    details = flag.details or {}
+    return Finding(
+        flag.opportunity_id,
+        flag.rule,
+        int(flag.severity),
+        float(details.get("measure", 0) or 0),
+        str(details.get("summary", "")),
+        str(details.get("action", "")),
+    )
+
+
+def story_line(deal: dict[str, Any], st: DealStory, base_url: str | None) -> str:
+    """A deal in a digest: the linked deal, its worst reason, the others named, what to do."""
+    line = f"{deal_line(deal, base_url)}\n    *{rule_title(st.primary.rule)}*: "
+    line += escape(st.primary.summary)
+    rest = [rule_title(f.rule) for f in st.shown[1:]]
+    if rest:
+        line += f" (also {', '.join(rest)})"
+    return line + f"\n    Next step: {escape(st.primary.action)}"
+
+
+def deal_digest(
+    deals: Mapping[str, Deal], deal_stories: list[DealStory], base_url: str | None
+) -> dict[str, Any]:
+    """One rep's flagged deals as one message, most severe deal first."""
+    ranked = sorted(deal_stories, key=lambda st: (-st.severity, -st.risk, st.opportunity_id))
+    lines = [
+        story_line(deal_dict(deals[st.opportunity_id]), st, base_url)
+        for st in ranked
+        if st.opportunity_id in deals
+    ]
+    flags = sum(len(st.shown) + len(st.merged) for st in ranked)
+    title = f"Your deals needing attention: {len(lines)} deals ({flags} flags)"
+    return list_message(title, [("Deals", lines)])
+
+
 def daily(
     pipeline: Pipeline, open_flags: list[Any], base_url: str | None
 ) -> dict[str, dict[str, Any]]:
-    """One message per rep (by owner email) listing that rep's open, unsnoozed flags."""
+    """One message per rep (by owner email) of that rep's flagged deals, merged and ranked."""
     deals = {d.id: d for d in pipeline.deals}
-    per_rep: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    per_rep: dict[str, list[Any]] = defaultdict(list)
     for flag in open_flags:
         deal = deals.get(flag.opportunity_id)
         if deal is None or not deal.owner_email:
             continue
-        if (
-            flag.state == "snoozed"
-            and flag.snoozed_until
-            and flag.snoozed_until.date() > pipeline.today
-        ):
+        if flag.snoozed_until and flag.snoozed_until.date() > pipeline.today:
             continue
-        summary = (flag.details or {}).get("summary", "")
-        per_rep[deal.owner_email.lower()][deal.id].append(
-            f"{flag.rule.replace('_', ' ')}: {summary}"
-        )
+        per_rep[deal.owner_email.lower()].append(flag)
     messages: dict[str, dict[str, Any]] = {}
-    for rep, by_deal in sorted(per_rep.items()):
-        lines = [
-            f"{deal_line(deal_dict(deals[opp]), base_url)}\n    " + "\n    ".join(problems)
-            for opp, problems in sorted(by_deal.items())
-        ]
-        count = sum(len(p) for p in by_deal.values())
-        title = f"Your deals needing attention: {count} flags on {len(by_deal)} deals"
-        messages[rep] = list_message(title, [("Deals", lines)])
+    for rep, flags in sorted(per_rep.items()):
+        message = deal_digest(deals, stories(finding_of(f) for f in flags), base_url)
+        message["metadata"] = metadata((f.opportunity_id for f in flags), (f.id for f in flags))
+        messages[rep] = message
     return messages
 
 
@@ -91,9 +123,15 @@ def attention(pipeline: Pipeline, flagged: set[str]) -> dict[str, list[Deal]]:
 
 
 def weekly(
-    pipeline: Pipeline, report: Report, flagged: set[str], base_url: str | None
+    pipeline: Pipeline,
+    report: Report,
+    flagged: Mapping[str, int] | set[str],
+    base_url: str | None,
 ) -> dict[str, Any]:
-    """The manager digest: the metrics, then the deals needing attention."""
+    """The manager digest: the metrics, then the deals needing attention.
+
+    ``flagged`` maps each flagged deal to its risk score (a set: equal risk).
+    """
 
     def pct(v: float | None) -> str:
         return "—" if v is None else f"{v:.0%}"
@@ -112,15 +150,22 @@ def weekly(
         f"*Coverage* {num(report.coverage, times)} (early {num(report.coverage_early, times)},"
         f" late {num(report.coverage_late, times)}) · *Slippage* {pct(report.slippage)}",
     ]
+    risk = flagged if isinstance(flagged, Mapping) else dict.fromkeys(flagged, 1)
+
+    def order(name: str, deal: Deal) -> tuple[Any, ...]:
+        if name == "At risk":  # the costliest risk first: risk score x amount
+            return (-risk.get(deal.id, 0) * (deal.amount or 0.0), deal.id)
+        return (deal.close_date or date.max, deal.id)
+
     groups = [
         (
             name,
             [
                 deal_line(deal_dict(d), base_url)
-                for d in sorted(deals, key=lambda d: d.close_date or date.max)
+                for d in sorted(deals, key=lambda d, n=name: order(n, d))
             ],
         )
-        for name, deals in attention(pipeline, flagged).items()
+        for name, deals in attention(pipeline, set(risk)).items()
     ]
     return list_message(f"Weekly pipeline digest, {pipeline.today.isoformat()}", groups, header)
 

@@ -217,6 +217,11 @@ class SlackAlerts(Section):
     webhook_url: SecretRef | None = secret_field("incoming webhook URL, webhook mode")
     fallback_channel: NonEmpty | None = None
     cooldown: Duration = timedelta(days=3)
+    #: Lowest severity DMed at once when a finding is new or worse; the rest wait for the
+    #: morning digest ("never": digest only).
+    immediate: Literal["info", "warning", "critical", "never"] = "critical"
+    #: At most one message per deal within this interval.
+    per_deal_interval: Duration = timedelta(days=1)
     digest: Cron = "0 9 * * 1-5"
     manager_digest: Cron = "0 8 * * 1"
     managers: Tuple[Email] = ()

@@ -219,7 +219,11 @@ def single_threaded(s: Settings, deal: Deal, ctx: Context) -> Finding | None:
     }
     if len(who) > 1:
         return None
-    text = f"{len(who)} external contact(s) in the last {window} days at {deal.stage}."
+    text = (
+        f"No buyer contact in the last {window} days at {deal.stage}."
+        if not who
+        else f"Single-threaded: one buyer contact in the last {window} days at {deal.stage}."
+    )
     return _finding(s, deal, len(who), 0, text, contacts=len(who), days=window)
 
 

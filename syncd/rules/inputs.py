@@ -3,7 +3,8 @@
 ``load`` issues six SOQL queries (stages, opportunities with Owner.Email, OpportunityHistory,
 OpportunityFieldHistory on CloseDate, contact roles, recent Tasks/Events) through
 ``query_many`` — five to a composite call, further pages by ``query_more`` — and joins them in
-memory. Last activity is the later of Salesforce's LastActivityDate and syncd's own ledger.
+memory. Last activity is the later of Salesforce's LastActivityDate and syncd's own ledger
+(what a capture pass just wrote counts at once); dates after today are not activity.
 
 The two queries that grow with the org (opportunities, OpportunityHistory) are streamed. Each
 starts as a REST query; its first page's ``totalSize`` decides the rest: up to
@@ -206,7 +207,11 @@ def load(
         rows[name] = stream(client, soql[name][0], bulk_threshold)
     pipeline = assemble(rows, today, keep=DEAL_FIELDS + tuple(extra_fields))
     if ledger is not None:
-        ours = ledger.last_activity(d.id for d in pipeline.deals)
+        # Only what happened by now: a forged date in the future silences no rule.
+        ours = ledger.last_activity(
+            (d.id for d in pipeline.deals),
+            until=datetime.combine(today, datetime.max.time(), tzinfo=UTC),
+        )
         for deal in pipeline.deals:
             when = ours.get(deal.id)
             if when is not None and (
@@ -288,6 +293,11 @@ def assemble(
     for r in chain(rows.get("tasks", []), rows.get("events", [])):
         deal = deals.get(r.get("WhatId") or "")
         on = parse_date(r.get("ActivityDate"))
-        if deal is not None and on is not None:
+        if deal is not None and on is not None and on <= today:
             deal.touches.append(Touch(on, r.get("WhoId"), r.get("Subject") or ""))
+    for deal in deals.values():
+        if deal.last_activity is not None and deal.last_activity > today:
+            # LastActivityDate in the future (a forged Date header, year 9999) says nothing
+            # about the deal's real activity: fall back to the latest activity up to today.
+            deal.last_activity = max((t.on for t in deal.touches), default=None)
     return Pipeline(today=today, stages=stages, deals=list(deals.values()))

@@ -1,17 +1,18 @@
 """Flag lifecycle: raise, resolve, snooze, and decide which flags deserve an alert now.
 
-raised → alerted → resolved when the condition clears. A flag is alerted when first raised,
-then again only when the cool-down since its last alert has passed or it got worse (severity
-up, or its measure — days, times — at least doubled since that alert). A snoozed flag stays
-silent until its snooze ends. "Alerted" is recorded when the alert is queued: the queue is
-durable and delivers it later, once, so a second run never queues it twice.
+raised → alerted → resolved when the condition clears. A flag is due an alert when first
+raised, then again only when the cool-down since its last alert has passed or it got worse
+(severity up, or its measure — days, times — at least doubled since that alert). A snoozed
+flag stays silent until its snooze ends. Which due flags become a message now, and which wait
+for the digest, is :mod:`syncd.alerts.dispatch`'s choice. "Alerted" is recorded when Slack
+accepts the message that carries the flag (:meth:`syncd.state.alerts.Alerts.mark_sent`), not
+when it is queued: a flag whose message never went out is still due.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,14 +30,17 @@ class Outcome:
     updated: int
     resolved: int
     to_alert: list[tuple[int | None, Finding, str]]  # (flag id, finding, reason)
+    #: Open flags that stay silent now: (flag id, finding, "cooldown" or "snoozed").
+    silent: list[tuple[int | None, Finding, str]] = field(default_factory=list)
 
 
-Render = Callable[[Finding], tuple[str, Any]]
+def _snoozed(flag: Any, now: datetime) -> bool:
+    return flag.snoozed_until is not None and flag.snoozed_until > now
 
 
 def _why(flag: Any, finding: Finding, now: datetime, cooldown: timedelta) -> str | None:
     """Why this open flag should alert again now, or None to stay silent."""
-    if flag.snoozed_until is not None and flag.snoozed_until > now:
+    if _snoozed(flag, now):
         return None
     if flag.last_alerted is None:
         return "new"
@@ -57,10 +61,9 @@ def apply(
     *,
     now: datetime,
     cooldown: timedelta,
-    render: Render | None = None,
     dry_run: bool = False,
 ) -> Outcome:
-    """Bring the flags in line with the evaluation and queue the alerts ``render`` makes.
+    """Bring the flags in line with the evaluation; say which flags are due an alert.
 
     All writes go through the flag and alert stores in one transaction, with set-based
     statements (a run over a large org touches tens of thousands of flags). With ``dry_run``
@@ -81,16 +84,23 @@ def apply(
     rules = set(evaluation.rules)
     cleared = [fl.id for key, fl in open_flags.items() if key not in found and key[1] in rules]
     raised = sum(1 for current, _f, _r in plan if current is None)
+
+    def silent(current: Any) -> str:
+        return "snoozed" if _snoozed(current, now) else "cooldown"
+
+    def outcome(ids: dict[tuple[str, str], int | None]) -> Outcome:
+        due = [(ids.get((f.opportunity_id, f.rule)), f, r) for _c, f, r in plan if r]
+        quiet = [(c.id, f, silent(c)) for c, f, r in plan if not r and c is not None]
+        return Outcome(raised, len(plan) - raised, len(cleared), due, quiet)
+
     if dry_run:
-        alerts = [(cur.id if cur else None, f, r) for cur, f, r in plan if r]
-        return Outcome(raised, len(plan) - raised, len(cleared), alerts)
+        return outcome({k: fl.id for k, fl in open_flags.items()})
     new_rows: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
-    for current, finding, reason in plan:
+    for current, finding, _reason in plan:
         details = finding.details()
+        # What the last delivered message said stays (set on delivery): "worse" compares to it.
         said = (current.details or {}).get("alerted") if current is not None else None
-        if reason:
-            said = {"severity": finding.severity, "measure": finding.measure}
         if said:
             details["alerted"] = said
         values: dict[str, Any] = {
@@ -98,11 +108,8 @@ def apply(
             "details": details,
             "updated_at": now,
         }
-        if reason:
-            values |= {"state": "alerted", "last_alerted": now}
         if current is None:
-            values.setdefault("state", "raised")
-            values.setdefault("last_alerted", None)
+            values |= {"state": "raised", "last_alerted": None}
             new_rows.append(
                 {
                     "opportunity_id": finding.opportunity_id,
@@ -113,29 +120,20 @@ def apply(
             )
         else:
             updates.append({"id": current.id} | values)
-    to_alert: list[tuple[int | None, Finding, str]] = []
-    queue: list[tuple[int, str, Any]] = []
     with store.transaction() as tx:
         ids: dict[tuple[str, str], int] = {k: fl.id for k, fl in open_flags.items()}
         ids |= tx.flags.raise_many(new_rows)
         tx.flags.update_many(updates)
         tx.flags.resolve_many(cleared, now)
-        for _current, finding, reason in plan:
-            if not reason:
-                continue
-            flag_id = ids[(finding.opportunity_id, finding.rule)]
-            to_alert.append((flag_id, finding, reason))
-            if render is not None:
-                queue.append((flag_id, *render(finding)))
-        tx.alerts.enqueue_many(queue, now)
+    result = outcome(ids)
     log.info(
-        "flags: %d raised, %d updated, %d resolved, %d alerts queued",
+        "flags: %d raised, %d updated, %d resolved, %d due an alert",
         raised,
         len(updates),
         len(cleared),
-        len(to_alert),
+        len(result.to_alert),
     )
-    return Outcome(raised, len(updates), len(cleared), to_alert)
+    return result
 
 
 def snooze(flags: Any, opportunity_id: str, rule: str, until: datetime) -> Any:

@@ -2,7 +2,8 @@
 
 This is what ``syncd rules run``, ``syncd pipeline report``, the scheduler and ``syncd demo``
 call: load the pipeline (a handful of Salesforce calls), evaluate, bring the flags up to date,
-queue alerts, and deliver the queue to Slack when ``[alerts.slack]`` is configured.
+decide per deal what goes out (:mod:`syncd.alerts.dispatch`), queue it, and deliver the queue
+to Slack when ``[alerts.slack]`` is configured.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from syncd.alerts import digests
-from syncd.alerts.blocks import flag_message
-from syncd.alerts.slack import SlackDelivery, user_target
+from syncd.alerts import digests, dispatch
+from syncd.alerts.blocks import deal_message
+from syncd.alerts.slack import SlackDelivery
 from syncd.pipeline_metrics import Report, report
 from syncd.rules import inputs
-from syncd.rules.builtin import Finding
 from syncd.rules.engine import evaluate, settings_from_config
+from syncd.rules.grouping import DealStory, stories
 from syncd.rules.inputs import Pipeline
 from syncd.rules.lifecycle import apply
 
@@ -57,7 +58,11 @@ def run_rules(
     delivery: SlackDelivery | None = None,
     pipeline: Pipeline | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the rules, update flags, queue and deliver alerts; return a summary."""
+    """Evaluate the rules, update flags, queue and deliver deal messages; return a summary.
+
+    The summary accounts for every flag (``alerts``): sent, merged, suppressed (by reason),
+    failed (with its error) or still queued; they add up to the number of flags.
+    """
     calls_before = getattr(client, "calls_made", 0)
     today = now.date()
     pipeline = pipeline or load(config, client, store, today)
@@ -68,29 +73,48 @@ def run_rules(
     slack = _slack(config)
     fallback = getattr(slack, "fallback_channel", None) if slack else None
     link_base = base_url(config, client)
+    policy = dispatch.Policy.from_config(slack)
+    first_run = store.alerts.count() == 0 and not store.flags.list_open()
 
-    def render(finding: Finding) -> tuple[str, Any]:
-        deal = deals[finding.opportunity_id]
-        message = flag_message(
-            digests.deal_dict(deal), finding.rule, finding.summary, finding.action, link_base
-        )
-        target = user_target(deal.owner_email) if deal.owner_email else f"channel:{fallback}"
-        return target, message
+    def render_deal(st: DealStory) -> dict[str, Any]:
+        reasons = [(f.rule, f.summary) for f in st.shown]
+        deal = digests.deal_dict(deals[st.opportunity_id])
+        return deal_message(deal, reasons, st.primary.action, link_base, merged=len(st.merged))
 
     cooldown = getattr(slack, "cooldown", DEFAULT_COOLDOWN) if slack else DEFAULT_COOLDOWN
-    outcome = apply(store, evaluation, now=now, cooldown=cooldown, render=render, dry_run=dry_run)
+    outcome = apply(store, evaluation, now=now, cooldown=cooldown, dry_run=dry_run)
+    plan = dispatch.plan(
+        outcome,
+        {d.id: d.owner_email for d in pipeline.deals},
+        policy=policy,
+        first_run=first_run,
+        busy=store.alerts.recent_deals(now - policy.per_deal),
+        pending=store.alerts.pending_flags(),
+        fallback=fallback,
+        render_deal=render_deal,
+        render_digest=lambda sts: digests.deal_digest(deals, sts, link_base),
+        today=today,
+        now=now,
+    )
     delivered: Counter[str] = Counter()
-    if delivery is not None and not dry_run:
-        delivered = delivery.deliver(store.alerts, now=lambda: now)
-    reasons = {id(finding): reason for _id, finding, reason in outcome.to_alert}
+    if not dry_run:
+        dispatch.queue(store, plan)
+        if delivery is not None:
+            delivered = delivery.deliver(store.alerts, now=lambda: now)
+        dispatch.settle(store, plan)
+    accounts = plan.accounts
     return {
         "open_deals": len(evaluation.evaluated),
+        "flagged_deals": len({f.opportunity_id for f in evaluation.findings}),
         "flags_by_rule": dict(sorted(evaluation.by_rule().items())),
         "raised": outcome.raised,
         "resolved": outcome.resolved,
-        "alerts_queued": 0 if dry_run else len(outcome.to_alert),
+        "first_run": first_run,
+        "alerts": plan.counts(),
+        "alerts_queued": 0 if dry_run else len(plan.rows),
         "alerts_sent": delivered.get("sent", 0),
         "alerts_requeued": delivered.get("requeued", 0),
+        "alerts_failed": delivered.get("failed", 0),
         "salesforce_calls": getattr(client, "calls_made", 0) - calls_before,
         "dry_run": dry_run,
         "flags": [
@@ -101,7 +125,8 @@ def run_rules(
                 "severity": f.severity,
                 "why": f.summary,
                 "action": f.action,
-                "alert": reasons.get(id(f)),
+                "alert": accounts[(f.opportunity_id, f.rule)].status,
+                "alert_reason": accounts[(f.opportunity_id, f.rule)].reason,
             }
             for f in evaluation.findings
         ],
@@ -149,12 +174,8 @@ def run_digests(
         )
     if weekly:
         slack = _slack(config)
-        message = digests.weekly(
-            pipeline,
-            pipeline_report(config, pipeline),
-            {f.opportunity_id for f in flags},
-            link_base,
-        )
+        risk = {st.opportunity_id: st.risk for st in stories(map(digests.finding_of, flags))}
+        message = digests.weekly(pipeline, pipeline_report(config, pipeline), risk, link_base)
         managers = list(getattr(slack, "managers", ()) or ())
         channel = getattr(slack, "fallback_channel", None)
         counts["weekly"] = digests.queue_weekly(store, message, managers, channel, pipeline.today)

@@ -4,6 +4,11 @@ An alert refers to a flag or to a digest (by key). Delivery is at-least-once fro
 ``due`` hands out queued alerts whose time has come; the sender marks each sent or failed
 (with a retry time for a 429's Retry-After, or none to give up). ``last_sent`` answers the
 cool-down question "when did this flag or digest last go out?".
+
+A message may carry flags (a deal's findings, a digest's deals): their ids ride in the
+payload's Slack message metadata (``metadata.event_payload.flags``, see
+https://api.slack.com/reference/metadata). ``mark_sent`` marks exactly those flags alerted in
+the same transaction, so a flag is "alerted" when its message was delivered, never before.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, or_, select, update
 
-from syncd.state.schema import AlertRow
+from syncd.state.schema import AlertRow, FlagRow
 from syncd.state.scope import Scope
 
 
@@ -50,6 +55,13 @@ def _alert(row: AlertRow) -> Alert:
         sent_at=row.sent_at,
         last_error=row.last_error,
     )
+
+
+def carried_flags(payload: Any) -> list[int]:
+    """The flag ids a queued message carries in its metadata (none for a plain message)."""
+    meta = (payload or {}).get("metadata") if isinstance(payload, dict) else None
+    flags = ((meta or {}).get("event_payload") or {}).get("flags") or []
+    return [int(f) for f in flags]
 
 
 class Alerts:
@@ -105,6 +117,26 @@ class Alerts:
         with self._scope.session() as session:
             session.execute(insert(AlertRow), rows)
 
+    def enqueue_keyed(self, alerts: Sequence[tuple[str, str, Any]], now: datetime) -> list[int]:
+        """Queue one message per (key, channel, payload) (a deal's or a digest); their ids."""
+        ids: list[int] = []
+        with self._scope.session() as session:
+            for key, channel, payload in alerts:
+                row = AlertRow(
+                    flag_id=None,
+                    digest_key=key,
+                    channel=channel,
+                    payload=payload,
+                    status="queued",
+                    attempts=0,
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                session.add(row)
+                session.flush()
+                ids.append(row.id)
+        return ids
+
     def due(self, limit: int = 50) -> list[Alert]:
         """Queued alerts whose next attempt is due, oldest first."""
         now = self._scope.now()
@@ -124,7 +156,7 @@ class Alerts:
             return _alert(row) if row else None
 
     def mark_sent(self, alert_id: int) -> None:
-        """Record delivery."""
+        """Record delivery, and mark the flags the message carried alerted now."""
         now = self._scope.now()
         with self._scope.session() as session:
             session.execute(
@@ -132,6 +164,48 @@ class Alerts:
                 .where(AlertRow.id == alert_id)
                 .values(status="sent", sent_at=now, attempts=AlertRow.attempts + 1)
             )
+            row = session.get(AlertRow, alert_id)
+            ids = carried_flags(row.payload if row is not None else None)
+            if not ids:
+                return
+            for flag in session.scalars(
+                select(FlagRow).where(FlagRow.id.in_(ids), FlagRow.state != "resolved")
+            ):
+                details = dict(flag.details or {})
+                measure = details.get("measure", 0)
+                details["alerted"] = {"severity": flag.severity, "measure": measure}
+                flag.details = details
+                flag.last_alerted = now
+                if flag.state == "raised":
+                    flag.state = "alerted"
+
+    def count(self) -> int:
+        """Alerts ever queued (0 on a store that never alerted: the first run)."""
+        with self._scope.session(write=False) as session:
+            return session.scalar(select(func.count()).select_from(AlertRow)) or 0
+
+    def recent_deals(self, since: datetime) -> set[str]:
+        """Opportunities with a deal message queued, or sent since ``since``."""
+        stmt = select(AlertRow.digest_key).where(
+            AlertRow.digest_key.like("deal:%"),
+            or_(AlertRow.status == "queued", AlertRow.sent_at >= since),
+        )
+        with self._scope.session(write=False) as session:
+            return {str(key).split(":")[1] for key in session.scalars(stmt)}
+
+    def pending_flags(self) -> set[int]:
+        """Flags carried by messages still queued (not to be queued again meanwhile)."""
+        stmt = select(AlertRow.payload).where(AlertRow.status == "queued")
+        with self._scope.session(write=False) as session:
+            return {f for payload in session.scalars(stmt) for f in carried_flags(payload)}
+
+    def latest(self, status: str | None = None, limit: int = 1000) -> list[Alert]:
+        """Alerts, newest first, optionally of one status."""
+        stmt = select(AlertRow).order_by(AlertRow.id.desc()).limit(limit)
+        if status is not None:
+            stmt = stmt.where(AlertRow.status == status)
+        with self._scope.session(write=False) as session:
+            return [_alert(row) for row in session.scalars(stmt)]
 
     def mark_failed(self, alert_id: int, error: str, retry_at: datetime | None = None) -> None:
         """Record a failed attempt; stay queued until ``retry_at``, or give up when None."""

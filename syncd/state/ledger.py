@@ -149,17 +149,20 @@ class Ledger:
             )
             return [Sighting(r.key, r.connector, r.mailbox, r.seen_at) for r in rows]
 
-    def last_activity(self, what_ids: Iterable[str]) -> dict[str, datetime]:
-        """Latest ``occurred_at`` written against each WhatId (for the no-activity rules)."""
+    def last_activity(
+        self, what_ids: Iterable[str], until: datetime | None = None
+    ) -> dict[str, datetime]:
+        """Latest ``occurred_at`` written against each WhatId, up to ``until`` when given."""
         wanted = sorted(set(what_ids))
         latest: dict[str, datetime] = {}
         with self._scope.session(write=False) as session:
             for part in chunks(wanted, LOOKUP_CHUNK):
-                stmt = (
-                    select(LedgerRow.what_id, func.max(LedgerRow.occurred_at))
-                    .where(LedgerRow.what_id.in_(part))
-                    .group_by(LedgerRow.what_id)
+                stmt = select(LedgerRow.what_id, func.max(LedgerRow.occurred_at)).where(
+                    LedgerRow.what_id.in_(part)
                 )
+                if until is not None:
+                    stmt = stmt.where(LedgerRow.occurred_at <= until)
+                stmt = stmt.group_by(LedgerRow.what_id)
                 for what_id, when in session.execute(stmt):
                     latest[what_id] = when
         return latest

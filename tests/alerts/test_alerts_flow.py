@@ -1,6 +1,7 @@
 """Rules to Slack end to end (pipeline in memory, real store, real slack_sdk, Slack sandbox):
-one alert per flag however often the rules run, a re-alert when it worsens, digests grouped
-per rep and within Slack's limits."""
+the first run is one digest per rep; then one message per deal (findings merged and ranked),
+at most one a day, only for what is new and severe; every flag accounted for; a flag alerted
+when its message is delivered; digests grouped per rep and within Slack's limits."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -68,13 +70,15 @@ CONFIG = SimpleNamespace(
             cooldown=timedelta(days=3),
             salesforce_base_url="https://org.example.my.salesforce.com",
             managers=("boss@ourco.com",),
+            immediate="critical",
+            per_deal_interval=timedelta(days=1),
         )
     ),
 )
 
 
-def world(today: date, quiet: int, step: str | None = "demo") -> Pipeline:
-    """Ana's quiet deal, Bob's deal past its close date, a healthy deal."""
+def world(today: date, quiet: int, step: str | None = "demo", *extra: Any) -> Pipeline:
+    """Ana's quiet deal, Bob's deal past its close date, a healthy deal (and ``extra``)."""
     entered = [Change(at(today - timedelta(days=5)), "Discover", None, None)]
     deals = [
         deal(
@@ -91,83 +95,168 @@ def world(today: date, quiet: int, step: str | None = "demo") -> Pipeline:
             history=entered,
         ),
         deal("006OK", owner_email="ana@ourco.com", history=entered),
+        *extra,
     ]
     return Pipeline(today=today, stages=dict(STAGES), deals=deals)
 
 
-def rules_pass(
-    store: Store, slack: SlackSandbox, tm: Time, quiet: int, step: str | None = "demo"
-) -> dict:
-    delivery = SlackDelivery(
+def troubled(today: date) -> Any:
+    """Ana's late-stage deal with six findings: quiet, stale, past close, missing next step,
+    no decision maker, single-threaded."""
+    return deal(
+        "006BAD",
+        name="Initech expansion",
+        stage="Negotiate",
+        owner_email="ana@ourco.com",
+        last_activity=today - timedelta(days=40),
+        close_date=today - timedelta(days=3),
+        next_step=None,
+        history=[Change(at(today - timedelta(days=5)), "Negotiate", None, None)],
+    )
+
+
+def delivery(slack: SlackSandbox, tm: Time) -> SlackDelivery:
+    return SlackDelivery(
         token=slack.token,
         api_url=slack.api_url,
         fallback_channel="#deals",
         sleep=tm.sleep,
         clock=tm.clock,
     )
+
+
+def rules_pass(
+    store: Store,
+    slack: SlackSandbox,
+    tm: Time,
+    quiet: int,
+    step: str | None = "demo",
+    *extra: Any,
+    config: Any = CONFIG,
+) -> dict:
     return run_rules(
-        CONFIG,
+        config,
         None,
         store,
         now=tm.now,
-        delivery=delivery,
-        pipeline=world(tm.now.date(), quiet, step),
+        delivery=delivery(slack, tm),
+        pipeline=world(tm.now.date(), quiet, step, *extra),
     )
 
 
-def test_each_flag_alerts_once_and_again_when_worse(
+def accounted(summary: dict) -> int:
+    acc = summary["alerts"]
+    return acc["sent"] + acc["merged"] + acc["suppressed"] + acc["failed"] + acc["queued"]
+
+
+def ana_dm(slack: SlackSandbox) -> str:
+    return "D" + slack.users["ana@ourco.com"][1:]
+
+
+def test_first_run_is_one_digest_per_rep_and_flags_alerted_on_delivery(
     store: Store, slack: SlackSandbox, tm: Time
 ) -> None:
-    first = rules_pass(store, slack, tm, quiet=12)
-    assert first["flags_by_rule"] == {"no_activity": 1, "past_close_date": 1}
-    assert first["alerts_sent"] == 2
-    ana_dm = "D" + slack.users["ana@ourco.com"][1:]
-    assert len(slack.by_channel(ana_dm)) == 1 and len(slack.by_channel("#deals")) == 1
-    assert "lightning/r/Opportunity/006ANA/view" in str(slack.by_channel(ana_dm)[0].blocks)
+    first = rules_pass(store, slack, tm, 12, "demo", troubled(tm.now.date()))
+    assert first["first_run"] is True
+    assert first["flagged_deals"] == 3
+    # Ana: one digest of her two flagged deals; Bob (no Slack account): the fallback channel.
+    assert len(slack.by_channel(ana_dm(slack))) == 1 and len(slack.by_channel("#deals")) == 1
+    assert first["alerts_sent"] == 2 <= first["flagged_deals"]
+    assert accounted(first) == len(first["flags"])
+    assert first["alerts"]["merged"] == 1  # no_activity said by stale on the troubled deal
+    assert set(first["alerts"]["suppressed_by"]) == {"first_run_digest"}
+    digest = slack.by_channel(ana_dm(slack))[0]
+    assert digest.text.startswith("Your deals needing attention: 2 deals")
+    body = str(digest.blocks)
+    assert body.index("Initech expansion") < body.index("Deal 006ANA")  # worst deal first
+    assert {f.state for f in store.flags.list_open()} == {"alerted"}
 
-    again = rules_pass(store, slack, tm, quiet=13)
-    assert again["alerts_queued"] == again["alerts_sent"] == 0
-    assert len(slack.messages) == 2
 
-    worse = rules_pass(store, slack, tm, quiet=24)
+def test_one_message_per_deal_findings_merged_and_ranked(
+    store: Store, slack: SlackSandbox, tm: Time
+) -> None:
+    rules_pass(store, slack, tm, 12)  # the first run: digests
+    before = len(slack.messages)
+    bad = troubled(tm.now.date())
+    run = rules_pass(store, slack, tm, 12, "demo", bad)
+    mine = [f for f in run["flags"] if f["opportunity_id"] == "006BAD"]
+    assert len(mine) == 6
+    assert len(slack.messages) == before + 1  # six findings, one message
+    msg = slack.by_channel(ana_dm(slack))[-1]
+    assert "Initech expansion" in msg.text and "(+4 more)" in msg.text
+    shown = [f["rule"] for f in mine if f["alert"] == "sent"]
+    assert len(shown) == 5 and [f["rule"] for f in mine if f["alert"] == "merged"] == [
+        "no_activity"
+    ]
+    # The most severe reason leads; the message says "no activity" once.
+    head = msg.blocks[0]["text"]["text"]
+    assert "stale" in head or "past close date" in head
+    assert str(msg.blocks).count("No activity for 40 days") == 1
+    assert accounted(run) == len(run["flags"])
+
+    # The same day it gets worse: still one message per deal per day.
+    tm.now += timedelta(hours=3)
+    again = rules_pass(store, slack, tm, 12, "demo", troubled(tm.now.date()))
+    assert len(slack.messages) == before + 1
+    assert again["alerts"]["suppressed"] >= 5
+
+
+def test_new_warning_waits_for_the_digest_critical_goes_at_once(
+    store: Store, slack: SlackSandbox, tm: Time
+) -> None:
+    rules_pass(store, slack, tm, 0)  # first run: Bob's digest only
+    sent = len(slack.messages)
+    warn = rules_pass(store, slack, tm, 12)  # Ana's deal: new no_activity, a warning
+    assert [f["alert_reason"] for f in warn["flags"] if f["opportunity_id"] == "006ANA"] == [
+        "digest"
+    ]
+    assert len(slack.messages) == sent
+    assert store.flags.open_flag("006ANA", "no_activity").state == "raised"
+    tm.now += timedelta(days=1)
+    worse = rules_pass(store, slack, tm, 25)  # 25 days: twice the threshold, critical
     assert worse["alerts_sent"] == 1
-    assert "24 days" in slack.by_channel(ana_dm)[-1].text
-
-    cleared = rules_pass(store, slack, tm, quiet=0)
-    assert cleared["resolved"] == 1 and cleared["alerts_sent"] == 0
-    assert {f.opportunity_id for f in store.flags.list_open()} == {"006BOB"}
+    assert "25 days" in slack.by_channel(ana_dm(slack))[-1].text
+    assert store.flags.open_flag("006ANA", "no_activity").state == "alerted"
 
 
-def test_daily_digest_groups_each_reps_flags_once(
+def test_undelivered_message_keeps_its_flags_due(
     store: Store, slack: SlackSandbox, tm: Time
 ) -> None:
-    rules_pass(store, slack, tm, quiet=40, step=None)  # Ana: no_activity and stale, one deal
+    rules_pass(store, slack, tm, 0)
+    slack.outage(1000)
+    run = rules_pass(store, slack, tm, 25)
+    assert run["alerts"]["queued"] == 1 and accounted(run) == len(run["flags"])
+    assert store.flags.open_flag("006ANA", "no_activity").last_alerted is None
+    slack.outage(0)
+    tm.now += timedelta(minutes=10)
+    assert delivery(slack, tm).deliver(store.alerts, now=lambda: tm.now)["sent"] == 1
+    assert store.flags.open_flag("006ANA", "no_activity").state == "alerted"
+
+
+def test_daily_digest_groups_each_reps_deals_once(
+    store: Store, slack: SlackSandbox, tm: Time
+) -> None:
+    rules_pass(store, slack, tm, 0)  # first run
+    tm.now += timedelta(days=1)
+    rules_pass(store, slack, tm, 40, None)  # Ana: no_activity and stale, one deal
     pipeline = world(tm.now.date(), 40, None)
     counts = run_digests(CONFIG, None, store, pipeline, weekly=True)
     assert counts == {"daily": 2, "weekly": 1}
     assert run_digests(CONFIG, None, store, pipeline, weekly=True) == {"daily": 0, "weekly": 0}
-    delivery = SlackDelivery(
-        token=slack.token,
-        api_url=slack.api_url,
-        fallback_channel="#deals",
-        sleep=tm.sleep,
-        clock=tm.clock,
-    )
-    assert delivery.deliver(store.alerts, now=lambda: tm.now)["sent"] == 3
-    ana = [
-        m for m in slack.by_channel("D" + slack.users["ana@ourco.com"][1:]) if "flags on" in m.text
-    ]
-    assert [m.text for m in ana] == ["Your deals needing attention: 2 flags on 1 deals"]
+    assert delivery(slack, tm).deliver(store.alerts, now=lambda: tm.now)["sent"] == 3
+    ana = [m for m in slack.by_channel(ana_dm(slack)) if "needing attention" in m.text]
+    assert [m.text for m in ana] == ["Your deals needing attention: 1 deals (2 flags)"]
+    assert str(ana[0].blocks).count("No activity for 40 days") == 1
     weekly = slack.by_channel("#deals")[-1]  # the manager has no Slack account: fallback
     assert weekly.text.startswith("Weekly pipeline digest")
     body = str(weekly.blocks)
     assert "Win rate" in body and "*At risk* (2)" in body
 
 
-def test_weekly_digest_lists_attention_groups() -> None:
+def test_weekly_digest_lists_attention_groups_at_risk_by_risk_times_amount() -> None:
     today = date(2026, 3, 16)
     new = deal("N", created=at(today - timedelta(days=2)))
-    closing = deal("C", close_date=today + timedelta(days=10))
+    closing = deal("C", close_date=today + timedelta(days=10), amount=1_000.0)
     missing = deal("M", fields={"Amount": None, "NextStep": "x", "CloseDate": "y"})
     p = Pipeline(today=today, stages=dict(STAGES), deals=[new, closing, missing])
     groups = digests.attention(p, {"M"})
@@ -175,6 +264,12 @@ def test_weekly_digest_lists_attention_groups() -> None:
     assert [d.id for d in groups["Closing in 30 days"]] == ["C"]
     assert [d.id for d in groups["Missing information"]] == ["M"]
     assert [d.id for d in groups["At risk"]] == ["M"]
-    message = digests.weekly(p, report(p, today - timedelta(days=90), today), {"M"}, None)
+    # C: risk 3 x 1,000 < M: risk 1 x 10,000.
+    message = digests.weekly(
+        p, report(p, today - timedelta(days=90), today), {"C": 3, "M": 1}, None
+    )
     assert len(message["blocks"]) <= 50
-    assert "New this week" in str(message["blocks"])
+    body = str(message["blocks"])
+    assert "New this week" in body
+    at_risk = body[body.index("*At risk*") :]
+    assert at_risk.index("*Deal M*") < at_risk.index("*Deal C*")

@@ -144,7 +144,7 @@ def test_demo_prints_json_serves_the_slack_view_and_exits_0(tmp_path: Path) -> N
         session.trust_env = False
         page = session.get(url, timeout=10)
         assert page.status_code == 200
-        assert "What to do" in page.text or "what to do" in page.text.lower()
+        assert "Next step" in page.text
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from rules_helpers import TODAY, deal, pipeline
 
+from syncd.alerts.dispatch import metadata
 from syncd.rules.engine import evaluate, settings_from_config
 from syncd.rules.lifecycle import apply, snooze
 from syncd.state import Store
@@ -40,20 +41,32 @@ def store(tmp_path: Path, clock: Clock) -> Iterator[Store]:
 SETTINGS = [s for s in settings_from_config() if s.type == "no_activity"]
 
 
-def run(store: Store, clock: Clock, quiet_days: int | None) -> list[tuple[int, str]]:
+def run(
+    store: Store, clock: Clock, quiet_days: int | None, deliver: bool = True
+) -> list[tuple[int, str]]:
+    """One rules run; the due flags' message is queued and (``deliver``) accepted by Slack."""
     d = deal(last_activity=TODAY - timedelta(days=quiet_days) if quiet_days is not None else TODAY)
     evaluation = evaluate(pipeline(d), SETTINGS)
-    before = {a.id for a in store.alerts.due(100)}
-    outcome = apply(
-        store,
-        evaluation,
-        now=clock(),
-        cooldown=COOLDOWN,
-        render=lambda f: ("user:rep@ourco.com", {"text": f.summary}),
-    )
-    queued = [a for a in store.alerts.due(100) if a.id not in before]
-    assert [a.flag_id for a in queued] == [fid for fid, _, _ in outcome.to_alert]
-    return [(fid, reason) for fid, _, reason in outcome.to_alert]
+    outcome = apply(store, evaluation, now=clock(), cooldown=COOLDOWN)
+    due = [(fid, reason) for fid, _, reason in outcome.to_alert]
+    if due:
+        payload = {"text": "x", "metadata": metadata(["006A"], [fid for fid, _ in due])}
+        alert_id = store.alerts.enqueue("user:rep@ourco.com", payload, digest_key="deal:006A:x")
+        if deliver:
+            store.alerts.mark_sent(alert_id)
+    return due
+
+
+def test_flag_is_alerted_when_its_message_is_delivered_not_when_queued(
+    store: Store, clock: Clock
+) -> None:
+    assert [r for _, r in run(store, clock, 12, deliver=False)] == ["new"]
+    (flag,) = store.flags.list_open()
+    assert flag.state == "raised" and flag.last_alerted is None
+    # Not delivered: the next run still finds it due.
+    assert [r for _, r in run(store, clock, 12)] == ["new"]
+    (flag,) = store.flags.list_open()
+    assert flag.state == "alerted" and flag.last_alerted == clock.now
 
 
 def test_twice_alerts_once(store: Store, clock: Clock) -> None:
