@@ -17,6 +17,14 @@ keeps only that rep's calls.
 Rate. :class:`MinuteLimiter` keeps a connector under a vendor's "N requests in any window"
 limit on its own (RingCentral's Heavy group per minute, Zoom's Heavy APIs per second).
 
+Pages. :func:`page_items` reads a listing's array by its documented key and raises when the
+key is absent, so a vendor renaming its list (Zoom's ``call_logs`` → ``call_history``) stops
+capture loudly instead of being read as an empty page.
+
+Recordings. A recording URL that needs a vendor login or expires in minutes is no link for a
+rep: with ``recording_links = true`` connectors pass the vendor's own page for the call where it
+has one (Aircall's ``asset``), else :func:`recording_where` says where the recording lives.
+
 Missed calls. ``missed_calls = "log"`` (the default) writes missed and unanswered calls as Tasks
 with their disposition, because an attempted call is activity a manager wants to see;
 ``"skip"`` drops them with the skip reason ``missed_call``.
@@ -45,6 +53,8 @@ __all__ = [
     "PhoneApi",
     "PhoneSettings",
     "is_missed",
+    "page_items",
+    "recording_where",
     "rep_address",
     "to_call",
     "to_e164",
@@ -71,6 +81,26 @@ class PhoneSettings(ConnectorSettings):
     users: dict[str, str] = {}
     missed_calls: Literal["log", "skip"] = "log"
     recording_links: bool = False
+
+
+def page_items(body: Any, keys: tuple[str, ...], what: str) -> list[Any]:
+    """The array a listing page holds under the first of ``keys`` present; Permanent if none.
+
+    An array under none of the documented keys is not an empty page: the vendor changed the
+    shape, and reading it as empty would lose every call from then on, silently.
+    """
+    if isinstance(body, Mapping):
+        for key in keys:
+            value = body.get(key)
+            if isinstance(value, list):
+                return value
+    named = " or ".join(f"'{k}'" for k in keys)
+    raise Permanent(f"{what}: the page has no {named} array", code="UNEXPECTED_PAGE")
+
+
+def recording_where(provider: str, detail: str) -> str:
+    """Where a recording a rep cannot open from a link lives: ``in <provider> (<detail>)``."""
+    return f"in {provider} ({detail})"
 
 
 def is_missed(disposition: str | None) -> bool:

@@ -12,7 +12,13 @@ client or account is ``AuthExpired``.
 Listing: ``GET /v2/phone/call_history`` with ``from``/``to`` (Zoom allows one month per
 request, so a backfill walks month-sized windows forward), paged by ``next_page_token``, at most
 ``per_second`` requests a second (a client-side limiter with injectable clock and sleep); a 429
-is still retried after its ``Retry-After`` through :mod:`syncd.retry`.
+is still retried after its ``Retry-After`` through :mod:`syncd.retry`. The page's array is
+``call_history``, items keyed by ``call_history_uuid``; Zoom replaced the ``call_logs`` array
+with it and removes ``call_logs`` in November 2026
+(https://developers.zoom.us/docs/phone/migrate/). A tenant still answering ``call_logs`` is
+read as before (keyed by ``call_id``); a page with neither array is an error, never an empty
+page. Recordings need a Zoom login: with ``recording_links`` the Task says where the recording
+lives (the Zoom web portal's call logs), not a download URL.
 
 Cursor: ``zp:1:<start seconds>:<ids>`` — the start of the newest call taken and the ids taken at
 that second (a :class:`connectors._cursor.HighWater`); each pull walks windows from there to
@@ -34,6 +40,8 @@ from connectors._phone import (
     MinuteLimiter,
     PhoneApi,
     PhoneSettings,
+    page_items,
+    recording_where,
     rep_address,
     to_call,
     wants,
@@ -70,7 +78,7 @@ def _stamp(seconds: int) -> str:
 def _key(record: dict[str, Any]) -> tuple[int, str]:
     value = str(record.get("start_time") or "")
     start = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return int(start.timestamp()), str(record.get("id"))
+    return int(start.timestamp()), str(record.get("call_history_uuid") or record.get("id"))
 
 
 @register
@@ -145,7 +153,7 @@ class ZoomPhoneConnector(Connector):
         found: list[dict[str, Any]] = []
         while True:
             body = self._get(params)
-            found.extend(body.get("call_logs") or [])
+            found.extend(page_items(body, ("call_history", "call_logs"), "Zoom call history"))
             following = body.get("next_page_token")
             if not following:
                 return found
@@ -197,9 +205,12 @@ class ZoomPhoneConnector(Connector):
             return None
         if record.get("caller_ext_id") and record.get("callee_ext_id"):
             direction = "internal"
+        ident = record.get("call_history_uuid") or record.get("call_id") or record.get("id")
+        recorded = record.get("recording_status") == "recorded" or record.get("recording_url")
+        where = f"web portal, Phone System Management > Call Logs, call {record.get('call_id')}"
         neutral = {
             "provider": "zoom_phone",
-            "call_id": str(record.get("call_id") or record.get("id") or ""),
+            "call_id": str(ident or ""),
             "started_at": record.get("start_time"),
             "duration_seconds": record.get("duration"),
             "direction": direction,
@@ -209,6 +220,6 @@ class ZoomPhoneConnector(Connector):
             "to_name": record.get("callee_name"),
             "user_address": rep,
             "disposition": record.get("call_result") or record.get("result"),
-            "recording_url": record.get("recording_url"),
+            "recording_url": recording_where("Zoom Phone", where) if recorded else None,
         }
         return to_call(self, neutral, self._settings.mailbox)

@@ -6,8 +6,12 @@
 - ``GET /v2/phone/call_history``: bearer token (401 code 124 ``Invalid access token``);
   ``from``/``to`` as ``yyyy-mm-dd`` or ``yyyy-MM-ddTHH:mm:ssZ`` (at most one month apart, as
   Zoom documents; wider is 400 code 300), ``page_size`` (≤300, default 30),
-  ``next_page_token``; unknown parameters are 400. Answers ``call_logs`` newest first with
-  ``next_page_token`` ("" on the last page), ``page_size`` and ``total_records``.
+  ``next_page_token``; unknown parameters are 400. Answers ``call_history`` newest first with
+  ``next_page_token`` ("" on the last page), ``page_size`` and ``total_records``. Zoom
+  replaced the ``call_logs`` array with ``call_history``, whose items carry
+  ``call_history_uuid`` (also their ``id``) beside ``call_id`` and ``result``
+  (https://developers.zoom.us/docs/phone/migrate/); ``legacy_call_logs = True`` answers the
+  old ``call_logs`` array instead, as a tenant not yet moved may.
 - Rate: ``per_second`` requests a second (Zoom's Heavy label); over it is 429 code 429 with
   ``Retry-After`` and ``X-RateLimit-Category: Heavy``, recorded in ``breaches``.
 """
@@ -19,6 +23,7 @@ import secrets
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import NAMESPACE_URL, uuid5
 
 from werkzeug.wrappers import Request, Response
 
@@ -53,6 +58,12 @@ def _when(value: str, end: bool) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
 
 
+def _legacy(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``call_history`` item as the deprecated ``call_logs`` array had it."""
+    old = {k: v for k, v in record.items() if k not in ("call_history_uuid", "result")}
+    return old | {"id": f"zl{int(record['call_id']) % 10**8:08d}", "call_result": record["result"]}
+
+
 def _error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return json_response({"code": code, "message": message}, status, headers)
 
@@ -70,6 +81,8 @@ class ZoomPhoneSandbox(DialerServer):
         self.rate = Window("heavy", per_second, 1.0)
         self.users: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
+        #: Answer the deprecated ``call_logs`` array (items keyed by ``id``/``call_id``).
+        self.legacy_call_logs = False
         self._tokens: dict[str, datetime] = {}
         self._pages: dict[str, int] = {}
         self._data_lock = threading.Lock()
@@ -105,8 +118,9 @@ class ZoomPhoneSandbox(DialerServer):
         other: str,
         duration: int = 60,
         result: str = "answered",
+        recorded: bool = False,
     ) -> dict[str, Any]:
-        """One call in the history (``direction`` inbound/outbound)."""
+        """One call in the history (``direction`` inbound/outbound), as ``call_history``."""
         with self._data_lock:
             user = self.users[ext_id]
             n = len(self.calls) + 1
@@ -119,8 +133,10 @@ class ZoomPhoneSandbox(DialerServer):
             }
             theirs = {"did_number": other, "name": ""}
             caller, callee = (theirs, ours) if direction == "inbound" else (ours, theirs)
+            uuid = str(uuid5(NAMESPACE_URL, f"zoom-call-history/{n}"))
             record: dict[str, Any] = {
-                "id": f"zl{n:08d}",
+                "id": uuid,
+                "call_history_uuid": uuid,
                 "call_id": str(7_000_000_000 + n),
                 "direction": direction,
                 "start_time": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -128,7 +144,8 @@ class ZoomPhoneSandbox(DialerServer):
                 .astimezone(UTC)
                 .strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "duration": duration,
-                "call_result": result,
+                "result": result,
+                "recording_status": "recorded" if recorded else "non_recorded",
                 "connect_type": "external",
                 "call_type": "general",
             }
@@ -219,9 +236,11 @@ class ZoomPhoneSandbox(DialerServer):
         if offset + size < len(chosen):
             following = secrets.token_urlsafe(12)
             self._pages[following] = offset + size
+        if self.legacy_call_logs:
+            page = [_legacy(c) for c in page]
         return json_response(
             {
-                "call_logs": page,
+                ("call_logs" if self.legacy_call_logs else "call_history"): page,
                 "next_page_token": following,
                 "page_size": size,
                 "total_records": len(chosen),

@@ -15,7 +15,8 @@ from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.zoom_phone import ZoomPhoneConnector, ZoomPhoneSettings
 from sandbox.dialers.zoom import ZoomPhoneSandbox
-from syncd.errors import AuthExpired
+from syncd.capture.keys import call_key
+from syncd.errors import AuthExpired, Permanent
 from syncd.model import Call
 
 MAILBOX = "rep@acme.example"
@@ -136,3 +137,55 @@ def test_429_retry_after_and_token_renewal(zp: ZoomPhoneSandbox) -> None:
 def test_a_wrong_account_pauses_the_connector(zp: ZoomPhoneSandbox) -> None:
     with pytest.raises(AuthExpired):
         make(zp, FakeTime(NOW), account_id="someone-else").pull(MAILBOX, None)
+
+
+def test_call_history_items_are_keyed_by_their_call_history_uuid(zp: ZoomPhoneSandbox) -> None:
+    zp.reset()
+    ext = zp.add_user(MAILBOX)
+    record = zp.add_call(
+        ext, start=NOW - timedelta(days=1), direction="inbound", other="+15127576000"
+    )
+    batch = make(zp, FakeTime(NOW)).pull(MAILBOX, None)
+    assert [a.key for a in batch.activities] == [
+        call_key("zoom_phone", record["call_history_uuid"])
+    ]
+
+
+def test_a_tenant_still_answering_call_logs_is_read_by_call_id(zp: ZoomPhoneSandbox) -> None:
+    zp.reset()
+    zp.legacy_call_logs = True
+    try:
+        ext = zp.add_user(MAILBOX)
+        record = zp.add_call(
+            ext, start=NOW - timedelta(days=1), direction="inbound", other="+15127576000"
+        )
+        batch = make(zp, FakeTime(NOW)).pull(MAILBOX, None)
+    finally:
+        zp.legacy_call_logs = False
+    assert [a.key for a in batch.activities] == [call_key("zoom_phone", record["call_id"])]
+
+
+def test_a_page_without_its_array_stops_the_pass_instead_of_reading_nothing(
+    zp: ZoomPhoneSandbox,
+) -> None:
+    zp.reset()
+    ext = zp.add_user(MAILBOX)
+    zp.add_call(ext, start=NOW - timedelta(days=1), direction="inbound", other="+15127576000")
+    zp.fail_next(200, body={"calls": [], "next_page_token": "", "page_size": 300})
+    with pytest.raises(Permanent, match="call_history"):
+        make(zp, FakeTime(NOW)).pull(MAILBOX, None)
+
+
+def test_a_recorded_call_says_where_its_recording_lives_not_a_download_url(
+    zp: ZoomPhoneSandbox,
+) -> None:
+    zp.reset()
+    ext = zp.add_user(MAILBOX)
+    record = zp.add_call(
+        ext, start=NOW - timedelta(days=1), direction="inbound", other="+15127576000", recorded=True
+    )
+    (call,) = make(zp, FakeTime(NOW), recording_links=True).pull(MAILBOX, None).activities
+    assert isinstance(call, Call) and call.recording_url is not None
+    assert (
+        call.recording_url.startswith("in Zoom Phone (") and record["call_id"] in call.recording_url
+    )
