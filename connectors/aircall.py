@@ -14,6 +14,16 @@ Cursor: ``ac:1:<start seconds>:<ids>`` — the start of the newest call taken an
 that second (a :class:`connectors._cursor.HighWater`). Each pull lists ``order=asc`` from that
 second to ``now - settle`` and stops paging once it holds more than ``limit`` calls.
 
+Finished calls only: Aircall lists a call from its start, and ``status`` is ``done`` only once it
+ended (https://developer.aircall.io/api-references/#call); before that its duration and outcome
+are not known. A pull takes the calls in start order up to the first one not yet ``done`` and
+stops there (the cursor stays before it), so that call is taken, whole, by a pull after it ends;
+calls that started after it wait for it too (with webhooks on, ``call.ended`` brings them at
+once).
+
+Recordings: ``recording`` is a file URL valid for 10 minutes; with ``recording_links`` the Task
+gets ``asset`` instead, the call's page in the Aircall dashboard.
+
 Webhooks: :meth:`AircallConnector.webhook_app` is a WSGI app (the service mounts it on its
 port) that checks the payload's ``token`` against ``webhook_token`` before anything else —
 401 otherwise, nothing kept — and queues ``call.ended`` calls for the next pull. Polling stays
@@ -34,7 +44,15 @@ from pydantic import Field
 from werkzeug.wrappers import Request, Response
 
 from connectors._cursor import HighWater, HighWaterFormat
-from connectors._phone import PhoneApi, PhoneSettings, rep_address, to_call, wants
+from connectors._phone import (
+    PhoneApi,
+    PhoneSettings,
+    page_items,
+    recording_where,
+    rep_address,
+    to_call,
+    wants,
+)
 from connectors.base import Connector, ConnectorContext, register
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import ConfigError, Problem
@@ -175,7 +193,7 @@ class AircallConnector(Connector):
         path, found = "/v1/calls", []
         while True:
             body = self._get(path, params)
-            found.extend(mark.newer(body.get("calls", []), _key))
+            found.extend(mark.newer(page_items(body, ("calls",), "Aircall calls"), _key))
             following = (body.get("meta") or {}).get("next_page_link")
             if not following:
                 return found, False
@@ -203,6 +221,9 @@ class AircallConnector(Connector):
         polled.sort(key=_key)
         chunk = polled[:room]
         more = more or len(polled) > room or room == 0
+        ongoing = next((n for n, c in enumerate(chunk) if c.get("status") != "done"), None)
+        if ongoing is not None:  # wait for it to end; nothing after it passes it
+            chunk, more = chunk[:ongoing], room == 0
         next_cursor = CURSOR.encode(mark.after([_key(c) for c in chunk])) if chunk else cursor
         activities, skips = self._convert([*pushed, *chunk], mailbox)
         self.log.info(
@@ -237,7 +258,12 @@ class AircallConnector(Connector):
                 "to": ours if direction == "inbound" else theirs,
                 "user_address": rep,
                 "disposition": "missed" if call.get("missed_call_reason") else "answered",
-                "recording_url": call.get("recording"),
+                "recording_url": call.get("asset")
+                or (
+                    recording_where("Aircall", f"call {call.get('id')}")
+                    if call.get("recording")
+                    else None
+                ),
             }
             result = to_call(self, neutral, self._settings.mailbox)
             (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]

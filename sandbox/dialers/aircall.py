@@ -5,6 +5,11 @@
   (default asc), ``page`` (from 1), ``per_page`` (≤50, default 20); unknown parameters are
   400. Answers ``meta`` (count, total, current_page, per_page, next_page_link,
   previous_page_link) and ``calls``. As Aircall documents, paging stops at 10,000 calls.
+  A call is listed from its start: ``status`` is ``initial`` or ``answered`` while it is in
+  progress and ``done`` once it ended (``ended_at``, ``duration`` set only then), see
+  https://developer.aircall.io/api-references/#call. ``recording`` is a direct file URL valid
+  for 10 minutes; ``asset`` is the call's page in the Aircall dashboard (login needed), the
+  link that stays valid.
 - ``GET /v1/users``: the users (id, name, email).
 - Rate: 60 requests a minute per company; every answer carries ``X-AircallApi-Limit``,
   ``X-AircallApi-Remaining`` and ``X-AircallApi-Reset`` (UNIX time the window resets); over it
@@ -74,28 +79,40 @@ class AircallSandbox(DialerServer):
         duration: int = 60,
         missed: str | None = None,
         recording: str | None = None,
+        status: str = "done",
     ) -> dict[str, Any]:
-        """One ended call; ``other`` is the external number as Aircall shows it (raw_digits)."""
+        """One call; ``other`` is the external number as Aircall shows it (raw_digits).
+
+        ``status`` ``answered`` (or ``initial``) is a call still in progress: no end yet;
+        :meth:`end_call` finishes it.
+        """
         with self._data_lock:
             cid = 5_000_000 + len(self.calls) + 1
             started = int(start.timestamp())
             call = {
                 "id": cid,
                 "direct_link": f"/v1/calls/{cid}",
-                "status": "done",
+                "status": status,
                 "direction": direction,
                 "started_at": started,
                 "answered_at": None if missed else started + 3,
-                "ended_at": started + duration,
-                "duration": duration,
+                "ended_at": started + duration if status == "done" else None,
+                "duration": duration if status == "done" else 0,
                 "raw_digits": other,
                 "missed_call_reason": missed,
                 "recording": recording,
+                "asset": f"https://assets.aircall.io/calls/{cid}/recording" if recording else None,
                 "user": dict(self.users[user_id]) if user_id is not None else None,
                 "number": {"id": 1, "digits": "+1 415-555-0100", "name": "Sales line"},
             }
             self.calls.append(call)
             return call
+
+    def end_call(self, call_id: int, duration: int) -> None:
+        """A call in progress ends: ``done`` with its end and duration."""
+        with self._data_lock:
+            call = next(c for c in self.calls if c["id"] == call_id)
+            call.update(status="done", ended_at=call["started_at"] + duration, duration=duration)
 
     # -- HTTP ----------------------------------------------------------------------------
 

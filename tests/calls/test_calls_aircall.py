@@ -168,10 +168,36 @@ def test_missed_calls_and_recording_links_follow_the_settings(ac: AircallSandbox
     assert all(c.recording_url is None for c in calls)  # off by default
     linked = make(ac, FakeTime(NOW), missed_calls="skip", recording_links=True)
     batch = linked.pull(MAILBOX, None)
+    # The dashboard page of the call, not the file URL that expires in 10 minutes.
     assert [c.recording_url for c in batch.activities if isinstance(c, Call)] == [
-        "https://rec.example/1.mp3"
+        ac.calls[1]["asset"]
     ]
+    assert ac.calls[1]["asset"] != "https://rec.example/1.mp3"
     assert len(batch.skips) == 1
+
+
+def test_a_call_in_progress_is_taken_when_it_ends_and_nothing_passes_it(
+    ac: AircallSandbox,
+) -> None:
+    ac.reset()
+    user = ac.add_user(MAILBOX)
+    start = NOW - timedelta(hours=2)
+    ac.add_call(user, start=start, direction="outbound", other="+15127576000", duration=60)
+    ongoing = ac.add_call(user, start=start + timedelta(minutes=5), direction="inbound",
+                          other="+15127576001", status="answered")  # fmt: skip
+    ac.add_call(user, start=start + timedelta(minutes=9), direction="outbound",
+                other="+15127576002", duration=30)  # fmt: skip
+    connector = make(ac, FakeTime(NOW))
+    first = connector.pull(MAILBOX, None)
+    assert [c.call_id for c in first.activities] == [str(ac.calls[0]["id"])]  # type: ignore[attr-defined]
+    assert not first.more
+    again = connector.pull(MAILBOX, first.next_cursor)
+    assert again.activities == ()  # still in progress: not written with no duration
+    ac.end_call(ongoing["id"], duration=2_400)
+    done = connector.pull(MAILBOX, again.next_cursor)
+    taken = {c.call_id: c for c in done.activities if isinstance(c, Call)}
+    assert list(taken) == [str(ongoing["id"]), str(ac.calls[2]["id"])]
+    assert taken[str(ongoing["id"])].duration_seconds == 2_400
 
 
 def test_the_service_port_routes_webhooks_to_the_connector(
