@@ -285,7 +285,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show how one message file or activity key is (or would be) captured, and why."""
-    from syncd.explain import explain_eml, explain_key, render
+    from syncd.explain import explain_eml, explain_key
+    from syncd.explain_render import render
 
     with _app(args) as app:
         if args.eml is not None:

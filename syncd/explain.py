@@ -3,12 +3,14 @@
 An operator hands in a message file (``--eml``) or an activity key (``--key``) and sees each
 step of the data flow for it: the normalised activity, the verdict of every privacy rule, the
 key, what the ledger, unmatched queue and dead letters know of that key, the match candidates
-with the chosen Who/What and the trace, and the exact fields that would be written.
+with the chosen Who/What and the trace, and the exact fields that would be written. The
+decisions are the capture runner's own (:meth:`syncd.capture.runner.Runner.decide`): one
+pipeline serves ``sync`` and ``explain``.
 
-The report is a JSON-safe dict (``--json`` prints it as is); :func:`render` prints it for
-people. Nothing is written anywhere. Salesforce is optional: without a ``[salesforce]`` table,
-or when it cannot be reached, the match step says no directory is available and everything
-else is still shown, so privacy rules can be tried offline.
+The report is a JSON-safe dict (``--json`` prints it as is); :mod:`syncd.explain_render`
+prints it for people. Nothing is written anywhere. Salesforce is optional: without a
+``[salesforce]`` table, or when it cannot be reached, the match step says no directory is
+available and everything else is still shown, so privacy rules can be tried offline.
 
 Addresses appear here because this is the operator's own diagnostic on a file they hold; the
 body appears only when ``capture.capture_body`` is on, and then redacted as it would be
@@ -21,21 +23,15 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from syncd.capture.addresses import InternalParties
-from syncd.capture.match import Match, match
-from syncd.capture.normalize import Origin
+from connectors.base import ConnectorContext
+from syncd.capture.match import Match
 from syncd.capture.normalize_email import normalize_email
-from syncd.capture.plan import Known, plan
+from syncd.capture.plan import Decisions, Plan
 from syncd.capture.privacy import PrivacyRules, apply_body, decide
 from syncd.capture.records import fields_for, sobject_for
+from syncd.capture.runner import Runner
 from syncd.errors import SyncdError
 from syncd.model import Activity, Skip, activity_from_dict
-from syncd.state.schema import DeadLetterRow
 
 #: Every optional privacy rule off: what remains are the checks that always apply.
 _RULES_OFF: dict[str, Any] = {
@@ -83,75 +79,90 @@ def directory_or_reason(app: Any) -> tuple[Any | None, str | None]:
 
 
 def explain_eml(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
-    """Explain the message file at ``path`` as if captured from ``mailbox``."""
+    """Explain the message file at ``path`` as if captured from ``mailbox``.
+
+    The message is normalised the way a mail connector does (the connector context's origin),
+    then handed to the capture runner's own :meth:`~syncd.capture.runner.Runner.decide`:
+    privacy screening, ledger look-up, match and plan, in the pass's order. The report prints
+    that trace; nothing is written.
+    """
     config = app.config
     directory, no_directory = directory_or_reason(app)
     users = app.user_emails() if directory is not None else []
     rules = PrivacyRules.from_capture(config.capture, users)
     box = mailbox or (users[0] if users and not config.connectors else default_mailbox(config))
-    origin = Origin(
-        source="explain",
-        mailbox=box,
-        internal=InternalParties.build(rules.internal_domains, rules.internal_addresses),
-        capture_body=rules.capture_body,
-        default_region=getattr(config.capture, "default_region", None),
+    context = ConnectorContext(
+        clock=app.clock, capture=config.capture, internal_addresses=frozenset(users)
     )
-    result = normalize_email(path.read_bytes(), origin, source_id=path.name)
+    result = normalize_email(path.read_bytes(), context.origin("explain", box), source_id=path.name)
     report: dict[str, Any] = {"source": {"file": str(path), "mailbox": box}}
     if isinstance(result, Skip):
         report["normalize"] = {"skipped": str(result.reason), "detail": result.detail}
         report["outcome"] = f"skipped before privacy rules: {result.reason}"
         return report
     activity = result
+    runner = Runner(app.store, None, directory, rules, policy=config.capture.opportunity_policy)
+    decided = runner.decide(box, [activity])
+    key = activity.key
     report["activity"] = activity_summary(activity)
     report["parse_notes"] = list(getattr(activity, "parse_notes", ()))
-    report["key"] = activity.key
-    report["privacy"] = privacy_report(activity, rules)
+    report["key"] = key
+    report["privacy"] = privacy_report(activity, rules, decided)
     report["body"] = body_report(activity, rules)
-    report["ledger"] = ledger_state(app.store, activity.key)
-    kept = report["privacy"]["decision"]["keep"]
-    found: Match | None = None
-    if directory is None:
+    report["ledger"] = ledger_state(app.store, key)
+    report["decision"] = decided.outcome(key)
+    kept = next((a for a in decided.screened.kept if a.key == key), None)
+    the_plan = decided.plan
+    if the_plan is None:
         report["match"] = {"available": False, "reason": no_directory}
+    elif kept is None:
+        report["match"] = {"available": True, "reached": False}
     else:
-        internal = InternalParties(rules.internal_domains, rules.internal_addresses)
-        policy = config.capture.opportunity_policy
-        found = match(activity, directory, internal=internal, policy=policy)
-        report["match"] = {"available": True, "policy": policy, **found.as_dict()}
-    screened = apply_body(activity, rules)
-    report["record"] = {
-        "sobject": sobject_for(activity),
-        "fields": fields_for(screened, found or Match()),
-        "complete": found is not None,
-    }
-    report["outcome"] = _outcome(app.store, screened, kept, report, found)
+        found = the_plan.matches[key]
+        report["match"] = {"available": True, "reached": True, "policy": runner.policy}
+        report["match"] |= found.as_dict()
+    report["record"] = _record(activity, kept, the_plan)
+    report["outcome"] = _outcome(app.store, decided, report)
     return report
 
 
-def _outcome(
-    store: Any, activity: Activity, kept: bool, report: dict[str, Any], found: Match | None
-) -> str:
-    if not kept:
-        return f"skipped by privacy rule: {report['privacy']['decision']['reason']}"
-    if found is None:
+def _record(activity: Activity, kept: Activity | None, the_plan: Plan | None) -> dict[str, Any]:
+    """The fields the plan writes; else those the activity would have once matched."""
+    write = (
+        next((w for w in the_plan.writes if w.activity.key == activity.key), None)
+        if the_plan
+        else None
+    )
+    if write is not None:
+        return {"sobject": write.sobject, "fields": write.fields, "complete": True}
+    found = the_plan.matches.get(activity.key) if the_plan is not None else None
+    screened = kept or activity
+    return {
+        "sobject": sobject_for(screened),
+        "fields": fields_for(screened, found or Match()),
+        "complete": found is not None,
+    }
+
+
+def _outcome(store: Any, decided: Decisions, report: dict[str, Any]) -> str:
+    decision = report["decision"]
+    if decision is None:
         return "kept by privacy rules; matching needs Salesforce (no directory available)"
-    entry = store.ledger.get(activity.key)
-    known = {} if entry is None else {entry.key: Known(entry.sobject, entry.salesforce_id)}
-    the_plan = plan([activity], known, {activity.key: found})
-    if the_plan.writes:
-        write = the_plan.writes[0]
-        report["record"]["fields"] = write.fields
-        return f"would upsert a {write.sobject} by Syncd_Key__c"
-    if the_plan.seen and entry is not None:
+    if decision == "written":
+        return f"would upsert a {report['record']['sobject']} by Syncd_Key__c"
+    if decision == "already_written":
+        entry = store.ledger.get(report["key"])
         return (
             f"already written as {entry.sobject} {entry.salesforce_id}: "
             "this mailbox would only be recorded as a sighting"
         )
-    if the_plan.unmatched:
-        return f"unmatched ({found.unmatched_reason}): queued and re-matched when the CRM changes"
-    if the_plan.skips:
-        return f"skipped: {the_plan.skips[0].reason}"
-    return "nothing to do"
+    if decision == "unmatched":
+        reason = report["match"].get("unmatched_reason")
+        return f"unmatched ({reason}): queued and re-matched when the CRM changes"
+    reason = decision.removeprefix("skipped:")
+    if any(skip.key == report["key"] for skip in decided.screened.skips):
+        return f"skipped by privacy rule: {reason}"
+    return f"skipped: {reason}"
 
 
 def activity_summary(activity: Activity) -> dict[str, Any]:
@@ -174,8 +185,12 @@ def activity_summary(activity: Activity) -> dict[str, Any]:
     return out
 
 
-def privacy_report(activity: Activity, rules: PrivacyRules) -> dict[str, Any]:
-    """Each rule's verdict on ``activity`` (in the filter's order) and the final decision."""
+def privacy_report(activity: Activity, rules: PrivacyRules, decided: Decisions) -> dict[str, Any]:
+    """Each rule's verdict on ``activity`` (in the filter's order) and the runner's decision.
+
+    The verdicts try each configured rule on its own, so the operator sees every rule that
+    would skip the item; the decision is the screening the runner made.
+    """
     base = decide(activity, dataclasses.replace(rules, **_RULES_OFF))
     verdicts: list[dict[str, Any]] = []
     for setting, what in _RULES:
@@ -200,9 +215,9 @@ def privacy_report(activity: Activity, rules: PrivacyRules) -> dict[str, Any]:
             row["reason"] = str(verdict.reason)
             row["detail"] = verdict.detail
         verdicts.append(row)
-    final = decide(activity, rules)
-    decision: dict[str, Any] = {"keep": final.keep}
-    if not final.keep:
+    final = next((skip for skip in decided.screened.skips if skip.key == activity.key), None)
+    decision: dict[str, Any] = {"keep": final is None}
+    if final is not None:
         decision["reason"] = str(final.reason)
         decision["detail"] = final.detail
         decision["rule"] = next(
@@ -249,19 +264,15 @@ def ledger_state(store: Any, key: str) -> dict[str, Any]:
             "attempts": item.attempts,
             "first_seen": item.first_seen.isoformat(),
         }
-    with Session(store.engine) as session:
-        rows = session.scalars(
-            select(DeadLetterRow).where(DeadLetterRow.key == key).order_by(DeadLetterRow.id)
-        ).all()
-        state["dead_letters"] = [
-            {
-                "id": row.id,
-                "error": f"{row.error_code}: {row.error_message}",
-                "attempts": row.attempts,
-                "resolved": bool(row.resolved),
-            }
-            for row in rows
-        ]
+    state["dead_letters"] = [
+        {
+            "id": letter.id,
+            "error": f"{letter.error_code}: {letter.error_message}",
+            "attempts": letter.attempts,
+            "resolved": letter.resolved,
+        }
+        for letter in store.dead_letters.list(include_resolved=True, key=key)
+    ]
     return state
 
 
@@ -281,102 +292,3 @@ def explain_key(app: Any, key: str) -> dict[str, Any]:
     else:
         report["outcome"] = "unknown key: never written, queued or refused"
     return report
-
-
-def render(report: dict[str, Any], console: Console) -> None:
-    """Print an explain report for people, one section per step of the data flow."""
-    _line(console, "outcome", report.get("outcome", "-"), style="bold")
-    if "source" in report:
-        src = report["source"]
-        _line(console, "file", f"{src['file']} (as captured from {src['mailbox']})")
-    if "normalize" in report:
-        norm = report["normalize"]
-        _line(console, "normalise", f"skipped: {norm['skipped']} {norm['detail']}".strip())
-    if "activity" in report:
-        act = report["activity"]
-        table = Table(title="Activity", title_justify="left", show_header=False)
-        for name in ("kind", "occurred_at", "direction", "subject", "mailbox", "message_id"):
-            if act.get(name):
-                table.add_row(name, str(act[name]))
-        for role, people in act["participants"].items():
-            table.add_row(role, ", ".join(people))
-        console.print(table)
-    if report.get("parse_notes"):
-        _line(console, "parser notes", ", ".join(report["parse_notes"]))
-    if "key" in report:
-        _line(console, "key", report["key"])
-    if "privacy" in report:
-        table = Table(title="Privacy rules", title_justify="left")
-        for column in ("rule", "skips", "verdict"):
-            table.add_column(column)
-        for row in report["privacy"]["rules"]:
-            verdict = row["verdict"]
-            if "reason" in row:
-                verdict += f": {row['reason']}" + (f" ({row['detail']})" if row["detail"] else "")
-            table.add_row(row["rule"], row["skips"], verdict)
-        console.print(table)
-        decision = report["privacy"]["decision"]
-        text = "kept" if decision["keep"] else f"skipped: {decision['reason']}"
-        _line(console, "privacy decision", text)
-    if "body" in report:
-        body = report["body"]
-        text = f"not written ({body['why']})"
-        if body["captured"]:
-            text = f"written, {body['redactions']} redaction(s):\n{body['text'] or ''}"
-        _line(console, "body", text)
-    if "ledger" in report:
-        _render_ledger(report["ledger"], console)
-    if "match" in report:
-        _render_match(report["match"], console)
-    if "record" in report:
-        record = report["record"]
-        table = Table(
-            title=f"{record['sobject']} fields that would be written", title_justify="left"
-        )
-        table.add_column("field")
-        table.add_column("value")
-        for name, value in record["fields"].items():
-            table.add_row(name, str(value))
-        console.print(table)
-        if not record["complete"]:
-            _line(console, "note", "WhoId, WhatId and OwnerId come from the directory")
-
-
-def _render_ledger(state: dict[str, Any], console: Console) -> None:
-    if state["written"]:
-        text = (
-            f"written as {state['sobject']} {state['salesforce_id']} by {state['connector']} "
-            f"from {state['first_mailbox']} at {state['written_at']}"
-        )
-    else:
-        text = "not written"
-    _line(console, "ledger", text)
-    for sighting in state["seen_by"]:
-        _line(console, "  seen by", f"{sighting['connector']} {sighting['mailbox']}")
-    if "unmatched" in state:
-        item = state["unmatched"]
-        _line(console, "unmatched queue", f"{item['reason']} ({item['attempts']} attempt(s))")
-    for letter in state["dead_letters"]:
-        status = "resolved" if letter["resolved"] else "open"
-        _line(console, "dead letter", f"#{letter['id']} {status}: {letter['error']}")
-    trace = state.get("match_trace")
-    if isinstance(trace, dict):
-        for step in trace.get("trace", []):
-            _line(console, "  match when written", step)
-
-
-def _render_match(found: dict[str, Any], console: Console) -> None:
-    if not found["available"]:
-        _line(console, "match", found["reason"])
-        return
-    _line(console, "match policy", found["policy"])
-    _line(console, "candidates", ", ".join(found["people"]) or "none")
-    who = f"{found['who_type']} {found['who_id']}" if found["who_id"] else "none"
-    what = f"{found['what_type']} {found['what_id']}" if found["what_id"] else "none"
-    _line(console, "chosen", f"WhoId {who}; WhatId {what}; OwnerId {found['owner_id'] or 'none'}")
-    for step in found["trace"]:
-        _line(console, "  why", step)
-
-
-def _line(console: Console, label: str, text: str, style: str | None = None) -> None:
-    console.print(f"{label}: {text}", markup=False, highlight=False, style=style)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.capture.match import Match
+from syncd.capture.privacy import Screened
 from syncd.capture.records import fields_for, sobject_for
 from syncd.model import Activity, Meeting, Skip, SkipReason
 
@@ -55,6 +56,8 @@ class Plan:
     relations: list[Relation] = field(default_factory=list)
     unmatched: list[tuple[Activity, Match]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
+    #: The match every activity was planned with, by key.
+    matches: dict[str, Match] = field(default_factory=dict)
 
     def writes_for(self, sobject: str) -> list[Write]:
         """The writes of one sObject type, in batch order."""
@@ -79,7 +82,7 @@ def plan(
     matches: Mapping[str, Match],
 ) -> Plan:
     """Sort ``activities`` into writes, sightings, relations, unmatched and skips."""
-    out = Plan()
+    out = Plan(matches=dict(matches))
     planned: set[str] = set()
     for activity in activities:
         if activity.key in planned:
@@ -109,6 +112,39 @@ def plan(
         sobject = sobject_for(activity)
         out.writes.append(Write(activity, found, sobject, fields_for(activity, found)))
     return out
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Every decision about a batch before any write: the privacy screening, then the plan.
+
+    ``plan`` is None when there was no directory to match against (``syncd explain`` offline).
+    """
+
+    screened: Screened
+    plan: Plan | None = None
+
+    def outcome(self, key: str) -> str | None:
+        """What a pass counts for ``key``, or None when undecided (kept, but no plan).
+
+        ``written`` (when Salesforce accepts the write), ``already_written``, ``unmatched`` or
+        ``skipped:<reason>``: the names of the pass's outcome counters.
+        """
+        for skip in self.screened.skips:
+            if skip.key == key:
+                return f"skipped:{skip.reason}"
+        if self.plan is None:
+            return None
+        if any(w.activity.key == key for w in self.plan.writes):
+            return "written"
+        if any(a.key == key for a in self.plan.seen):
+            return "already_written"
+        if any(a.key == key for a, _ in self.plan.unmatched):
+            return "unmatched"
+        for skip in self.plan.skips:
+            if skip.key == key:
+                return f"skipped:{skip.reason}"
+        return None
 
 
 def relations_for_new_event(write: Write, event_id: str) -> list[Relation]:

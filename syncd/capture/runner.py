@@ -27,7 +27,15 @@ from typing import Any
 from connectors.base import Connector
 from syncd.capture.addresses import InternalParties
 from syncd.capture.match import Match, match
-from syncd.capture.plan import Known, Plan, Relation, Write, plan, relations_for_new_event
+from syncd.capture.plan import (
+    Decisions,
+    Known,
+    Plan,
+    Relation,
+    Write,
+    plan,
+    relations_for_new_event,
+)
 from syncd.capture.privacy import PrivacyRules, screen
 from syncd.errors import CursorExpired
 from syncd.model import Activity, Batch, activity_from_dict
@@ -167,10 +175,11 @@ class Runner:
         outcomes: Counter[str] = Counter()
         for skip in batch.skips:
             outcomes[f"skipped:{skip.reason}"] += 1
-        screened = screen(batch.activities, self.rules)
-        for reason, n in screened.counts.items():
+        decided = self.decide(mailbox, batch.activities)
+        for reason, n in decided.screened.counts.items():
             outcomes[f"skipped:{reason}"] += n
-        the_plan = self.plan(mailbox, screened.kept)
+        the_plan = decided.plan
+        assert the_plan is not None, "a runner that writes has a directory"
         for skip in the_plan.skips:
             outcomes[f"skipped:{skip.reason}"] += 1
 
@@ -265,8 +274,19 @@ class Runner:
 
     # -- helpers -------------------------------------------------------------------------
 
+    def decide(self, mailbox: str, activities: Iterable[Activity]) -> Decisions:
+        """Screen by the privacy rules, then :meth:`plan` what is kept: every decision of a batch.
+
+        :meth:`process` acts on it and ``syncd explain`` prints it, so both run the same steps
+        in the same order. Without a directory (explain offline) it stops after screening.
+        """
+        screened = screen(activities, self.rules)
+        if self.directory is None:
+            return Decisions(screened)
+        return Decisions(screened, self.plan(mailbox, screened.kept))
+
     def plan(self, mailbox: str, activities: Iterable[Activity]) -> Plan:
-        """Look up the ledger and match, then plan (shared with ``syncd explain``)."""
+        """Look up the ledger and match, then plan."""
         activities = list(activities)
         ledger = self.store.ledger.lookup([a.key for a in activities])
         known = {

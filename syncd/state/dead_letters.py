@@ -125,6 +125,7 @@ class DeadLetters:
         include_resolved: bool = False,
         connector: str | None = None,
         mailbox: str | None = None,
+        key: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[DeadLetter]:
@@ -136,6 +137,8 @@ class DeadLetters:
             stmt = stmt.where(DeadLetterRow.connector == connector)
         if mailbox is not None:
             stmt = stmt.where(DeadLetterRow.mailbox == mailbox)
+        if key is not None:
+            stmt = stmt.where(DeadLetterRow.key == key)
         with self._scope.session(write=False) as session:
             rows = session.scalars(stmt.order_by(DeadLetterRow.id).limit(limit).offset(offset))
             return [_letter(row) for row in rows]
