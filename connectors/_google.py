@@ -11,8 +11,9 @@ documents the library ships (parsed once per process, shared by every mailbox's 
 ``AuthorizedHttp`` whose httplib2 trusts only the configured CA bundle when one is given. Vendor
 errors are translated here and nowhere else:
 
-- 429, and 403 ``rateLimitExceeded``/``userRateLimitExceeded`` → :class:`RateLimited` carrying
-  ``Retry-After``; 5xx and network errors → :class:`Transient`;
+- 429, and 403 ``rateLimitExceeded``/``userRateLimitExceeded``/``dailyLimitExceeded``/
+  ``quotaExceeded`` → :class:`RateLimited` carrying ``Retry-After`` (a quota answer is never a
+  skip or a dead letter); 5xx and network errors → :class:`Transient`;
 - 401 and a refused refresh (``invalid_grant``) → :class:`AuthExpired`;
 - 404 on Gmail history and 410 on Calendar → :class:`CursorExpired` (the caller says which);
 - anything else → :class:`Permanent`.
@@ -56,7 +57,13 @@ from syncd.errors import (
 
 #: Calls per batch request: Google allows 100 and recommends at most 50.
 BATCH_SIZE = 50
-_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
+#: Quota answers: retried (then the mailbox is given back), never a skip or a dead letter.
+_RATE_REASONS = {
+    "rateLimitExceeded",
+    "userRateLimitExceeded",
+    "dailyLimitExceeded",
+    "quotaExceeded",
+}
 
 
 class GoogleSettings(ConnectorSettings):
@@ -236,12 +243,17 @@ class Caller:
         return retry.call(attempt, self.policy, sleep=self.sleep)
 
     def batch(
-        self, batch_uri: str, requests: Iterable[tuple[str, HttpRequest]]
+        self,
+        batch_uri: str,
+        requests: Iterable[tuple[str, HttpRequest]],
+        *,
+        before: Callable[[int], None] | None = None,
     ) -> dict[str, Any | SyncdError]:
         """Run ``requests`` in batches of :data:`BATCH_SIZE`; result (or error) per id.
 
         Parts refused with a rate limit or a 5xx are sent again, alone, under the retry policy
         (honouring the longest Retry-After); other per-part errors are returned, not raised.
+        ``before(n)`` runs before each batch of ``n`` calls is sent (quota pacing).
         """
         pending = dict(requests)
         results: dict[str, Any | SyncdError] = {}
@@ -256,6 +268,8 @@ class Caller:
                 batch = BatchHttpRequest(callback=done, batch_uri=batch_uri)
                 for rid in chunk:
                     batch.add(pending[rid], request_id=rid)
+                if before is not None:
+                    before(len(chunk))
                 self.requests += 1
                 try:
                     batch.execute()

@@ -14,6 +14,12 @@ first page holding a message whose ``internalDate`` is before the window (those 
 for a start id Gmail no longer keeps raises ``CursorExpired`` (the runner then runs a bounded
 full sync and counts it).
 
+Quotas: every call first takes its units from a per-user and a per-project token bucket shared
+by the whole process (:mod:`connectors._google_quota`), sized by ``quota_user_per_minute`` and
+``quota_project_per_minute``, so the connector paces itself instead of collecting 403/429s; a
+quota answer that still comes is retried and then gives the mailbox back for the next pass,
+never a skip or a dead letter.
+
 SPAM, TRASH, DRAFT and CHAT are never captured (checked again on each fetched message);
 ``SENT`` marks a message outbound. Quota units are counted per mailbox: :meth:`quota_used`.
 
@@ -28,6 +34,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from connectors._google import (
     Caller,
     GoogleSettings,
@@ -35,6 +43,7 @@ from connectors._google import (
     build_service,
     credentials_for,
 )
+from connectors._google_quota import QuotaPacer, project_of
 from connectors.base import Connector, ConnectorContext, register
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
@@ -52,7 +61,16 @@ _CURSOR = re.compile(r"^gmail:1:(full:(\d{1,20}):(\d{1,12})|hist:(\d{1,20})):([A
 
 
 class GmailSettings(GoogleSettings):
-    """``[[connectors]] type = "gmail"``: the shared Google keys."""
+    """``[[connectors]] type = "gmail"``: the shared Google keys and the quota figures.
+
+    Defaults are Google's current figures for a new Cloud project
+    (https://developers.google.com/workspace/gmail/api/reference/quota): 1,200,000 units per
+    project per minute and 6,000 per user per minute (projects older than May 2026 may keep
+    15,000 per user). Set them to the project's figures, divided between processes sharing it.
+    """
+
+    quota_user_per_minute: int = Field(default=6_000, gt=0)
+    quota_project_per_minute: int = Field(default=1_200_000, gt=0)
 
 
 def normalize_message(message: dict[str, Any], origin: Any, mid: str) -> Activity | Skip | None:
@@ -106,7 +124,14 @@ class GmailConnector(Connector):
         super().__init__(settings, context)
         self.caller = Caller(sleep=sleep or self.context.sleep)
         self.meter = QuotaMeter(UNITS)
+        self.pacer = QuotaPacer(
+            self._settings.quota_user_per_minute,
+            self._settings.quota_project_per_minute,
+            self.context.now,
+            sleep or self.context.sleep,
+        )
         self._services: dict[str, tuple[Any, str]] = {}
+        self._projects: dict[str, str] = {}
 
     @property
     def _settings(self) -> GmailSettings:
@@ -127,8 +152,14 @@ class GmailConnector(Connector):
     def _service(self, mailbox: str) -> tuple[Any, str]:
         if mailbox not in self._services:
             creds = credentials_for(self._settings, mailbox, SCOPES)
+            self._projects[mailbox] = project_of(creds)
             self._services[mailbox] = build_service(self._settings, creds, "gmail", "v1")
         return self._services[mailbox]
+
+    def _pace(self, mailbox: str, method: str, n: int = 1) -> None:
+        """Wait until Gmail's per-user and per-project minutes allow ``n`` calls of ``method``."""
+        self._service(mailbox)
+        self.pacer.take(self._projects[mailbox], mailbox, UNITS[method] * n)
 
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
         """One page of the full listing or of history, fetched and normalised."""
@@ -136,6 +167,7 @@ class GmailConnector(Connector):
         service, _ = self._service(mailbox)
         users = service.users()
         if cursor is None:
+            self._pace(mailbox, "getProfile")
             profile = self.caller.execute(users.getProfile(userId="me"))
             self.meter.charge(mailbox, "getProfile")
             history_id = str(profile["historyId"])
@@ -156,6 +188,7 @@ class GmailConnector(Connector):
         request = users.messages().list(
             userId="me", includeSpamTrash=False, maxResults=size, pageToken=token
         )
+        self._pace(mailbox, "messages.list")
         page = self.caller.execute(request)
         self.meter.charge(mailbox, "messages.list")
         ids = [m["id"] for m in page.get("messages", [])]
@@ -177,6 +210,7 @@ class GmailConnector(Connector):
             maxResults=size,
             pageToken=token,
         )
+        self._pace(mailbox, "history.list")
         page = self.caller.execute(request, expired_status=404)
         self.meter.charge(mailbox, "history.list")
         ids: list[str] = []
@@ -206,7 +240,9 @@ class GmailConnector(Connector):
                                metadataHeaders=METADATA_HEADERS))
             for mid in ids
         ]  # fmt: skip
-        results = self.caller.batch(batch_uri, requests)
+        results = self.caller.batch(
+            batch_uri, requests, before=lambda n: self._pace(mailbox, "messages.get", n)
+        )
         self.meter.charge(mailbox, "messages.get", len(ids))
         origin = self.context.origin(self.name, mailbox)
         window = self.context.backfill_start()

@@ -135,6 +135,8 @@ class GoogleSandbox:
         self.methods.clear()
         self.quota.used.clear()
         self.quota.calls.clear()
+        self.quota.refused.clear()
+        self.quota.peak_project = self.quota.peak_user = 0
 
     def inject_rate_limit(self, user: str, n: int = 1, *, status: int = 429, wait: int = 2) -> None:
         """The next ``n`` calls for ``user`` are refused (429, or 403 userRateLimitExceeded)."""
@@ -277,15 +279,21 @@ class GoogleSandbox:
             failure = self.fail_next.pop(0) if self.fail_next else None
         if failure is not None:
             raise ApiError(failure, "backendError", "Backend Error")
-        refusal = self.quota.charge(api, method_id, user)
-        if refusal is not None:
-            raise ApiError(
-                refusal.status,
-                refusal.reason,
-                "Rate Limit Exceeded" if refusal.status == 403 else "Too many requests",
-                {"Retry-After": str(refusal.retry_after)},
-            )
-        return self._invoke(api, method_id, params[0], user, query)
+        refusal = self.quota.enter(api, user)
+        if refusal is None:
+            try:
+                refusal = self.quota.charge(api, method_id, user)
+                if refusal is None:
+                    return self._invoke(api, method_id, params[0], user, query)
+            finally:
+                self.quota.leave(api, user)
+        default = "Rate Limit Exceeded" if refusal.status == 403 else "Too many requests"
+        raise ApiError(
+            refusal.status,
+            refusal.reason,
+            refusal.message or default,
+            {"Retry-After": str(refusal.retry_after)},
+        )
 
     def _route(
         self, verb: str, path: str
