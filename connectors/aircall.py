@@ -37,7 +37,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -54,6 +54,7 @@ from connectors._phone import (
     wants,
 )
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.item_guard import guard
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import ConfigError, Problem
 from syncd.model import Activity, Batch, Skip
@@ -238,33 +239,36 @@ class AircallConnector(Connector):
         activities: list[Activity] = []
         skips: list[Skip] = []
         for call in calls:
-            user = call.get("user") or {}
-            rep = rep_address(self._settings, user.get("id"), user.get("email"))
-            if not wants(self._settings, mailbox, rep):
-                continue
-            ours = (call.get("number") or {}).get("digits")
-            theirs = call.get("raw_digits")
-            direction = str(call.get("direction") or "")
-            started = call.get("started_at")
-            neutral = {
-                "provider": "aircall",
-                "call_id": str(call.get("id") or ""),
-                "started_at": datetime.fromtimestamp(started, tz=UTC)
-                if isinstance(started, int)
-                else started,
-                "duration_seconds": call.get("duration"),
-                "direction": direction,
-                "from": theirs if direction == "inbound" else ours,
-                "to": ours if direction == "inbound" else theirs,
-                "user_address": rep,
-                "disposition": "missed" if call.get("missed_call_reason") else "answered",
-                "recording_url": call.get("asset")
-                or (
-                    recording_where("Aircall", f"call {call.get('id')}")
-                    if call.get("recording")
-                    else None
-                ),
-            }
-            result = to_call(self, neutral, self._settings.mailbox)
-            (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
+            cid = str(call.get("id") or "?") if isinstance(call, dict) else "?"
+            result = guard(cid, lambda c=call: self._call(c, mailbox))
+            if result is not None:
+                (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
         return tuple(activities), tuple(skips)
+
+    def _call(self, call: dict[str, Any], mailbox: str) -> Activity | Skip | None:
+        """One Aircall call → Call or Skip; None when it is another rep's."""
+        user = call.get("user") or {}
+        rep = rep_address(self._settings, user.get("id"), user.get("email"))
+        if not wants(self._settings, mailbox, rep):
+            return None
+        ours = (call.get("number") or {}).get("digits")
+        theirs = call.get("raw_digits")
+        direction = str(call.get("direction") or "")
+        neutral = {
+            "provider": "aircall",
+            "call_id": str(call.get("id") or ""),
+            "started_at": call.get("started_at"),  # epoch seconds: normalize_call reads them
+            "duration_seconds": call.get("duration"),
+            "direction": direction,
+            "from": theirs if direction == "inbound" else ours,
+            "to": ours if direction == "inbound" else theirs,
+            "user_address": rep,
+            "disposition": "missed" if call.get("missed_call_reason") else "answered",
+            "recording_url": call.get("asset")
+            or (
+                recording_where("Aircall", f"call {call.get('id')}")
+                if call.get("recording")
+                else None
+            ),
+        }
+        return to_call(self, neutral, self._settings.mailbox)

@@ -114,6 +114,7 @@ class ConnectorContext:
             internal=self.internal,
             capture_body=bool(self.setting("capture_body", False)),
             default_region=self.setting("default_region", None),
+            now=self.now(),
         )
 
 

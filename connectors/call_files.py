@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from connectors._cursor import CursorFormat
 from connectors._phone import PhoneSettings, rep_address, to_call, to_e164
 from connectors.base import Connector, register
+from syncd.capture.item_guard import guard
 from syncd.config import ConnectorSettings
 from syncd.errors import ConfigError, CursorExpired, Problem
 from syncd.model import Activity, Batch, Reject, Skip, SkipReason
@@ -248,20 +249,22 @@ class CallFilesConnector(Connector):
         for row in chunk:
             try:
                 record = self._neutral(row.data)
-            except _BadRow as exc:
+            except Exception as exc:  # noqa: BLE001 - one bad row never ends the file
+                bad = isinstance(exc, _BadRow)
                 rejects.append(
                     Reject(
                         f"{name}:{row.line}",
                         {"file": name, "line": row.line, "row": row.data},
-                        "bad_row",
-                        str(exc),
+                        "bad_row" if bad else "row_error",
+                        str(exc) if bad else type(exc).__name__,
                         key=f"cf:{digest}:{row.line}",
                         source_file=name,
                         source_line=row.line,
                     )
                 )
                 continue
-            result = to_call(self, record, self._settings.mailbox)
+            sid = f"{name}:{row.line}"
+            result = guard(sid, lambda r=record: to_call(self, r, self._settings.mailbox))
             (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
         end = start + len(chunk)
         # A finished file still waits for its commit; more is true so the next pull moves it.
@@ -327,7 +330,10 @@ class CallFilesConnector(Connector):
 
     def _time(self, value: Any) -> datetime:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, tz=UTC)
+            try:
+                return datetime.fromtimestamp(value, tz=UTC)
+            except (ValueError, OverflowError, OSError):
+                raise _BadRow("started_at: epoch seconds outside years 1 to 9999") from None
         if not isinstance(value, str) or not value:
             raise _BadRow("started_at: missing")
         try:
@@ -340,7 +346,10 @@ class CallFilesConnector(Connector):
                 parsed = parsed.replace(tzinfo=ZoneInfo(self._settings.timezone))
             except ZoneInfoNotFoundError:
                 raise _BadRow("started_at: no offset and an unknown timezone setting") from None
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise _BadRow("started_at: outside years 1 to 9999 in UTC") from None
 
 
 def _seconds(value: Any) -> int:

@@ -45,11 +45,14 @@ from connectors._google import (
 )
 from connectors._google_quota import QuotaPacer, project_of
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.item_guard import guard
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
 from syncd.errors import CursorExpired, Permanent, SyncdError
 from syncd.model import Activity, Batch, Direction, Email, Skip, SkipReason
 
+#: internalDate (epoch milliseconds) at 10000-01-01: anything later is not a date.
+_MAX_EPOCH_MS = 253_402_300_800_000
 SCOPES = ["https://www.googleapis.com/auth/gmail.metadata"]
 METADATA_HEADERS = [
     "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
@@ -84,7 +87,7 @@ def normalize_message(message: dict[str, Any], origin: Any, mid: str) -> Activit
             headers.setdefault(str(header["name"]), []).append(str(header.get("value", "")))
     received = None
     raw_date = str(message.get("internalDate", ""))
-    if raw_date.isdigit():
+    if raw_date.isdigit() and int(raw_date) < _MAX_EPOCH_MS:
         received = datetime.fromtimestamp(int(raw_date) / 1000, UTC)
     result = normalize_email(
         headers,
@@ -261,7 +264,7 @@ class GmailConnector(Connector):
             if isinstance(result, Permanent) or not isinstance(result, dict):
                 skips.append(Skip(mid, SkipReason.UNPARSEABLE, "gmail refused the message"))
                 continue
-            item = normalize_message(result, origin, mid)
+            item = guard(mid, lambda r=result, m=mid: normalize_message(r, origin, m))
             if item is None:
                 continue
             if isinstance(item, Skip):

@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 from connectors._google import Caller, GoogleSettings, QuotaMeter, build_service, credentials_for
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.item_guard import guard
 from syncd.capture.normalize_calendar import normalize_meeting, parse_when
 from syncd.config import ConnectorSettings
 from syncd.errors import CursorExpired, Permanent
@@ -243,7 +244,10 @@ class GoogleCalendarConnector(Connector):
                 detail = "cancelled event google no longer describes"
                 skips.append(Skip(sid, SkipReason.UNPARSEABLE, detail))
                 continue
-            result = normalize_meeting(neutral(event), origin, source_id=sid)
+            result = guard(
+                sid,
+                lambda e=event, s=sid: normalize_meeting(neutral(e), origin, source_id=s),
+            )
             if isinstance(result, Skip):
                 skips.append(result)
             elif result.cancelled:

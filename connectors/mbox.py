@@ -30,6 +30,7 @@ from typing import BinaryIO, ClassVar
 
 from connectors._cursor import CursorFormat
 from connectors.base import Connector, register
+from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
@@ -76,7 +77,10 @@ def from_line_time(line: bytes) -> datetime | None:
     except ValueError:
         return None
     # The zone is attached on the next line: asctime carries none, so it is UTC unless given.
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return naive.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # year 1 or 9999 moved past the calendar's end by its zone
+        return None
 
 
 @dataclass(slots=True)
@@ -182,8 +186,11 @@ class MboxConnector(Connector):
             skips.append(Skip("0", SkipReason.UNPARSEABLE, "text before the first From line"))
         for raw in raws:
             sid = str(raw.offset)
-            result = normalize_email(
-                raw.data, origin, source_id=sid, received_at=from_line_time(raw.from_line)
+            result = guard(
+                sid,
+                lambda raw=raw, sid=sid: normalize_email(  # type: ignore[misc]
+                    raw.data, origin, source_id=sid, received_at=from_line_time(raw.from_line)
+                ),
             )
             if isinstance(result, Skip):
                 skips.append(result)

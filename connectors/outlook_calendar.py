@@ -46,10 +46,12 @@ from typing import Any, ClassVar
 from connectors._graph import GraphClient, GraphSettings
 from connectors._graph_calendar_cursor import CalendarCursor
 from connectors.base import Connector, register
+from syncd.capture.item_guard import guard
+from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import normalize_meeting
 from syncd.config import ConnectorSettings
 from syncd.errors import CursorExpired
-from syncd.model import Activity, Batch, Skip, SkipReason
+from syncd.model import Activity, Batch, Meeting, Skip, SkipReason
 
 #: A delta link whose window ends this much before ``now + lookahead_days`` is replaced.
 REWINDOW_AFTER = timedelta(days=1)
@@ -301,26 +303,36 @@ class OutlookCalendarConnector(Connector):
         skips: list[Skip] = []
         for event in events:
             sid = str(event.get("id") or "?")
-            master = event.get("seriesMasterId")
-            if master:
-                uid = self._series.get((mailbox, str(master)))
-                instance = event.get("originalStart")
-                if not uid or not instance:
-                    skips.append(Skip(sid, SkipReason.NO_UID, "series master not readable"))
-                    continue
-            else:
-                uid, instance = event.get("iCalUId"), None
-            neutral = neutral_event(event, external_uid(str(uid or "")), instance)
-            result = normalize_meeting(neutral, origin, source_id=sid)
-            if isinstance(result, Skip):
-                skips.append(result)
+            found = guard(sid, lambda e=event, s=sid: self._meeting(e, s, mailbox, origin))
+            if isinstance(found, Skip):
+                skips.append(found)
                 continue
+            result, neutral = found
             activities.append(result)
-            if _organises(event, mailbox) and not result.cancelled:  # type: ignore[union-attr]
+            if _organises(event, mailbox) and not result.cancelled:
                 state.organised[sid] = neutral
             else:
                 state.organised.pop(sid, None)
         return activities, skips
+
+    def _meeting(
+        self, event: Mapping[str, Any], sid: str, mailbox: str, origin: Origin
+    ) -> tuple[Meeting, dict[str, Any]] | Skip:
+        """One Graph event → (Meeting, its neutral dict) or Skip.
+
+        An instance of a series takes its series master's iCalUID.
+        """
+        master = event.get("seriesMasterId")
+        if master:
+            uid = self._series.get((mailbox, str(master)))
+            instance = event.get("originalStart")
+            if not uid or not instance:
+                return Skip(sid, SkipReason.NO_UID, "series master not readable")
+        else:
+            uid, instance = event.get("iCalUId"), None
+        neutral = neutral_event(event, external_uid(str(uid or "")), instance)
+        result = normalize_meeting(neutral, origin, source_id=sid)
+        return result if isinstance(result, Skip) else (result, neutral)
 
 
 def _organises(event: Mapping[str, Any], mailbox: str) -> bool:

@@ -36,12 +36,14 @@ from typing import Any, ClassVar
 
 from connectors._graph import GraphClient, GraphSettings
 from connectors.base import Connector, register
+from syncd.capture.item_guard import guard
+from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import parse_when
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
 from syncd.config.types import Tuple
 from syncd.errors import CursorExpired
-from syncd.model import Activity, Batch, Skip, SkipReason
+from syncd.model import Activity, Batch, Email, Skip, SkipReason
 
 _PREFIX = "graph-mail:1:"
 _SELECT = (
@@ -222,25 +224,43 @@ class OutlookMailConnector(Connector):
             if "@removed" in message:
                 continue  # a deleted message: what was captured stays captured
             mid = str(message.get("id") or "?")
-            merged = dict(message, **(extra.get(mid) or {}))
-            labels = [_LABELS.get(folder, folder)] + (["draft"] if message.get("isDraft") else [])
-            when = message.get("sentDateTime") or message.get("receivedDateTime")
-            headers = message_headers(merged)
-            if when and isinstance(when, str):
-                try:
-                    at, _ = parse_when(when)
-                    headers["Date"] = [email.utils.format_datetime(at)]
-                except ValueError:
-                    pass  # normalize_email names the missing date
-            result = normalize_email(
-                headers,
-                origin,
-                source_id=mid,
-                thread_id=message.get("conversationId"),
-                labels=labels,
-            )
+            result = guard(mid, lambda m=message, i=mid: self._message(m, i, folder, extra, origin))
             if isinstance(result, Skip):
                 skips.append(result)
             else:
                 activities.append(result)
         return activities, skips
+
+    def _message(
+        self,
+        message: Mapping[str, Any],
+        mid: str,
+        folder: str,
+        extra: Mapping[str, Any],
+        origin: Origin,
+    ) -> Email | Skip:
+        """One Graph message → Email or Skip; receivedDateTime stands in for a future Date."""
+        merged = {**message, **(extra.get(mid) or {})}
+        labels = [_LABELS.get(folder, folder)] + (["draft"] if message.get("isDraft") else [])
+        headers = message_headers(merged)
+        when = message.get("sentDateTime") or message.get("receivedDateTime")
+        if when and isinstance(when, str):
+            try:
+                at, _ = parse_when(when)
+                headers["Date"] = [email.utils.format_datetime(at)]
+            except ValueError:
+                pass  # normalize_email names the missing date
+        received = None
+        if isinstance(message.get("receivedDateTime"), str):
+            try:
+                received = parse_when(message["receivedDateTime"])[0]
+            except ValueError:
+                received = None
+        return normalize_email(
+            headers,
+            origin,
+            source_id=mid,
+            thread_id=message.get("conversationId"),
+            labels=labels,
+            received_at=received,
+        )

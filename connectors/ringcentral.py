@@ -42,6 +42,7 @@ from connectors._phone import (
     wants,
 )
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.item_guard import guard
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import AuthExpired, Permanent
 from syncd.model import Activity, Batch, Skip, SkipReason
@@ -198,7 +199,8 @@ class RingCentralConnector(Connector):
         activities: list[Activity] = []
         skips: list[Skip] = []
         for record in chunk:
-            result = self._call(record, mailbox)
+            rid = str(record.get("id") or "?") if isinstance(record, dict) else "?"
+            result = guard(rid, lambda r=record: self._call(r, mailbox))
             if result is not None:
                 (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
         self.log.info(
@@ -218,7 +220,10 @@ class RingCentralConnector(Connector):
         if record.get("type", "Voice") != "Voice":
             return Skip(rid, SkipReason.UNPARSEABLE, "not a voice call")
         ext = str((record.get("extension") or {}).get("id") or "")
-        rep = rep_address(self._settings, ext or None, self._rep_emails().get(ext))
+        # The extension list is read only when the ``users`` mapping does not name the rep.
+        rep = rep_address(self._settings, ext or None, None) or rep_address(
+            self._settings, None, self._rep_emails().get(ext)
+        )
         if not wants(self._settings, mailbox, rep):
             return None
         frm, to = record.get("from") or {}, record.get("to") or {}

@@ -47,6 +47,7 @@ from connectors._phone import (
     wants,
 )
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.item_guard import guard
 from syncd.config import ConnectorSettings, Duration, SecretRef, secret_field
 from syncd.errors import AuthExpired, Permanent
 from syncd.model import Activity, Batch, Skip
@@ -184,7 +185,8 @@ class ZoomPhoneConnector(Connector):
         activities: list[Activity] = []
         skips: list[Skip] = []
         for record in chunk:
-            result = self._call(record, mailbox)
+            rid = str(record.get("id") or "?") if isinstance(record, dict) else "?"
+            result = guard(rid, lambda r=record: self._call(r, mailbox))
             if result is not None:
                 (skips if isinstance(result, Skip) else activities).append(result)  # type: ignore[arg-type]
         self.log.info(

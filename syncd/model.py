@@ -86,6 +86,10 @@ class SkipReason(StrEnum):
     MISSED_CALL = "missed_call"
     SPAM_OR_TRASH = "spam_or_trash"
     DRAFT = "draft"
+    #: Dated more than a day after it was pulled (a forged or broken Date / start time).
+    FUTURE_DATE = "future_date"
+    #: Converting the item raised; the detail names the exception class (a bug to report).
+    ITEM_ERROR = "item_error"
 
 
 def require_utc(value: datetime | None, name: str) -> datetime | None:

@@ -46,6 +46,9 @@ class Origin:
     capture_body: bool = False
     #: Region for phone numbers written without a country code (``capture.default_region``).
     default_region: str | None = None
+    #: When the item was pulled (the connector's clock): mail and calls dated more than a
+    #: day after it are not believed. None: the wall clock.
+    now: datetime | None = None
 
     def internal_parties(self) -> InternalParties:
         """The internal parties, including the mailbox owner."""

@@ -32,6 +32,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syncd.capture.item_guard import never_raises
 from syncd.capture.keys import meeting_key
 from syncd.capture.normalize import Origin, clean_text, direction_of, first_value
 from syncd.email_address import normalize_address
@@ -67,7 +68,10 @@ def parse_when(value: Any) -> tuple[datetime, bool]:
                 value = value.replace(tzinfo=ZoneInfo(str(zone_name)))
             except (ZoneInfoNotFoundError, ValueError) as exc:
                 raise _BadTime(f"unknown time zone {str(zone_name)[:40]!r}") from exc
-        return value.astimezone(UTC), False
+        try:
+            return value.astimezone(UTC), False
+        except OverflowError as exc:  # year 1 or 9999 with an offset past the calendar's end
+            raise _BadTime("time outside the calendar") from exc
     if isinstance(value, date):
         return datetime.combine(value, time(0), tzinfo=UTC), True
     raise _BadTime(f"not a time: {type(value).__name__}")
@@ -102,6 +106,7 @@ def _person(value: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
+@never_raises
 def normalize_meeting(
     event: Mapping[str, Any], origin: Origin, *, source_id: str | None = None
 ) -> Meeting | Skip:

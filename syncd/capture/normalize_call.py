@@ -31,6 +31,7 @@ from typing import Any
 
 import phonenumbers
 
+from syncd.capture.item_guard import never_raises, too_far_ahead
 from syncd.capture.keys import call_key
 from syncd.capture.normalize import Origin, clean_text, first_value
 from syncd.email_address import normalize_address
@@ -74,18 +75,20 @@ def _parse(text: str, region: str | None) -> str | None:
 
 
 def _when(value: Any) -> datetime | None:
-    if isinstance(value, str):
-        try:
+    """An aware UTC time from ISO 8601 text or epoch seconds; None when it cannot be one."""
+    try:
+        if isinstance(value, str):
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        value = datetime.fromtimestamp(value, tz=UTC)  # Aircall and Zoom give epoch seconds
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            value = datetime.fromtimestamp(value, tz=UTC)  # Aircall and Zoom give epoch seconds
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC)
+    except (ValueError, OverflowError, OSError):  # unreadable, or beyond year 1..9999
+        return None
     return None
 
 
+@never_raises
 def normalize_call(
     record: Mapping[str, Any], origin: Origin, *, source_id: str | None = None
 ) -> Call | Skip:
@@ -100,6 +103,9 @@ def normalize_call(
     started = _when(first_value(record, "started_at", "start_time"))
     if started is None:
         return Skip(sid, SkipReason.NO_DATE)
+    if too_far_ahead(started, origin.now):
+        # The dialer's own clock put it there: no other time is known, so it is not captured.
+        return Skip(sid, SkipReason.FUTURE_DATE)
     direction = str(record.get("direction") or "").lower()
     if direction not in _DIRECTIONS:
         return Skip(sid, SkipReason.UNPARSEABLE, "unknown call direction")

@@ -10,9 +10,12 @@ when they are accessed; then that header alone is read again under ``compat32`` 
 ``Email.parse_notes`` (``compat32:<header>``). Only strings with an ``@`` count as addresses
 (a bare ``MAILER-DAEMON`` or an empty group such as ``undisclosed-recipients:;`` does not).
 
-Named skips: ``unparseable`` (not a message at all), ``no_sender`` (no From address), and
-``no_date`` (no usable Date header and no ``received_at`` from the connector). A missing
-Message-ID is captured under the fallback key of :mod:`syncd.capture.keys`.
+Named skips: ``unparseable`` (not a message at all), ``no_sender`` (no From address),
+``no_date`` (no usable Date header and no ``received_at`` from the connector) and
+``future_date`` (dated over a day ahead, with no believable received time: see
+:func:`_occurred`); anything else that raises is ``item_error``. A four-digit year is read as
+written, never as a two-digit one. A missing Message-ID is captured under the fallback key of
+:mod:`syncd.capture.keys`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from email.parser import BytesParser, Parser
 from email.policy import Policy
 from typing import Any
 
+from syncd.capture.item_guard import never_raises, too_far_ahead
 from syncd.capture.keys import email_fallback_key, message_key
 from syncd.capture.normalize import (
     MAX_BODY,
@@ -65,6 +69,8 @@ ADDRESS_HEADERS: tuple[tuple[str, Role], ...] = (
 _ANGLE = re.compile(r"<[^<>]*>")
 _TAGS = re.compile(r"<[^>]*>")
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+#: The year of an RFC 5322 date: "day month year hour:minute".
+_DATE_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\.?\s+(\d+)\s+\d{1,2}:\d{2}")
 
 
 @dataclass(slots=True)
@@ -159,17 +165,25 @@ class _Reader:
         return out
 
     def date(self) -> datetime | None:
-        """The Date header as an aware datetime; ``-0000`` (zone unknown) is taken as UTC."""
+        """The Date header as an aware UTC datetime; ``-0000`` (zone unknown) is taken as UTC.
+
+        A four-digit year is taken as written (``0001`` is year 1, not 2001: the ``email``
+        package reads every year below 100 as two-digit); a date that cannot be moved to UTC
+        (year 1 or 9999 with an offset past the calendar's ends) is ``bad_date``.
+        """
+        # The header as written (policy.default's str() is its own re-rendering).
+        raw = next((str(v) for k, v in self.msg.raw_items() if k.lower() == "date"), None)
         try:
             header = self.msg.get("date")
             value = None if header is None else header.datetime
         except PARSE_ERRORS:
             self.notes.append("compat32:date")
-            raw = self.compat.get("date")
             try:
-                value = None if raw is None else email.utils.parsedate_to_datetime(str(raw))
+                value = None if raw is None else email.utils.parsedate_to_datetime(raw)
             except PARSE_ERRORS:
                 value = None
+        if value is not None and raw is not None:
+            value = _literal_year(raw, value)
         if value is None:
             if self.msg.get("date") is not None:
                 self.notes.append("bad_date")
@@ -177,7 +191,11 @@ class _Reader:
         if value.tzinfo is None:
             self.notes.append("date_without_zone")
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # past 9999-12-31 in UTC is the future; before year 1 is not
+            self.notes.append("date_in_future" if value.year > 1 else "bad_date")
+            return None
 
     def body(self) -> str | None:
         """Plain text of the message (HTML with tags removed when that is all there is)."""
@@ -194,6 +212,17 @@ class _Reader:
         if part.get_content_subtype() == "html":
             content = _TAGS.sub(" ", content)
         return content[:MAX_BODY]
+
+
+def _literal_year(raw: str, value: datetime) -> datetime | None:
+    """``value`` with the year as ``raw`` writes it when that has four digits (RFC 5322 3.3)."""
+    found = _DATE_YEAR.search(raw)
+    if found is None or len(found.group(1)) < 4 or int(found.group(1)) == value.year:
+        return value
+    try:
+        return value.replace(year=int(found.group(1)))
+    except ValueError:  # year 0, or 29 February in a year without one
+        return None
 
 
 def _first_id(value: str | None) -> str | None:
@@ -230,6 +259,35 @@ def parse_email(raw: bytes | Mapping[str, Any], *, with_body: bool = False) -> P
     return parsed
 
 
+def _occurred(
+    parsed: ParsedEmail, received_at: datetime | None, now: datetime | None
+) -> tuple[datetime | None, SkipReason]:
+    """When the message happened: its Date, else when it was received; else why neither.
+
+    A Date more than a day after ``now`` is not believed (anyone can write any Date): the
+    time the mail system received the message (Gmail internalDate, Graph receivedDateTime,
+    the mbox ``From`` line) stands in, as the receiving server sets it and not the sender.
+    Without a believable received time the message is the named skip ``future_date``.
+    """
+    received = aware_or_none(received_at)
+    if received is not None and too_far_ahead(received, now):
+        parsed.notes.append("received_in_future")
+        received = None
+    date = parsed.date
+    if date is not None and too_far_ahead(date, now):
+        parsed.notes.append("date_in_future")
+        date = None
+    if date is not None:
+        return date, SkipReason.NO_DATE
+    if received is not None:
+        parsed.notes.append("date_from_received")
+        return received.astimezone(UTC), SkipReason.NO_DATE
+    if "date_in_future" in parsed.notes or "received_in_future" in parsed.notes:
+        return None, SkipReason.FUTURE_DATE
+    return None, SkipReason.NO_DATE
+
+
+@never_raises
 def normalize_email(
     raw: bytes | Mapping[str, Any],
     origin: Origin,
@@ -241,8 +299,8 @@ def normalize_email(
 ) -> Email | Skip:
     """One message → an :class:`Email`, or a :class:`Skip` naming why it cannot be one.
 
-    ``received_at`` (Gmail internalDate, the mbox ``From`` line) stands in for a missing or
-    unreadable Date header.
+    ``received_at`` (Gmail internalDate, Graph receivedDateTime, the mbox ``From`` line)
+    stands in for a missing, unreadable or future Date header.
     """
     if not isinstance(raw, bytes | bytearray | Mapping):
         return Skip(source_id, SkipReason.UNPARSEABLE, f"not a message: {type(raw).__name__}")
@@ -253,11 +311,9 @@ def normalize_email(
     sender = parsed.sender()
     if sender is None:
         return Skip(source_id, SkipReason.NO_SENDER, ",".join(parsed.notes))
-    occurred = parsed.date or aware_or_none(received_at)
+    occurred, reason = _occurred(parsed, received_at, origin.now)
     if occurred is None:
-        return Skip(source_id, SkipReason.NO_DATE, ",".join(parsed.notes))
-    if parsed.date is None:
-        parsed.notes.append("date_from_received")
+        return Skip(source_id, reason, ",".join(parsed.notes))
     key = message_key(parsed.message_id)
     if key is None:
         key = email_fallback_key(sender, occurred, parsed.subject)

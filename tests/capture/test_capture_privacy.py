@@ -190,6 +190,8 @@ def test_every_filter_reason_has_a_row() -> None:
         SkipReason.OUTSIDE_WINDOW,
         SkipReason.CANCELLED_UNWRITTEN,
         SkipReason.MISSED_CALL,
+        SkipReason.FUTURE_DATE,
+        SkipReason.ITEM_ERROR,
     }
     assert covered | not_privacy == set(SkipReason)
 
