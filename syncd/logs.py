@@ -123,6 +123,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, as ``logging.lastResort``.
+
+    A handler holding the ``sys.stderr`` object of the moment it was made writes to a closed
+    stream once that object is swapped and closed (an in-process CLI call under a test's
+    captured output), and every later record fails with "I/O operation on closed file".
+    """
+
+    def __init__(self) -> None:
+        logging.Handler.__init__(self)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        """The current standard error."""
+        return sys.stderr
+
+
 def setup_logging(
     *,
     log_format: str = "text",
@@ -132,7 +149,7 @@ def setup_logging(
 ) -> Redactor:
     """Configure the root logger for syncd; returns the redactor so callers can add secrets."""
     redactor = Redactor(secrets)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StderrHandler()
     handler.addFilter(RedactingFilter(redactor))
     if log_format == "json":
         handler.setFormatter(JsonFormatter())

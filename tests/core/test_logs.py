@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 
 import pytest
 
@@ -90,3 +91,20 @@ def test_a_broken_format_string_does_not_lose_the_record(capture: io.StringIO) -
     root.handlers[:] = [h for h in root.handlers if getattr(h, "_syncd", False)]
     logging.getLogger("syncd.x").error("count %d", "not-a-number")
     assert "count %d" in capture.getvalue()
+
+
+def test_the_default_handler_writes_to_stderr_as_it_is_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An in-process CLI call under captured output set logging up on a stream pytest then
+    # closed; every later record (the crash tests' own logs) failed with "I/O operation on
+    # closed file". The handler follows sys.stderr instead of keeping the old object.
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    setup_logging()
+    logging.getLogger("syncd.x").warning("one")
+    assert "WARNING syncd.x: one" in first.getvalue()
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    logging.getLogger("syncd.x").warning("two")
+    assert "WARNING syncd.x: two" in second.getvalue()
+    assert "Logging error" not in second.getvalue()
