@@ -378,7 +378,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         service = Service(app, drain=drain)
         if args.once:
             reports = service.run_once()
-            return EXIT_PROBLEM if any(r.failed for r in reports) else EXIT_OK
+            stopped = service.outages.scopes()  # e.g. Salesforce refused the sign-in
+            return EXIT_PROBLEM if stopped or any(r.failed for r in reports) else EXIT_OK
         return service.run()
 
 

@@ -12,6 +12,8 @@
     ├── MailboxDenied      the app may not read this one mailbox (a tenant access policy
     │                      leaves it out): that unit's configuration problem, shown on it
     ├── CursorExpired      the saved cursor is too old: full resync of a bounded window
+    ├── WritesRefused      every write is refused for one org-wide cause (key field hidden by
+    │                      field-level security, no access to Task): stop, keep items pending
     └── BudgetExhausted    the daily API allocation (less the reserve) is spent: stop writing
                            until the rolling window allows
 
@@ -104,6 +106,19 @@ class MailboxDenied(SyncdError):
 
 class CursorExpired(SyncdError):
     """The stored cursor (history id, sync token, delta link) is no longer accepted."""
+
+
+class WritesRefused(SyncdError):
+    """Salesforce refuses every write for one org-wide cause; nothing is wrong with the records.
+
+    The pass stops with its items still pending (not dead letters) and the command exits
+    non-zero; once ``fix`` is applied the next pass writes them. ``code`` is Salesforce's.
+    """
+
+    def __init__(self, message: str, *, code: str, fix: str) -> None:
+        super().__init__(f"{message}; fix: {fix}")
+        self.code = code
+        self.fix = fix
 
 
 class BudgetExhausted(SyncdError):

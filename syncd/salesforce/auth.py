@@ -12,7 +12,7 @@ from typing import Any
 
 import jwt
 
-from syncd.errors import AuthExpired
+from syncd.salesforce.errors import LoginRefused
 
 AUTH_MODES = ("client_credentials", "jwt", "password")
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -76,7 +76,7 @@ def token_form(c: SalesforceCredentials, login_url: str, now: datetime) -> dict[
             "password": (c.password or "") + (c.security_token or ""),
         }
     if not c.private_key or not c.username:
-        raise AuthExpired("Salesforce JWT login needs a username and a private key")
+        raise LoginRefused("Salesforce JWT login needs a username and a private key")
     claims = {
         "iss": c.client_id,
         "sub": c.username,
@@ -88,5 +88,5 @@ def token_form(c: SalesforceCredentials, login_url: str, now: datetime) -> dict[
     except (ValueError, TypeError, jwt.PyJWTError) as exc:
         # The key is unreadable; say so without echoing any of it.
         kind = type(exc).__name__
-        raise AuthExpired(f"Salesforce JWT private key unusable ({kind})") from None
+        raise LoginRefused(f"Salesforce JWT private key unusable ({kind})") from None
     return {"grant_type": _JWT_GRANT, "assertion": assertion}

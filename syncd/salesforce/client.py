@@ -39,7 +39,7 @@ from simple_salesforce import Salesforce
 from tenacity import RetryCallState
 
 from syncd import retry
-from syncd.errors import AuthExpired, BudgetExhausted
+from syncd.errors import BudgetExhausted
 from syncd.salesforce import errors as sferrors
 from syncd.salesforce.auth import SalesforceCredentials, token_form
 
@@ -190,7 +190,9 @@ class SalesforceClient:
             body = {}
         instance = (self.options.instance_url or body.get("instance_url") or "").rstrip("/")
         if not instance or "access_token" not in body:
-            raise AuthExpired("Salesforce login answered without an access token or instance URL")
+            raise sferrors.LoginRefused(
+                "Salesforce login answered without an access token or instance URL"
+            )
         self.instance_url = instance
         identity = str(body.get("id") or "").rstrip("/")
         self.user_id = identity.rsplit("/", 1)[-1] if "/id/" in identity else None

@@ -13,6 +13,11 @@ timeouts, connection errors                      :class:`~syncd.errors.Transient
 anything else                                    :class:`~syncd.errors.Permanent` with the code
 ===============================================  =========================================
 
+A write error that no record can be blamed for (:func:`org_wide_refusal`: the key field hidden
+by field-level security, no access to the object, the API disabled for the user) becomes
+:class:`~syncd.errors.WritesRefused`, whether Salesforce said it for the whole request or for
+each record: the pass stops with its items pending instead of dead-lettering all of them.
+
 Messages carry the error code, the HTTP status and the resource path, never the request body,
 headers or query string, so neither secrets nor record content reach a log line.
 """
@@ -32,6 +37,7 @@ from syncd.errors import (
     RateLimited,
     SyncdError,
     Transient,
+    WritesRefused,
 )
 
 #: Per-record (and whole-request) error codes that succeed when simply tried again.
@@ -45,6 +51,10 @@ class SessionExpired(AuthExpired):
     It is an :class:`AuthExpired` so that, if a fresh login is rejected too, the caller sees
     the right kind of error without knowing about this one.
     """
+
+
+class LoginRefused(AuthExpired):
+    """Salesforce refused to sign syncd in (the token request): the whole org is stopped."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +154,7 @@ def from_status(
     if first.code in RETRYABLE_CODES:
         return Transient(text, retry_after=retry_after)
     if status == 401:
-        return AuthExpired(text)
+        return LoginRefused(text)
     return Permanent(text, code=first.code, fields=first.fields)
 
 
@@ -160,7 +170,7 @@ def from_oauth_response(resp: requests.Response) -> SyncdError:
         )
     code = code or f"HTTP_{resp.status_code}"
     hint = f": {desc}" if desc else ""
-    return AuthExpired(f"Salesforce login refused ({code}){hint}")
+    return LoginRefused(f"Salesforce login refused ({code}){hint}")
 
 
 def from_transport(exc: requests.RequestException, what: str) -> SyncdError:
@@ -172,3 +182,41 @@ def from_transport(exc: requests.RequestException, what: str) -> SyncdError:
     if isinstance(exc, requests.Timeout | requests.ConnectionError):
         return Transient(f"Salesforce unreachable on {what} ({kind})")
     return Permanent(f"Salesforce request failed on {what} ({kind})", code="TRANSPORT")
+
+
+#: Codes that say nothing about a record: the user, the object or a column is at fault.
+_ACCESS_CODES = frozenset(
+    {"INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS", "INVALID_TYPE", "NOT_FOUND"}
+)
+_API_CODES = frozenset({"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED"})
+_KEY_FIX = (
+    "run `syncd setup salesforce`: the field {key} is missing or field-level security hides it "
+    "from the API user (`syncd doctor` says which)"
+)
+
+
+def org_wide_refusal(
+    sobject: str, key_field: str, code: str, message: str, fields: tuple[str, ...] = ()
+) -> WritesRefused | None:
+    """The :class:`WritesRefused` for a write error no record is to blame for, else None.
+
+    ``NOT_FOUND`` on an upsert is "Provided external ID field does not exist or is not
+    accessible"; ``INVALID_FIELD`` names a column the user cannot see; a create-only error on
+    the key field means field-level security grants it Read only.
+    """
+    names = {f.lower() for f in fields}
+    about_key = key_field.lower() in names or key_field.lower() in message.lower()
+    head = f"Salesforce refuses every {sobject} write ({code})"
+    if about_key and code in {"NOT_FOUND", "INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE"}:
+        return WritesRefused(head, code=code, fix=_KEY_FIX.format(key=f"{sobject}.{key_field}"))
+    if code == "INVALID_FIELD":
+        cols = ", ".join(fields) or "the fields named in the error"
+        fix = f"give the API user Read and Edit on {sobject} {cols} (field-level security)"
+        return WritesRefused(head, code=code, fix=fix)
+    if code in _ACCESS_CODES:
+        fix = f"give the API user create and edit on {sobject} (profile or permission set)"
+        return WritesRefused(head, code=code, fix=fix)
+    if code in _API_CODES:
+        fix = "give the API user the API Enabled permission (profile or permission set)"
+        return WritesRefused(head, code=code, fix=fix)
+    return None

@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from syncd.errors import AuthExpired, Permanent
+from syncd.errors import Permanent
 from syncd.salesforce import soql
 from syncd.salesforce.client import SalesforceClient
+from syncd.salesforce.errors import LoginRefused
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def _assignment(client: SalesforceClient, ps_id: str) -> Step:
         client.login()
     user_id = client.user_id
     if not user_id:
-        raise AuthExpired("the Salesforce token carries no identity URL; cannot tell the API user")
+        raise LoginRefused("the Salesforce token carries no identity URL; cannot tell the API user")
     what = f"{PERMISSION_SET} assigned to the API user {user_id}"
     where = f"{soql.where_eq('PermissionSetId', ps_id)} AND {soql.where_eq('AssigneeId', user_id)}"
     if client.query_all(soql.select(("Id",), "PermissionSetAssignment", where)):

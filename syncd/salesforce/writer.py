@@ -8,7 +8,7 @@ with ``allOrNone`` false, answers one result per record in request order. So:
   new key at the same instant) is retried for those records only, under the client's retry
   policy; a whole-request transient failure (503, concurrency limit, timeout) repeats the
   chunk's pending records;
-- a permanent per-record error (``STRING_TOO_LONG``, ``INVALID_FIELD``, ...) comes back in
+- a permanent per-record error (``STRING_TOO_LONG``, a validation rule) comes back in
   :attr:`WriteResult.failed` for the dead-letter table while the rest of the chunk lands;
 - an upsert that hits an existing record carrying a create-only field (``TaskSubtype``:
   ``INVALID_FIELD_FOR_INSERT_UPDATE``) is sent again at once without the fields named; the
@@ -17,7 +17,10 @@ with ``allOrNone`` false, answers one result per record in request order. So:
   :attr:`WriteResult.deferred`: not written, to be picked up by the next pass.
 
 Repeating any of this is harmless because every write is an upsert by the activity's key.
-:class:`~syncd.errors.BudgetExhausted` and :class:`~syncd.errors.AuthExpired` propagate:
+An error no record is to blame for (the key field hidden by field-level security, no access
+to Task: :func:`~syncd.salesforce.errors.org_wide_refusal`), per record or for the request,
+raises :class:`~syncd.errors.WritesRefused` instead of dead-lettering the lot.
+:class:`~syncd.errors.BudgetExhausted` and :class:`~syncd.errors.AuthExpired` propagate too:
 chunks already written are in Salesforce and a later pass upserts them again without
 duplicates.
 """
@@ -31,7 +34,7 @@ from typing import Any
 
 from syncd.errors import Permanent, Transient
 from syncd.salesforce.client import SalesforceClient
-from syncd.salesforce.errors import RETRYABLE_CODES
+from syncd.salesforce.errors import RETRYABLE_CODES, org_wide_refusal
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +194,9 @@ class ActivityWriter:
                             progressed = True
                             continue
                         code, message, fields = _first_error(res)
+                        refusal = org_wide_refusal(sobject, KEY_FIELD, code, message, fields)
+                        if refusal is not None:
+                            raise refusal  # no record is to blame: they all stay pending
                         if upsert and code == CREATE_ONLY_CODE and fields and key not in stripped:
                             # The record exists and these fields are create-only (TaskSubtype):
                             # it already has them, so update it without them, at once.
@@ -221,7 +227,10 @@ class ActivityWriter:
                 code, message = last.get(key, (type(exc).__name__, str(exc)))
                 result.deferred.append(Failure(key, code, message))
         except Permanent as exc:
-            # The whole request was refused (malformed body, unknown object): every pending
-            # record carries that error to the dead-letter table.
+            refusal = org_wide_refusal(sobject, KEY_FIELD, exc.code or "", str(exc), exc.fields)
+            if refusal is not None:
+                raise refusal from None
+            # The whole request was refused (malformed body): every pending record carries
+            # that error to the dead-letter table.
             for key, _ in pending:
                 result.failed.append(Failure(key, exc.code or "UNKNOWN", str(exc), exc.fields))

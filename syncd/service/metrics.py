@@ -152,6 +152,18 @@ class Metrics:
             ["channel", "outcome"],
             registry=r,
         )
+        self.outage = Gauge(
+            "syncd_outage",
+            "1 while a scope (salesforce, or connector/mailbox) is stopped: auth or writes refused",
+            ["scope"],
+            registry=r,
+        )
+        self.ops_alerts = Counter(
+            "syncd_ops_alerts",
+            "Outages begun (one ops alert each), by scope and error class",
+            ["scope", "error_class"],
+            registry=r,
+        )
         self.directory_loads = Counter(
             "syncd_directory_loads", "Directory loads and refreshes", ["result"], registry=r
         )

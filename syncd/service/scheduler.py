@@ -54,6 +54,7 @@ from syncd.config.types import cron_trigger
 from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
+from syncd.service.outages import SALESFORCE, Outages, scope_of, stops
 from syncd.service.web import Readiness, WebApp, WebServer
 from syncd.service.workers import Heartbeat, Worker, WorkReport
 
@@ -102,6 +103,8 @@ class Service:
         self.drain = drain or Drain()
         self.worker = worker or Worker(app.store)
         self.metrics = Metrics(app.store, clock=app.clock)
+        #: Auth refused, writes refused, budget spent: logged and alerted once per outage.
+        self.outages = Outages(self.metrics)
         self.readiness = Readiness()
         self.directory_every = directory_every
         self.listen = listen if listen is not None else app.config.service.listen
@@ -139,7 +142,10 @@ class Service:
             else:
                 _ = app.runner  # loads the directory and builds the runner on it
         except Exception as exc:  # readiness reports it; the next run tries again
-            log.warning("directory load failed: %s", type(exc).__name__, exc_info=True)
+            if stops(exc):  # credentials refused: one line with the fix, not a trace each time
+                self.outages.failed(SALESFORCE, exc)
+            else:
+                log.warning("directory load failed: %s", type(exc).__name__, exc_info=True)
             self.readiness.directory_failed(type(exc).__name__)
             self.metrics.error(exc)
             self.metrics.directory_loads.labels("error").inc()
@@ -212,7 +218,8 @@ class Service:
         if self.drain.is_set():
             return report
         if not self.readiness.directory_ok and not self.load_directory():
-            log.warning("capture skipped: no directory yet", extra={"connector": name})
+            level = logging.DEBUG if self.outages.active(SALESFORCE) else logging.WARNING
+            log.log(level, "capture skipped: no directory yet", extra={"connector": name})
             return report
         connector = self.connectors[name]
         started = self.app.clock()
@@ -223,11 +230,22 @@ class Service:
             self.metrics.error(exc)
             return report
         try:
+            tried: list[str] = []
+
+            def work(connector: str, mailbox: str, should_stop: Callable[[], bool]) -> None:
+                tried.append(mailbox)
+                self._pass(connector, mailbox, should_stop)
+
+            def stop() -> bool:
+                # While Salesforce is stopped a round tries one unit (to see it recover), not all.
+                return self.drain.is_set() or (bool(tried) and self.outages.active(SALESFORCE))
+
             report = self.worker.work(
                 [(name, m) for m in mailboxes],
-                self._pass,
-                should_stop=self.drain.is_set,
+                work,
+                should_stop=stop,
                 round_started=started,
+                quiet=stops,
             )
         except SQLAlchemyError as exc:  # the store is unreachable: the next firing retries
             log.warning(
@@ -258,11 +276,15 @@ class Service:
         except Exception as exc:
             self.metrics.error(exc)
             self.metrics.passes.labels(connector, "error").inc()
+            if stops(exc):
+                self.outages.failed(scope_of(exc, f"{connector}/{mailbox}"), exc)
             raise
         finally:
             runner.should_stop = None
             self._observe_client()
         self.metrics.passes.labels(connector, "ok" if result.complete else "incomplete").inc()
+        self.outages.recovered(SALESFORCE)
+        self.outages.recovered(f"{connector}/{mailbox}")
 
     def _observe_client(self) -> None:
         client = vars(self.app).get("salesforce")

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from syncd.service.metrics import CONTENT_TYPE, Metrics
@@ -158,12 +158,32 @@ class WebApp:
         return Response(page, mimetype="text/html")
 
 
+class _PlainRequestLog(WSGIRequestHandler):
+    """werkzeug's handler, logging each request through our logging without ANSI colours.
+
+    werkzeug colours its request line (status 4xx bold red, …) with escape codes that end up
+    in journald and JSON logs; here the line is plain and carries method, path and status.
+    """
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One DEBUG line per request: method, path (no query string) and status."""
+        path = self.path.split("?", 1)[0] if hasattr(self, "path") else "-"
+        method = getattr(self, "command", "-")
+        log.debug("%s %s %s", method, path, code, extra={"status": str(code)})
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        """Other werkzeug messages (errors) go to our logger too, uncoloured."""
+        log.warning(message.rstrip(), *args)
+
+
 class WebServer:
     """A threaded werkzeug server in a daemon thread."""
 
     def __init__(self, app: Callable[..., Iterable[bytes]], listen: str) -> None:
         host, _, port = listen.rpartition(":")
-        self._server: BaseWSGIServer = make_server(host.strip("[]"), int(port), app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host.strip("[]"), int(port), app, threaded=True, request_handler=_PlainRequestLog
+        )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="syncd-web", daemon=True
         )

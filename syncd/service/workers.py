@@ -168,11 +168,13 @@ class Worker:
         *,
         should_stop: Callable[[], bool] = lambda: False,
         round_started: datetime | None = None,
+        quiet: Callable[[BaseException], bool] = lambda _exc: False,
     ) -> WorkReport:
         """Work each unit this worker can lease, once; units others hold are theirs this round.
 
         ``round_started``: a unit whose last successful pass (by any worker) started at or
-        after it was already done this round and is left alone.
+        after it was already done this round and is left alone. ``quiet(exc)``: a failure the
+        caller logs itself (once per outage), so no traceback here.
         """
         remaining = {unit_key(c, m): (c, m) for c, m in units}
         report = WorkReport()
@@ -193,9 +195,13 @@ class Worker:
                 self._current = guard
             try:
                 fn(connector, mailbox, guard.should_stop)
-            except Exception:
+            except Exception as exc:
                 # The pass recorded its error (runs, cursors); the unit is free for next round.
-                log.exception("pass failed", extra={"unit": key})
+                # ``quiet`` failures (an outage the caller reports once) get no traceback.
+                if quiet(exc):
+                    log.debug("pass failed", extra={"unit": key, "error_class": type(exc).__name__})
+                else:
+                    log.exception("pass failed", extra={"unit": key})
                 report.failed.append(key)
             finally:
                 guard.closed = True

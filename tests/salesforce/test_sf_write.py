@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sf_helpers import SleepLog, make_client
 
+from syncd.errors import WritesRefused
 from syncd.salesforce.writer import KEY_FIELD, ActivityWriter
 
 
@@ -149,13 +150,13 @@ def test_permanent_errors_are_per_record_and_the_rest_lands(org: Any) -> None:
         "Task",
         [
             {KEY_FIELD: "em:perm:ok", "Subject": "Email: fine"},
-            {KEY_FIELD: "em:perm:field", "Subject": "Email: x", "Bogus__c": 1},
+            {KEY_FIELD: "em:perm:long", "Subject": "Email: " + "x" * 300},
             {KEY_FIELD: "em:perm:who", "Subject": "Email: y", "WhoId": "001000000000000AAA"},
         ],
     )
     assert list(result.written) == ["em:perm:ok"]
     assert {(f.key, f.code) for f in result.failed} == {
-        ("em:perm:field", "INVALID_FIELD"),
+        ("em:perm:long", "STRING_TOO_LONG"),
         ("em:perm:who", "FIELD_INTEGRITY_EXCEPTION"),
     }
     key, code, message, fields = result.failed[0]  # unpacks for the dead-letter table
@@ -163,14 +164,22 @@ def test_permanent_errors_are_per_record_and_the_rest_lands(org: Any) -> None:
     assert records_by_key(org, "Task", "em:perm") == Counter({"em:perm:ok": 1})
 
 
-def test_a_request_refused_as_a_whole_fails_every_record(org: Any) -> None:
+def test_a_column_the_user_cannot_see_refuses_the_writes_instead_of_dead_lettering(
+    org: Any,
+) -> None:
     writer = ActivityWriter(make_client(org))
-    result = writer.upsert_records(
-        "NoSuchThing__c", KEY_FIELD, [{KEY_FIELD: "a"}, {KEY_FIELD: "b"}]
-    )
-    assert not result.written and not result.deferred
-    assert [f.key for f in result.failed] == ["a", "b"]
-    assert len({f.code for f in result.failed}) == 1 and result.calls == 2  # limits + 1 try
+    rows = [{KEY_FIELD: f"em:col:{i}", "Subject": "Email: x", "Bogus__c": 1} for i in range(3)]
+    with pytest.raises(WritesRefused) as info:
+        writer.upsert("Task", rows)
+    assert info.value.code == "INVALID_FIELD" and "Bogus__c" in info.value.fix
+    assert not records_by_key(org, "Task", "em:col")
+
+
+def test_an_object_the_user_cannot_reach_refuses_the_writes(org: Any) -> None:
+    writer = ActivityWriter(make_client(org))
+    with pytest.raises(WritesRefused) as info:
+        writer.upsert_records("NoSuchThing__c", KEY_FIELD, [{KEY_FIELD: "a"}, {KEY_FIELD: "b"}])
+    assert "NoSuchThing__c" in info.value.fix
 
 
 def test_a_row_locked_for_good_is_deferred_not_lost(org: Any) -> None:
