@@ -10,11 +10,21 @@ call still being logged is not passed over), and the phone keys of
 Auth: ``POST /restapi/oauth/token`` with ``grant_type=urn:ietf:params:oauth:grant-type:
 jwt-bearer``; a 401 from the API takes one new token; a refused JWT is ``AuthExpired``.
 
-Rate: the call log is in the Heavy group, 10 requests a minute. :class:`MinuteLimiter` keeps
-this connector under it on its own — it waits (injected sleep and clock) before an 11th
-request would fall inside 60 seconds of the first — and ``X-Rate-Limit-Remaining: 0`` makes
-it wait a whole ``X-Rate-Limit-Window``; a 429 still happens if another app shares the quota,
-and its ``Retry-After`` is honoured through :mod:`syncd.retry`.
+Rate: RingCentral counts each rate group on its own
+(https://developers.ringcentral.com/guide/basics/rate-limits): the call log is Heavy (10 a
+minute), the extension directory Medium (40), the token endpoint Auth (5). One
+:class:`MinuteLimiter` per group keeps this connector under each on its own — it waits
+(injected sleep and clock) before a request would go over — and ``X-Rate-Limit-Remaining: 0``
+makes it wait a whole ``X-Rate-Limit-Window``; a 429 still happens if another app shares the
+quota, and its ``Retry-After`` is honoured through :mod:`syncd.retry`.
+
+Reps: the extension directory maps a call's extension to the rep's email. It is read whole,
+page by page through ``navigation.nextPage`` (an account may have more than the 1,000 a page
+holds), and read again once ``directory_refresh`` has passed or when a call names an extension
+it does not know (at most once a pull), so a rep added later is mapped.
+
+Recordings: ``recording.contentUri`` needs a RingCentral access token, so with
+``recording_links`` the Task says where the recording lives (the call log) instead.
 
 Cursor: ``rc:1:<start ms>:<ids>`` — the start time of the newest call taken and the ids taken at
 exactly that time (a :class:`connectors._cursor.HighWater` in milliseconds). RingCentral lists
@@ -37,6 +47,8 @@ from connectors._phone import (
     MinuteLimiter,
     PhoneApi,
     PhoneSettings,
+    page_items,
+    recording_where,
     rep_address,
     to_call,
     wants,
@@ -63,6 +75,11 @@ class RingCentralSettings(PhoneSettings):
     ca_bundle: str | None = None
     per_page: int = Field(default=1000, ge=1, le=1000)
     heavy_limit: int = Field(default=10, ge=1)
+    #: Requests a minute in the Medium group (the extension directory) and the Auth group.
+    medium_limit: int = Field(default=40, ge=1)
+    auth_limit: int = Field(default=5, ge=1)
+    #: How long the extension directory (extension → rep email) is kept before it is re-read.
+    directory_refresh: Duration = timedelta(hours=1)
     settle: Duration = timedelta(minutes=10)
 
 
@@ -72,6 +89,14 @@ def _ms(value: datetime) -> int:
 
 def _iso(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _recording(record: dict[str, Any]) -> str | None:
+    recording = record.get("recording")
+    if not isinstance(recording, dict):
+        return None
+    when = str(record.get("startTime") or "")[:16].replace("T", " ")
+    return recording_where("RingCentral", f"Call Log, {when} UTC, recording {recording.get('id')}")
 
 
 def _key(record: dict[str, Any]) -> tuple[int, str]:
@@ -103,8 +128,12 @@ class RingCentralConnector(Connector):
         sleep = sleep or self.context.sleep
         self.api = PhoneApi(s.server_url, ca_bundle=s.ca_bundle, sleep=sleep)
         self.limiter = MinuteLimiter(s.heavy_limit, clock=monotonic, sleep=sleep)
+        self.medium = MinuteLimiter(s.medium_limit, clock=monotonic, sleep=sleep)
+        self.auth = MinuteLimiter(s.auth_limit, clock=monotonic, sleep=sleep)
         self._token: str | None = None
         self._emails: dict[str, str] | None = None
+        self._emails_at: datetime | None = None
+        self._reread = False  # the directory was re-read for an unknown extension this pull
         self._pending: dict[str, list[dict[str, Any]]] = {}
 
     @property
@@ -120,6 +149,7 @@ class RingCentralConnector(Connector):
 
     def _authenticate(self) -> str:
         s = self._settings
+        self.auth.acquire()
         try:
             response = self.api.send(
                 "POST",
@@ -132,11 +162,10 @@ class RingCentralConnector(Connector):
         self._token = str(response.json()["access_token"])
         return self._token
 
-    def _get(self, path: str, params: dict[str, Any] | None = None, *, heavy: bool) -> Any:
+    def _get(self, path: str, params: dict[str, Any] | None, limiter: MinuteLimiter) -> Any:
         for attempt in (1, 2):
             token = self._token or self._authenticate()
-            if heavy:
-                self.limiter.acquire()
+            limiter.acquire()
             try:
                 response = self.api.send(
                     "GET", path, params=params, headers={"Authorization": f"Bearer {token}"}
@@ -146,18 +175,27 @@ class RingCentralConnector(Connector):
                 if attempt == 2:
                     raise
                 continue
-            if heavy:
-                self.limiter.observe(response.headers)
+            limiter.observe(response.headers)
             return response.json()
         raise AssertionError("unreachable")
 
-    def _rep_emails(self) -> dict[str, str]:
-        if self._emails is None:
-            body = self._get(EXTENSIONS, {"perPage": 1000}, heavy=False)
-            self._emails = {
-                str(e["id"]): str(e.get("contact", {}).get("email") or "")
-                for e in body.get("records", [])
-            }
+    def _rep_emails(self, extension: str = "") -> dict[str, str]:
+        now = self.context.now()
+        stale = self._emails_at is None or now - self._emails_at >= self._settings.directory_refresh
+        unknown = bool(extension) and extension not in (self._emails or {}) and not self._reread
+        if self._emails is None or stale or unknown:
+            self._reread = self._reread or unknown
+            emails: dict[str, str] = {}
+            path, params = EXTENSIONS, {"perPage": 1000, "page": 1}
+            while True:
+                body = self._get(path, params, self.medium)
+                for e in page_items(body, ("records",), "RingCentral extensions"):
+                    emails[str(e["id"])] = str((e.get("contact") or {}).get("email") or "")
+                following = (body.get("navigation") or {}).get("nextPage", {}).get("uri")
+                if not following:
+                    break
+                path, params = following, None
+            self._emails, self._emails_at = emails, now
         return self._emails
 
     def _listing(self, date_from: int, date_to: int) -> list[dict[str, Any]]:
@@ -170,8 +208,8 @@ class RingCentralConnector(Connector):
         }
         path, records = CALL_LOG, []
         while True:
-            body = self._get(path, params, heavy=True)
-            records.extend(body.get("records", []))
+            body = self._get(path, params, self.limiter)
+            records.extend(page_items(body, ("records",), "RingCentral call log"))
             following = (body.get("navigation") or {}).get("nextPage", {}).get("uri")
             if not following or not body.get("records"):
                 return records
@@ -182,6 +220,7 @@ class RingCentralConnector(Connector):
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
         """The next calls after ``cursor``, oldest first."""
         limit = max(1, limit or self.page_size)
+        self._reread = False
         if cursor is None:
             mark = HighWater(_ms(self.context.backfill_start()))
             cursor = CURSOR.encode(mark)
@@ -222,7 +261,7 @@ class RingCentralConnector(Connector):
         ext = str((record.get("extension") or {}).get("id") or "")
         # The extension list is read only when the ``users`` mapping does not name the rep.
         rep = rep_address(self._settings, ext or None, None) or rep_address(
-            self._settings, None, self._rep_emails().get(ext)
+            self._settings, None, self._rep_emails(ext).get(ext)
         )
         if not wants(self._settings, mailbox, rep):
             return None
@@ -242,6 +281,6 @@ class RingCentralConnector(Connector):
             "to_name": to.get("name"),
             "user_address": rep,
             "disposition": record.get("result"),
-            "recording_url": (record.get("recording") or {}).get("contentUri"),
+            "recording_url": _recording(record),
         }
         return to_call(self, neutral, self._settings.mailbox)

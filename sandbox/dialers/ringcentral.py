@@ -3,16 +3,20 @@
 - ``POST /restapi/oauth/token`` — HTTP Basic ``client_id:client_secret``, form
   ``grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer`` and ``assertion=<JWT credential>``;
   answers ``access_token`` (bearer, ``expires_in`` 3600). A wrong client or JWT is 400
-  ``invalid_client`` / ``invalid_grant``, as RingCentral answers. The Auth group is not counted
-  in Heavy.
+  ``invalid_client`` / ``invalid_grant``, as RingCentral answers. It is in the Auth group.
+- ``GET /restapi/v1.0/account/~/extension`` — the extension directory (Medium group), paged
+  like every RingCentral list: ``page``, ``perPage`` (≤1000, default 100), ``paging`` and
+  ``navigation.nextPage`` (https://developers.ringcentral.com/api-reference/Extensions/listExtensions),
+  so an account of more than 1,000 users takes several pages.
 - ``GET /restapi/v1.0/account/~/call-log`` — bearer token (401 ``TokenInvalid`` otherwise);
   ``view`` Simple|Detailed, ``dateFrom``/``dateTo`` (ISO 8601; dateFrom defaults to 24 hours
   ago), ``page`` (from 1), ``perPage`` (≤1000, default 100), and the documented filters; any
   other parameter is 400 ``CMN-101``. Records come newest first with ``paging`` and
   ``navigation.nextPage`` as RingCentral sends them; Detailed adds ``legs``.
-- Heavy group: 10 requests per 60 s. Every API answer carries ``X-Rate-Limit-Group``,
-  ``-Limit``, ``-Remaining`` and ``-Window``; the 11th request in a window is 429 ``CMN-301``
-  with ``Retry-After`` and is recorded in ``breaches``.
+- Rate groups (https://developers.ringcentral.com/guide/basics/rate-limits): Heavy 10, Medium
+  40 and Auth 5 requests per 60 s, each counted on its own. Every API answer carries
+  ``X-Rate-Limit-Group``, ``-Limit``, ``-Remaining`` and ``-Window``; a request over its group's
+  limit is 429 ``CMN-301`` with ``Retry-After`` and is recorded in ``breaches``.
 """
 
 from __future__ import annotations
@@ -47,6 +51,16 @@ def _parse(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def _navigation(base: str, query: dict[str, str], page: int, more: bool) -> dict[str, Any]:
+    """RingCentral's ``navigation``: first, previous and next page URIs."""
+    out: dict[str, Any] = {"firstPage": {"uri": f"{base}?{urlencode(query | {'page': 1})}"}}
+    if more:
+        out["nextPage"] = {"uri": f"{base}?{urlencode(query | {'page': page + 1})}"}
+    if page > 1:
+        out["previousPage"] = {"uri": f"{base}?{urlencode(query | {'page': page - 1})}"}
+    return out
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     body = {
         "errorCode": code,
@@ -67,6 +81,8 @@ class RingCentralSandbox(DialerServer):
         self.client_secret = secrets.token_urlsafe(16)
         self.jwt = "eyJ" + secrets.token_urlsafe(48)  # the developer console's JWT credential
         self.heavy = Window("heavy", heavy_limit, heavy_window)
+        self.medium = Window("medium", 40, 60.0)
+        self.auth = Window("auth", 5, 60.0)
         self.extensions: dict[str, dict[str, Any]] = {}
         self.calls: list[dict[str, Any]] = []
         self._tokens: dict[str, datetime] = {}
@@ -81,6 +97,8 @@ class RingCentralSandbox(DialerServer):
             self.requests.clear()
             self.breaches.clear()
             self.heavy = Window("heavy", self.heavy.limit, self.heavy.seconds)
+            self.medium = Window("medium", self.medium.limit, self.medium.seconds)
+            self.auth = Window("auth", self.auth.limit, self.auth.seconds)
 
     # -- seeding -------------------------------------------------------------------------
 
@@ -103,8 +121,13 @@ class RingCentralSandbox(DialerServer):
         duration: int = 60,
         result: str = "Call connected",
         other_name: str = "",
+        recorded: bool = False,
     ) -> dict[str, Any]:
-        """Log one call (``direction`` Inbound/Outbound) on ``extension_id``'s line."""
+        """Log one call (``direction`` Inbound/Outbound) on ``extension_id``'s line.
+
+        ``recorded``: the call has a ``recording`` whose ``contentUri`` (on the media server)
+        answers only with an access token, as RingCentral's does.
+        """
         with self._data_lock:
             n = len(self.calls) + 1
             ext = self.extensions[extension_id]
@@ -127,6 +150,13 @@ class RingCentralSandbox(DialerServer):
                 "extension": {"id": int(extension_id),
                               "uri": f"{CALL_LOG[:-9]}/extension/{extension_id}"},
             }  # fmt: skip
+            if recorded:
+                rid = str(90_000_000 + n)
+                record["recording"] = {
+                    "id": rid, "type": "Automatic",
+                    "uri": f"{CALL_LOG[:-9]}/recording/{rid}",
+                    "contentUri": f"https://media.ringcentral.com/restapi/v1.0/account/~/recording/{rid}/content",
+                }  # fmt: skip
             self.calls.append(record)
             return record
 
@@ -146,7 +176,20 @@ class RingCentralSandbox(DialerServer):
             return self._extensions(request)
         return _error(404, "CMN-102", "Resource for parameter [path] is not found")
 
+    def _limited(self, window: Window) -> tuple[Response | None, dict[str, str]]:
+        """Count a request in ``window``'s group: (the 429 when over it, the rate headers)."""
+        allowed, remaining, wait = window.take(self.clock())
+        headers = self._rate_headers(remaining, window)
+        if allowed:
+            return None, headers
+        self.breach(window.group, window.limit + 1)
+        headers |= {"Retry-After": str(max(1, round(wait)))}
+        return _error(429, "CMN-301", "Request rate exceeded", headers), headers
+
     def _token(self, request: Request) -> Response:
+        refused, _ = self._limited(self.auth)
+        if refused is not None:
+            return refused
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         if request.headers.get("Authorization", "") != f"Basic {expected}":
             return json_response({"error": "invalid_client", "error_description":
@@ -165,10 +208,11 @@ class RingCentralSandbox(DialerServer):
         """Every issued access token stops working (as after an hour)."""
         self._tokens.clear()
 
-    def _rate_headers(self, remaining: int) -> dict[str, str]:
-        return {"X-Rate-Limit-Group": "heavy", "X-Rate-Limit-Limit": str(self.heavy.limit),
+    def _rate_headers(self, remaining: int, window: Window | None = None) -> dict[str, str]:
+        window = window or self.heavy
+        return {"X-Rate-Limit-Group": window.group, "X-Rate-Limit-Limit": str(window.limit),
                 "X-Rate-Limit-Remaining": str(remaining),
-                "X-Rate-Limit-Window": str(int(self.heavy.seconds))}  # fmt: skip
+                "X-Rate-Limit-Window": str(int(window.seconds))}  # fmt: skip
 
     def _authorized(self, request: Request) -> bool:
         auth = request.headers.get("Authorization", "")
@@ -176,26 +220,42 @@ class RingCentralSandbox(DialerServer):
         return auth.startswith("Bearer ") and self._tokens.get(token, self.clock()) > self.clock()
 
     def _extensions(self, request: Request) -> Response:
-        # Medium group (40 a minute): not limited here, only the Heavy call log is.
         if not self._authorized(request):
             return _error(401, "TokenInvalid", "Access token corrupted")
+        refused, headers = self._limited(self.medium)
+        if refused is not None:
+            return refused
+        try:
+            page = int(request.args.get("page", "1"))
+            per_page = int(request.args.get("perPage", "100"))
+        except ValueError:
+            page = per_page = 0
+        if page < 1 or not 1 <= per_page <= 1000:
+            return _error(400, "CMN-101", "Parameter [perPage] value is invalid", headers)
+        with self._data_lock:
+            everyone = list(self.extensions.values())
+        start = (page - 1) * per_page
         records = [
             {"id": int(e["id"]), "extensionNumber": e["extensionNumber"], "name": e["name"],
              "type": "User", "status": "Enabled", "contact": {"email": e["email"]}}
-            for e in self.extensions.values()
+            for e in everyone[start : start + per_page]
         ]  # fmt: skip
-        paging = {"page": 1, "perPage": 1000, "pageStart": 0, "pageEnd": len(records) - 1}
-        return json_response({"records": records, "paging": paging, "navigation": {}})
+        base = f"{request.host_url.rstrip('/')}{EXTENSIONS}"
+        query = {k: v for k, v in request.args.items() if k != "page"}
+        navigation = _navigation(base, query, page, start + per_page < len(everyone))
+        paging = {"page": page, "perPage": per_page, "pageStart": start,
+                  "pageEnd": start + max(len(records) - 1, 0),
+                  "totalPages": max(1, -(-len(everyone) // per_page)),
+                  "totalElements": len(everyone)}  # fmt: skip
+        return json_response({"uri": request.url, "records": records, "paging": paging,
+                              "navigation": navigation}, 200, headers)  # fmt: skip
 
     def _call_log(self, request: Request) -> Response:
         if not self._authorized(request):
             return _error(401, "TokenInvalid", "Access token corrupted")
-        allowed, remaining, wait = self.heavy.take(self.clock())
-        if not allowed:
-            self.breach("heavy", self.heavy.limit + 1)
-            headers = self._rate_headers(0) | {"Retry-After": str(max(1, round(wait)))}
-            return _error(429, "CMN-301", "Request rate exceeded", headers)
-        headers = self._rate_headers(remaining)
+        refused, headers = self._limited(self.heavy)
+        if refused is not None:
+            return refused
         unknown = sorted(set(request.args) - _PARAMS)
         if unknown:
             return _error(400, "CMN-101", f"Parameter [{unknown[0]}] value is invalid", headers)
@@ -223,13 +283,7 @@ class RingCentralSandbox(DialerServer):
         records = [self._render(c, view) for c in chosen[start : start + per_page]]
         base = f"{request.host_url.rstrip('/')}{CALL_LOG}"
         query = {k: v for k, v in request.args.items() if k != "page"}
-        navigation: dict[str, Any] = {
-            "firstPage": {"uri": f"{base}?{urlencode(query | {'page': 1})}"}
-        }
-        if start + per_page < len(chosen):
-            navigation["nextPage"] = {"uri": f"{base}?{urlencode(query | {'page': page + 1})}"}
-        if page > 1:
-            navigation["previousPage"] = {"uri": f"{base}?{urlencode(query | {'page': page - 1})}"}
+        navigation = _navigation(base, query, page, start + per_page < len(chosen))
         paging = {"page": page, "perPage": per_page, "pageStart": start,
                   "pageEnd": start + max(len(records) - 1, 0)}  # fmt: skip
         return json_response({"uri": request.url, "records": records, "paging": paging,

@@ -16,6 +16,7 @@ from connectors import base
 from connectors._phone import MinuteLimiter
 from connectors.base import Connector, ConnectorContext
 from connectors.ringcentral import RingCentralConnector, RingCentralSettings
+from sandbox.dialers.base import Window
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from syncd.errors import AuthExpired
 from syncd.model import Call, SkipReason
@@ -215,3 +216,58 @@ def test_the_limiter_waits_only_when_a_window_is_full() -> None:
     limiter.acquire()
     limiter.acquire()
     assert fake.slept == [60.0, 60]
+
+
+def test_the_directory_is_paged_past_1000_extensions_and_reread_for_a_new_rep(
+    rc: RingCentralSandbox,
+) -> None:
+    rc.reset()
+    for n in range(1_204):
+        rc.add_user(f"agent{n}@acme.example")
+    late = rc.add_user("late@acme.example")  # the 1,205th: on the second page
+    rc.add_call(late, start=NOW - timedelta(days=1), direction="Inbound", other="+15127576000")
+    connector = make(rc, FakeTime(NOW))
+    first = connector.pull(MAILBOX, None)
+    assert [a.mailbox for a in first.activities] == ["late@acme.example"]
+    assert rc.count("GET /restapi/v1.0/account/~/extension") == 2
+    newcomer = rc.add_user("newcomer@acme.example")  # hired after the directory was read
+    rc.add_call(newcomer, start=NOW - timedelta(hours=1), direction="Outbound",
+                other="+15127576001")  # fmt: skip
+    second = connector.pull(MAILBOX, first.next_cursor)
+    assert [a.mailbox for a in second.activities] == ["newcomer@acme.example"]
+
+
+def test_the_medium_and_auth_groups_are_kept_under_their_limits(rc: RingCentralSandbox) -> None:
+    rc.reset()
+    gone = rc.add_user("left@acme.example")
+    rc.add_call(gone, start=NOW - timedelta(days=1), direction="Inbound", other="+15127576000")
+    del rc.extensions[gone]  # a call of an extension since removed: each pull reads again
+    fake = FakeTime(NOW)
+    # The Heavy group out of the way, so nothing but these two groups paces the pulls.
+    rc.heavy = Window("heavy", 10_000, 60.0)
+    connector = make(rc, fake, heavy_limit=10_000)
+    try:
+        for _ in range(45):  # 45 directory reads: more than Medium's 40 a minute
+            connector.pull(MAILBOX, None)
+        for _ in range(7):  # 7 new tokens: more than Auth's 5 a minute
+            rc.expire_tokens()
+            connector.pull(MAILBOX, None)
+    finally:
+        rc.heavy = Window("heavy", 10, 60.0)
+    assert [b for b in rc.breaches if b.group in ("medium", "auth")] == []
+    assert rc.count("POST /restapi/oauth/token") == 8
+    assert connector.medium.waited > 0 and connector.auth.waited > 0
+
+
+def test_a_recording_says_where_it_lives_not_a_content_uri_that_needs_a_token(
+    rc: RingCentralSandbox,
+) -> None:
+    rc.reset()
+    ext = rc.add_user(MAILBOX)
+    record = rc.add_call(ext, start=NOW - timedelta(days=1), direction="Inbound",
+                         other="+15127576000", recorded=True)  # fmt: skip
+    (call,) = make(rc, FakeTime(NOW), recording_links=True).pull(MAILBOX, None).activities
+    assert isinstance(call, Call) and call.recording_url is not None
+    assert call.recording_url.startswith("in RingCentral (Call Log")
+    assert record["recording"]["id"] in call.recording_url
+    assert "contentUri" not in call.recording_url and "https://" not in call.recording_url
