@@ -16,7 +16,6 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 
 from _report import append_row, stamp
@@ -28,6 +27,7 @@ from connectors.zoom_phone import ZoomPhoneConnector, ZoomPhoneSettings
 from sandbox.dialers.aircall import AircallSandbox
 from sandbox.dialers.ringcentral import RingCentralSandbox
 from sandbox.dialers.zoom import ZoomPhoneSandbox
+from syncd.config import CaptureConfig
 
 SECTION = "## Call backfill"
 HEADER = (
@@ -58,7 +58,7 @@ class SimClock:
 
 
 def _context(clock: SimClock) -> ConnectorContext:
-    return ConnectorContext(clock=clock.now, capture=SimpleNamespace(default_region="US"))
+    return ConnectorContext(clock=clock.now, capture=CaptureConfig(default_region="US"))
 
 
 def _drain(connector: Connector) -> int:

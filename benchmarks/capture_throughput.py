@@ -30,7 +30,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, getaddresses
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from _org import api_calls, sandbox_client, seed_org
@@ -43,7 +42,7 @@ from sandbox.google import GoogleSandbox
 from sandbox.salesforce import SalesforceSandbox
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
-from syncd.config import SecretRef
+from syncd.config import CaptureConfig, SecretRef
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
@@ -124,7 +123,7 @@ def run_syncd(
         service_account_key=SecretRef(file=key), api_endpoint=f"{gs.url}/",
         ca_bundle=gs.ca_bundle,
     )  # fmt: skip
-    capture = SimpleNamespace(internal_domains=[DOMAIN], backfill_days=90)
+    capture = CaptureConfig(internal_domains=[DOMAIN], backfill_days=90)
     store = Store.open(f"sqlite:///{tmp / 'state.db'}")
     client = sandbox_client(sf)
     client.login()

@@ -19,7 +19,6 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from _report import append_row, stamp
@@ -28,7 +27,7 @@ from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarSettings
 from sandbox.google import GoogleSandbox
-from syncd.config import SecretRef
+from syncd.config import CaptureConfig, SecretRef
 
 SECTION = "## Google sync"
 HEADER = (
@@ -80,7 +79,7 @@ def run(messages: int, new: int) -> dict[str, Any]:
             ca_bundle=sb.ca_bundle,
         )  # fmt: skip
         context = ConnectorContext(
-            clock=clock, capture=SimpleNamespace(internal_domains=["ourco.com"])
+            clock=clock, capture=CaptureConfig(internal_domains=["ourco.com"])
         )
         connector = GmailConnector(settings, context, sleep=clock.sleep)
         _deliver(sb, 0, messages, NOW - timedelta(hours=2))
@@ -138,7 +137,7 @@ def _calendar(sb: GoogleSandbox, clock: SimClock, *, key: Path) -> dict[str, int
         service_account_key=SecretRef(file=key), api_endpoint=f"{sb.url}/calendar/v3/",
         ca_bundle=sb.ca_bundle, lookahead_days=0,
     )  # fmt: skip
-    context = ConnectorContext(clock=clock, capture=SimpleNamespace(internal_domains=["ourco.com"]))
+    context = ConnectorContext(clock=clock, capture=CaptureConfig(internal_domains=["ourco.com"]))
     connector = GoogleCalendarConnector(settings, context, sleep=clock.sleep)
     sb.reset_counters()
     cursor, captured = None, 0

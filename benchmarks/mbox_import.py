@@ -41,7 +41,6 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,6 +51,7 @@ from _report import ROOT, append_row, stamp
 from connectors.base import ConnectorContext
 from connectors.mbox import MboxConnector, MboxSettings
 from syncd.capture.privacy import PrivacyRules, screen
+from syncd.config import CaptureConfig
 
 SECTION = "## mbox import memory"
 NOTE = (
@@ -159,9 +159,7 @@ def generate(path: Path, total: int) -> int:
 
 def run_import(path: Path, total: int, *, with_screen: bool) -> dict[str, object]:
     """Pull ``path`` to the end through the connector; counts and RSS samples only."""
-    capture = SimpleNamespace(
-        internal_domains=("ourco.com",), capture_body=False, default_region=None
-    )
+    capture = CaptureConfig(internal_domains=("ourco.com",))
     context = ConnectorContext(clock=lambda: NOW, capture=capture, since=NOW - timedelta(days=400))
     settings = MboxSettings(type="mbox", name="mbox-import", path=str(path), mailbox=REP)
     connector = MboxConnector(settings, context)

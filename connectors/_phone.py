@@ -82,6 +82,10 @@ class PhoneSettings(ConnectorSettings):
     missed_calls: Literal["log", "skip"] = "log"
     recording_links: bool = False
 
+    def named_mailboxes(self) -> tuple[str, ...]:
+        """The unit the company-wide log is pulled under (after any listed ``mailboxes``)."""
+        return super().named_mailboxes() or (self.mailbox,)
+
 
 def page_items(body: Any, keys: tuple[str, ...], what: str) -> list[Any]:
     """The array a listing page holds under the first of ``keys`` present; Permanent if none.
@@ -132,7 +136,7 @@ def to_call(connector: Connector, record: Mapping[str, Any], mailbox: str) -> Ca
     settings = connector.settings
     assert isinstance(settings, PhoneSettings)
     rep = normalize_address(record.get("user_address"))
-    region = connector.context.setting("default_region", None)
+    region = connector.context.capture.default_region
     neutral = dict(record)
     for side in ("from", "to"):
         # Pre-normalised so every connector reads numbers by the rules above.

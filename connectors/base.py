@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from syncd.capture.addresses import InternalParties
 from syncd.capture.normalize import Origin
-from syncd.config import ConnectorSettings
+from syncd.config import CaptureConfig, ConnectorSettings
 
 if TYPE_CHECKING:
     from syncd.model import Batch
@@ -52,8 +52,7 @@ def _utc_now() -> datetime:
 class ConnectorContext:
     """What a connector needs at run time, injected so tests control it.
 
-    ``capture`` is the ``[capture]`` settings object (duck-typed: ``backfill_days``,
-    ``capture_body``, ``default_region``, ``internal_domains``), or None for defaults.
+    ``capture`` is the ``[capture]`` section (its defaults when not given).
     ``internal_addresses`` are the Salesforce users' emails when known; ``users``, when given,
     reads them on first use instead (the daemon builds its connectors before Salesforce has
     necessarily answered; it forgets :attr:`internal` when the directory changes).
@@ -62,7 +61,7 @@ class ConnectorContext:
     """
 
     clock: Callable[[], datetime] = _utc_now
-    capture: Any = None
+    capture: CaptureConfig = field(default_factory=CaptureConfig)
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("syncd.connectors"))
     internal_addresses: frozenset[str] = frozenset()
     users: Callable[[], Iterable[str]] | None = None
@@ -78,18 +77,13 @@ class ConnectorContext:
             raise ValueError("the connector clock must return aware datetimes")
         return now.astimezone(UTC)
 
-    def setting(self, name: str, default: Any) -> Any:
-        """One ``[capture]`` setting, or ``default`` when there are no settings or no such key."""
-        value = getattr(self.capture, name, None) if self.capture is not None else None
-        return default if value is None else value
-
     def backfill_start(self) -> datetime:
         """The oldest time a full sync reaches back to."""
         if self.since is not None:
             if self.since.tzinfo is None:
                 raise ValueError("ConnectorContext.since must be timezone-aware")
             return self.since.astimezone(UTC)
-        return self.now() - timedelta(days=int(self.setting("backfill_days", 90)))
+        return self.now() - timedelta(days=self.capture.backfill_days)
 
     def user_addresses(self) -> frozenset[str]:
         """The org's users' addresses: ``internal_addresses`` and what ``users`` reads now."""
@@ -100,7 +94,7 @@ class ConnectorContext:
     @cached_property
     def internal(self) -> InternalParties:
         """The configured internal domains and the org's users, normalised once."""
-        return InternalParties.build(self.setting("internal_domains", ()), self.user_addresses())
+        return InternalParties.build(self.capture.internal_domains, self.user_addresses())
 
     def users_changed(self) -> None:
         """The org's users changed: read them again (``users``) on the next use."""
@@ -112,8 +106,8 @@ class ConnectorContext:
             source=source,
             mailbox=mailbox,
             internal=self.internal,
-            capture_body=bool(self.setting("capture_body", False)),
-            default_region=self.setting("default_region", None),
+            capture_body=self.capture.capture_body,
+            default_region=self.capture.default_region,
             now=self.now(),
         )
 

@@ -303,7 +303,7 @@ class CallFilesConnector(Connector):
         if direction not in {"inbound", "outbound", "internal"}:
             raise _BadRow("direction: not inbound, outbound or internal")
         duration = _seconds(self._get(row, "duration_seconds"))
-        region = self.context.setting("default_region", None)
+        region = self.context.capture.default_region
         numbers = [self._get(row, "from"), self._get(row, "to")]
         if not any(to_e164(n, region) for n in numbers):
             raise _BadRow("from/to: no readable phone number")

@@ -51,6 +51,10 @@ class MboxSettings(ConnectorSettings):
     mailbox: str
     since: date | None = None
 
+    def named_mailboxes(self) -> tuple[str, ...]:
+        """The one mailbox the file is imported into (after any listed ``mailboxes``)."""
+        return super().named_mailboxes() or (self.mailbox,)
+
 
 def _fingerprint(handle: BinaryIO, offset: int) -> str:
     digest = hashlib.sha256()

@@ -84,7 +84,7 @@ class App:
         """The org's users, contacts, leads, accounts and open opportunities, in memory."""
         from syncd.salesforce.directory import Directory
 
-        region = getattr(self.config.capture, "default_region", None)
+        region = self.config.capture.default_region
         return Directory.load(self.salesforce, phone_key=partial(to_e164, region=region))
 
     @cached_property

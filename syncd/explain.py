@@ -30,6 +30,7 @@ from syncd.capture.plan import Decisions, Plan
 from syncd.capture.privacy import PrivacyRules, apply_body, decide
 from syncd.capture.records import fields_for, sobject_for
 from syncd.capture.runner import Runner
+from syncd.config import Config
 from syncd.errors import SyncdError
 from syncd.model import Activity, Skip, activity_from_dict
 
@@ -55,16 +56,12 @@ _RULES: tuple[tuple[str | None, str], ...] = (
 )
 
 
-def default_mailbox(config: Any) -> str:
+def default_mailbox(config: Config) -> str:
     """The first mailbox a connector names, else a placeholder in the first internal domain."""
     for settings in config.connectors:
-        boxes = getattr(settings, "mailboxes", None)
-        if isinstance(boxes, tuple | list) and boxes:
-            return str(boxes[0])
-        single = getattr(settings, "mailbox", None)
-        if isinstance(single, str) and single:
-            return single
-    domains = tuple(getattr(config.capture, "internal_domains", ()) or ())
+        if named := settings.named_mailboxes():
+            return named[0]
+    domains = config.capture.internal_domains
     return f"mailbox@{domains[0]}" if domains else "mailbox@internal.invalid"
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from syncd.config import ServiceConfig
+
 REDACTED = "[redacted]"
 
 #: Patterns of credentials worth hiding even when they are not configured secrets.
@@ -142,8 +144,8 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def setup_logging(
     *,
-    log_format: str = "text",
-    level: str = "INFO",
+    log_format: str = ServiceConfig.model_fields["log_format"].default,
+    level: str = ServiceConfig.model_fields["log_level"].default,
     secrets: Iterable[str] = (),
     stream: TextIO | None = None,
 ) -> Redactor:

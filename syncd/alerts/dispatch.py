@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from syncd.alerts.slack import user_target
+from syncd.config import SlackAlerts
 from syncd.rules.builtin import SEVERITY, Finding
 from syncd.rules.grouping import DealStory, stories
 from syncd.rules.lifecycle import Outcome
@@ -39,19 +40,14 @@ class Policy:
     """How eagerly deal messages go out."""
 
     #: Lowest severity that is DMed at once when new or worse; None: digest only.
-    immediate: int | None = SEVERITY["critical"]
+    immediate: int | None
     #: At most one message per deal within this interval.
-    per_deal: timedelta = timedelta(days=1)
+    per_deal: timedelta
 
     @classmethod
-    def from_config(cls, slack: Any) -> Policy:
-        """From ``[alerts.slack]`` (``immediate`` and ``per_deal_interval``), else defaults."""
-        name = getattr(slack, "immediate", "critical") if slack is not None else "critical"
-        per_deal = getattr(slack, "per_deal_interval", None) if slack is not None else None
-        return cls(
-            immediate=SEVERITY.get(str(name)),
-            per_deal=per_deal if per_deal is not None else timedelta(days=1),
-        )
+    def from_config(cls, slack: SlackAlerts) -> Policy:
+        """From ``[alerts.slack]`` (``immediate`` and ``per_deal_interval``)."""
+        return cls(immediate=SEVERITY.get(slack.immediate), per_deal=slack.per_deal_interval)
 
 
 @dataclass

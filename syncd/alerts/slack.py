@@ -25,6 +25,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from syncd import retry
+from syncd.config import SlackAlerts
 from syncd.errors import Permanent, RateLimited, Transient
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class SlackDelivery:
         *,
         token: str | None = None,
         webhook_url: str | None = None,
-        api_url: str = "https://slack.com/api/",
+        api_url: str = SlackAlerts.model_fields["api_url"].default,
         fallback_channel: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,

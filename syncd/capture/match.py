@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from syncd.capture.addresses import InternalParties, domain_of, is_personal_domain
+from syncd.config import CaptureConfig
 from syncd.email_address import matching_address
 from syncd.model import Activity, Direction, Participant, Role
 
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
     from syncd.salesforce.directory import Directory as DirectoryView
 
 POLICIES = ("contact_role_then_single_open", "contact_role_only", "account_only")
+#: ``capture.opportunity_policy`` when the table does not set it.
+DEFAULT_POLICY: str = CaptureConfig.model_fields["opportunity_policy"].default
 
 _ORDER_OUTBOUND = (Role.TO, Role.CC, Role.BCC, Role.CALLEE, Role.ATTENDEE, Role.ORGANIZER)
 _ORDER_INBOUND = (Role.FROM, Role.CALLER, Role.ORGANIZER, Role.CC, Role.TO, Role.ATTENDEE)
@@ -220,7 +223,7 @@ def match(
     directory: DirectoryView,
     *,
     internal: InternalParties,
-    policy: str = "contact_role_then_single_open",
+    policy: str = DEFAULT_POLICY,
 ) -> Match:
     """Decide WhoId, WhatId and the owner for ``activity``; deterministic for equal inputs."""
     if policy not in POLICIES:

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from syncd.capture.addresses import InternalParties
+from syncd.config import CaptureConfig
 from syncd.model import Activity, Direction, Skip
 
 #: Longest subject kept on an activity; the writer trims to Salesforce's 255 with a prefix.
@@ -31,6 +32,8 @@ MAX_SUBJECT = 1000
 MAX_BODY = 32000
 
 _WS = re.compile(r"\s+")
+#: ``[capture]`` as an empty table reads: where an :class:`Origin` takes its defaults from.
+_CAPTURE = CaptureConfig()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,9 @@ class Origin:
     mailbox: str
     internal: InternalParties = field(default_factory=InternalParties)
     #: Keep body text (``capture.capture_body``); redaction is the privacy filter's job.
-    capture_body: bool = False
+    capture_body: bool = _CAPTURE.capture_body
     #: Region for phone numbers written without a country code (``capture.default_region``).
-    default_region: str | None = None
+    default_region: str | None = _CAPTURE.default_region
     #: When the item was pulled (the connector's clock): mail and calls dated more than a
     #: day after it are not believed. None: the wall clock.
     now: datetime | None = None

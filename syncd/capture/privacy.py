@@ -35,12 +35,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from syncd.capture.addresses import InternalParties, domain_matches
 from syncd.email_address import matching_address
-from syncd.errors import ConfigError, Problem
 from syncd.model import Activity, Direction, Email, Meeting, Skip, SkipReason
+
+if TYPE_CHECKING:
+    from syncd.config import CaptureConfig
 
 REDACTED = "[redacted]"
 
@@ -83,53 +85,37 @@ _SPAM_LABELS = frozenset({"spam", "junk", "junkemail", "trash", "deleteditems", 
 class PrivacyRules:
     """What the filter needs from ``[capture]``, plus the Salesforce users' addresses."""
 
-    internal_domains: frozenset[str] = frozenset()
-    internal_addresses: frozenset[str] = frozenset()
-    capture_body: bool = False
-    redact_patterns: tuple[re.Pattern[str], ...] = ()
-    exclude_addresses: frozenset[str] = frozenset()
-    exclude_domains: frozenset[str] = frozenset()
-    exclude_subject_patterns: tuple[re.Pattern[str], ...] = ()
-    skip_internal_only: bool = True
-    skip_bulk_mail: bool = True
-    skip_role_senders: bool = True
+    internal_domains: frozenset[str]
+    internal_addresses: frozenset[str]
+    capture_body: bool
+    redact_patterns: tuple[re.Pattern[str], ...]
+    exclude_addresses: frozenset[str]
+    exclude_domains: frozenset[str]
+    exclude_subject_patterns: tuple[re.Pattern[str], ...]
+    skip_internal_only: bool
+    skip_bulk_mail: bool
+    skip_role_senders: bool
 
     @classmethod
-    def from_capture(cls, settings: Any, internal_addresses: Iterable[str] = ()) -> PrivacyRules:
-        """Read the ``[capture]`` settings (duck-typed: any object with those attributes)."""
-        problems: list[Problem] = []
-
-        def patterns(name: str) -> tuple[re.Pattern[str], ...]:
-            out = []
-            for i, text in enumerate(getattr(settings, name, ()) or ()):
-                try:
-                    out.append(re.compile(text))
-                except re.error as exc:
-                    problems.append(Problem(f"capture.{name}[{i}]", f"not a valid regex: {exc}"))
-            return tuple(out)
-
-        redact = patterns("redact_patterns")
-        subjects = patterns("exclude_subject_patterns")
-        if problems:
-            raise ConfigError(problems)
-        internal = InternalParties.build(
-            getattr(settings, "internal_domains", ()) or (), internal_addresses
-        )
-        excluded = InternalParties.build(
-            getattr(settings, "exclude_domains", ()) or (),
-            getattr(settings, "exclude_addresses", ()) or (),
-        )
+    def from_capture(
+        cls, settings: CaptureConfig, internal_addresses: Iterable[str] = ()
+    ) -> PrivacyRules:
+        """The ``[capture]`` section (validated: its patterns compile) plus the org's users."""
+        internal = InternalParties.build(settings.internal_domains, internal_addresses)
+        excluded = InternalParties.build(settings.exclude_domains, settings.exclude_addresses)
         return cls(
             internal_domains=internal.domains,
             internal_addresses=internal.addresses,
-            capture_body=bool(getattr(settings, "capture_body", False)),
-            redact_patterns=redact,
+            capture_body=settings.capture_body,
+            redact_patterns=tuple(re.compile(p) for p in settings.redact_patterns),
             exclude_addresses=excluded.addresses,
             exclude_domains=excluded.domains,
-            exclude_subject_patterns=subjects,
-            skip_internal_only=bool(getattr(settings, "skip_internal_only", True)),
-            skip_bulk_mail=bool(getattr(settings, "skip_bulk_mail", True)),
-            skip_role_senders=bool(getattr(settings, "skip_role_senders", True)),
+            exclude_subject_patterns=tuple(
+                re.compile(p) for p in settings.exclude_subject_patterns
+            ),
+            skip_internal_only=settings.skip_internal_only,
+            skip_bulk_mail=settings.skip_bulk_mail,
+            skip_role_senders=settings.skip_role_senders,
         )
 
     def internal_for(self, mailbox: str) -> InternalParties:

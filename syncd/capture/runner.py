@@ -26,7 +26,7 @@ from typing import Any
 
 from connectors.base import Connector
 from syncd.capture.addresses import InternalParties
-from syncd.capture.match import Match, match
+from syncd.capture.match import DEFAULT_POLICY, Match, match
 from syncd.capture.plan import (
     Decisions,
     Known,
@@ -78,7 +78,7 @@ class Runner:
         directory: Any,
         rules: PrivacyRules,
         *,
-        policy: str = "contact_role_then_single_open",
+        policy: str = DEFAULT_POLICY,
         max_batches: int | None = None,
         on_batch: Callable[[PassResult, Batch], None] | None = None,
         should_stop: Callable[[], bool] | None = None,

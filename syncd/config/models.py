@@ -159,6 +159,10 @@ class ConnectorSettings(Section):
         tuple[str, ...] | Literal["salesforce_users"], PlainValidator(_mailboxes)
     ] = ()
 
+    def named_mailboxes(self) -> tuple[str, ...]:
+        """The mailboxes this table names itself (``"salesforce_users"`` names none)."""
+        return () if isinstance(self.mailboxes, str) else self.mailboxes
+
 
 #: The settings model of each connector type, by ``type``: the loader's only knowledge of the
 #: connectors, handed to it by the wiring layer (``connectors.base.Registry.settings_models``).

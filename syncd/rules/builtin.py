@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from syncd.config import Rule
 from syncd.pipeline_metrics import days_in_current_stage, is_early
 from syncd.rules.inputs import Deal, Pipeline
 
@@ -39,7 +40,7 @@ class Settings:
     """One rule's effective settings (defaults filled in)."""
 
     type: str
-    enabled: bool = True
+    enabled: bool = Rule.model_fields["enabled"].default
     days: int = 0
     times: int = 0
     percent: float = 0.0
@@ -47,7 +48,7 @@ class Settings:
     fields: tuple[str, ...] = ()
     roles: tuple[str, ...] = ()
     competitors: tuple[str, ...] = ()
-    severity: str = "warning"
+    severity: str = Rule.model_fields["severity"].default
     per_stage: Mapping[str, int] = field(default_factory=dict)
 
     def threshold(self, stage: str) -> int:

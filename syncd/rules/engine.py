@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.config import RulesConfig
 from syncd.pipeline_metrics import median_days_in_stage
 from syncd.rules.builtin import DEFAULTS, RULES, Context, Finding, Settings
 from syncd.rules.inputs import Pipeline
@@ -18,11 +19,9 @@ from syncd.rules.inputs import Pipeline
 log = logging.getLogger(__name__)
 
 
-def settings_from_config(rules_config: Any = None) -> list[Settings]:
+def settings_from_config(rules_config: RulesConfig | None = None) -> list[Settings]:
     """Every built-in rule with its defaults, overridden by the configured ``[[rules.rule]]``."""
-    configured: dict[str, Any] = {}
-    for rule in getattr(rules_config, "rule", ()) or ():
-        configured[rule.type] = rule
+    configured = {rule.type: rule for rule in (rules_config or RulesConfig()).rule}
     result: list[Settings] = []
     for name, defaults in DEFAULTS.items():
         values: dict[str, Any] = dict(defaults)

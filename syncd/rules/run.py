@@ -16,6 +16,7 @@ from typing import Any
 from syncd.alerts import digests, dispatch
 from syncd.alerts.blocks import deal_message
 from syncd.alerts.slack import SlackDelivery
+from syncd.config import Config, SlackAlerts
 from syncd.pipeline_metrics import Report, report
 from syncd.rules import inputs
 from syncd.rules.engine import evaluate, settings_from_config
@@ -25,21 +26,22 @@ from syncd.rules.lifecycle import apply
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COOLDOWN = timedelta(days=3)
+#: ``[alerts.slack]``'s defaults, for a run without Slack (built unvalidated: app mode would
+#: need a token); the cooldown, fallback channel and managers still shape the queue.
+_NO_SLACK = SlackAlerts.model_construct()
 
 
-def _slack(config: Any) -> Any:
-    return getattr(getattr(config, "alerts", None), "slack", None)
+def _slack(config: Config) -> SlackAlerts:
+    return config.alerts.slack or _NO_SLACK
 
 
-def base_url(config: Any, client: Any) -> str | None:
+def base_url(config: Config, client: Any) -> str | None:
     """Where opportunity links point: the configured URL, else the org's instance URL."""
-    slack = _slack(config)
-    configured = getattr(slack, "salesforce_base_url", None) if slack else None
-    return str(configured) if configured else getattr(client, "instance_url", None)
+    configured = _slack(config).salesforce_base_url
+    return configured or getattr(client, "instance_url", None)
 
 
-def load(config: Any, client: Any, store: Any, today: date) -> Pipeline:
+def load(config: Config, client: Any, store: Any, today: date) -> Pipeline:
     """The pipeline as of ``today``, with the fields missing_fields looks at."""
     extra: tuple[str, ...] = ()
     for s in settings_from_config(config.rules):
@@ -49,7 +51,7 @@ def load(config: Any, client: Any, store: Any, today: date) -> Pipeline:
 
 
 def run_rules(
-    config: Any,
+    config: Config,
     client: Any,
     store: Any,
     *,
@@ -71,7 +73,7 @@ def run_rules(
     )
     deals = {d.id: d for d in pipeline.deals}
     slack = _slack(config)
-    fallback = getattr(slack, "fallback_channel", None) if slack else None
+    fallback = slack.fallback_channel
     link_base = base_url(config, client)
     policy = dispatch.Policy.from_config(slack)
     first_run = store.alerts.count() == 0 and not store.flags.list_open()
@@ -81,8 +83,7 @@ def run_rules(
         deal = digests.deal_dict(deals[st.opportunity_id])
         return deal_message(deal, reasons, st.primary.action, link_base, merged=len(st.merged))
 
-    cooldown = getattr(slack, "cooldown", DEFAULT_COOLDOWN) if slack else DEFAULT_COOLDOWN
-    outcome = apply(store, evaluation, now=now, cooldown=cooldown, dry_run=dry_run)
+    outcome = apply(store, evaluation, now=now, cooldown=slack.cooldown, dry_run=dry_run)
     plan = dispatch.plan(
         outcome,
         {d.id: d.owner_email for d in pipeline.deals},
@@ -134,7 +135,7 @@ def run_rules(
 
 
 def pipeline_report(
-    config: Any,
+    config: Config,
     pipeline: Pipeline,
     *,
     start: date | None = None,
@@ -153,7 +154,7 @@ def pipeline_report(
 
 
 def run_digests(
-    config: Any,
+    config: Config,
     client: Any,
     store: Any,
     pipeline: Pipeline,
@@ -176,9 +177,9 @@ def run_digests(
         slack = _slack(config)
         risk = {st.opportunity_id: st.risk for st in stories(map(digests.finding_of, flags))}
         message = digests.weekly(pipeline, pipeline_report(config, pipeline), risk, link_base)
-        managers = list(getattr(slack, "managers", ()) or ())
-        channel = getattr(slack, "fallback_channel", None)
-        counts["weekly"] = digests.queue_weekly(store, message, managers, channel, pipeline.today)
+        counts["weekly"] = digests.queue_weekly(
+            store, message, list(slack.managers), slack.fallback_channel, pipeline.today
+        )
     return counts
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
 from syncd.salesforce.errors import LoginRefused
+
+if TYPE_CHECKING:
+    from syncd.config import SalesforceConfig
 
 AUTH_MODES = ("client_credentials", "jwt", "password")
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -42,16 +45,16 @@ class SalesforceCredentials:
             raise ValueError(f"unknown Salesforce auth mode {self.auth!r}; use one of {AUTH_MODES}")
 
     @classmethod
-    def from_config(cls, sf: Any) -> SalesforceCredentials:
-        """Build from ``config.salesforce`` (duck-typed), resolving the secret references."""
+    def from_config(cls, sf: SalesforceConfig) -> SalesforceCredentials:
+        """Build from ``config.salesforce``, resolving the secret references."""
         return cls(
             auth=sf.auth,
             client_id=_secret(sf.client_id) or "",
-            username=getattr(sf, "username", None),
-            client_secret=_secret(getattr(sf, "client_secret", None)),
-            password=_secret(getattr(sf, "password", None)),
-            security_token=_secret(getattr(sf, "security_token", None)),
-            private_key=_secret(getattr(sf, "private_key", None)),
+            username=sf.username,
+            client_secret=_secret(sf.client_secret),
+            password=_secret(sf.password),
+            security_token=_secret(sf.security_token),
+            private_key=_secret(sf.private_key),
         )
 
 

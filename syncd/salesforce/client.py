@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
@@ -39,6 +39,7 @@ from simple_salesforce import Salesforce
 from tenacity import RetryCallState
 
 from syncd import retry
+from syncd.config import SalesforceConfig
 from syncd.errors import BudgetExhausted
 from syncd.salesforce import errors as sferrors
 from syncd.salesforce.auth import SalesforceCredentials, token_form
@@ -54,30 +55,31 @@ _USAGE = re.compile(r"(?:^|[;\s])api-usage=(\d+)/(\d+)")
 QUERIES_PER_COMPOSITE = 5
 
 
+#: ``[salesforce]``'s defaults (built unvalidated: ``auth`` has none), for clients built in code.
+_DEFAULTS = SalesforceConfig.model_construct()
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     """Where and how to talk to the org."""
 
     login_url: str
     instance_url: str | None = None
-    api_version: str = "60.0"
+    api_version: str = _DEFAULTS.api_version
     ca_bundle: str | None = None
-    api_reserve: float = 0.2
-    timeout: float = 30.0
+    api_reserve: float = _DEFAULTS.api_reserve
+    timeout: float = _DEFAULTS.timeout.total_seconds()
 
     @classmethod
-    def from_config(cls, sf: Any) -> ClientOptions:
-        """Build from ``config.salesforce`` (duck-typed)."""
-        timeout = getattr(sf, "timeout", None)
-        seconds = timeout.total_seconds() if isinstance(timeout, timedelta) else timeout
-        ca = getattr(sf, "ca_bundle", None)
+    def from_config(cls, sf: SalesforceConfig) -> ClientOptions:
+        """Build from ``config.salesforce``."""
         return cls(
-            login_url=str(sf.login_url).rstrip("/"),
-            instance_url=getattr(sf, "instance_url", None),
-            api_version=str(getattr(sf, "api_version", "60.0")),
-            ca_bundle=str(ca) if ca else None,
-            api_reserve=float(getattr(sf, "api_reserve", 0.2)),
-            timeout=float(seconds or 30.0),
+            login_url=sf.login_url.rstrip("/"),
+            instance_url=sf.instance_url,
+            api_version=sf.api_version,
+            ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
+            api_reserve=sf.api_reserve,
+            timeout=sf.timeout.total_seconds(),
         )
 
 
@@ -145,7 +147,7 @@ class SalesforceClient:
         self.usage: ApiUsage | None = None
 
     @classmethod
-    def from_config(cls, sf_settings: Any, **kwargs: Any) -> SalesforceClient:
+    def from_config(cls, sf_settings: SalesforceConfig, **kwargs: Any) -> SalesforceClient:
         """A client for ``config.salesforce``."""
         return cls(
             SalesforceCredentials.from_config(sf_settings),

@@ -17,6 +17,7 @@ from connectors import base
 from connectors.aircall import AircallConnector, AircallSettings
 from connectors.base import Connector, ConnectorContext
 from sandbox.dialers.aircall import AircallSandbox
+from syncd.config import CaptureConfig
 from syncd.errors import AuthExpired
 from syncd.model import Call
 
@@ -45,7 +46,7 @@ def make(
         type="aircall", name="ac", api_url=ac.url, api_id=ac.api_id,
         api_token_env=_TOKEN_ENV, webhook_token_env=_HOOK_ENV, **fields,
     )  # fmt: skip
-    capture = type("Capture", (), {"default_region": "US", "backfill_days": 90})()
+    capture = CaptureConfig(default_region="US", backfill_days=90)
     return AircallConnector(settings, ConnectorContext(clock=clock, capture=capture),
                             sleep=fake.sleep)  # fmt: skip
 

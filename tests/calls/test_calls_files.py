@@ -15,6 +15,7 @@ from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.call_files import CallFilesConnector, CallFilesSettings
 from syncd.app import load_config
+from syncd.config import CaptureConfig
 from syncd.errors import ConfigError, CursorExpired
 from syncd.model import Call, SkipReason
 
@@ -38,7 +39,7 @@ def make(folder: Path, clock: Callable[[], datetime] = fixed_clock, **extra: obj
     settings = CallFilesSettings(
         type="call_files", name="pbx", path=str(folder), mailbox=MAILBOX, **fields
     )
-    capture = type("Capture", (), {"default_region": "US", "backfill_days": 90})()
+    capture = CaptureConfig(default_region="US", backfill_days=90)
     return CallFilesConnector(settings, ConnectorContext(clock=clock, capture=capture))
 
 

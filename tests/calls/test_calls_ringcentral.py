@@ -18,6 +18,7 @@ from connectors.base import Connector, ConnectorContext
 from connectors.ringcentral import RingCentralConnector, RingCentralSettings
 from sandbox.dialers.base import Window
 from sandbox.dialers.ringcentral import RingCentralSandbox
+from syncd.config import CaptureConfig
 from syncd.errors import AuthExpired
 from syncd.model import Call, SkipReason
 
@@ -49,7 +50,7 @@ def make(
         client_secret_env=_ENV_SECRET, jwt_env=_ENV_JWT,
         ca_bundle=rc.ca_bundle, **({"mailbox": MAILBOX} | extra),
     )  # fmt: skip
-    capture = type("Capture", (), {"default_region": "US", "backfill_days": 90})()
+    capture = CaptureConfig(default_region="US", backfill_days=90)
     return RingCentralConnector(
         settings, ConnectorContext(clock=clock, capture=capture),
         sleep=fake.sleep, monotonic=fake.monotonic,

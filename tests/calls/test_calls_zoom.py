@@ -16,6 +16,7 @@ from connectors.base import Connector, ConnectorContext
 from connectors.zoom_phone import ZoomPhoneConnector, ZoomPhoneSettings
 from sandbox.dialers.zoom import ZoomPhoneSandbox
 from syncd.capture.keys import call_key
+from syncd.config import CaptureConfig
 from syncd.errors import AuthExpired, Permanent
 from syncd.model import Call
 
@@ -52,7 +53,7 @@ def make(
         client_secret_env=_SECRET_ENV,
         **fields,
     )
-    capture = type("Capture", (), {"default_region": "US", "backfill_days": 90})()
+    capture = CaptureConfig(default_region="US", backfill_days=90)
     return ZoomPhoneConnector(
         settings,
         ConnectorContext(clock=clock, capture=capture),

@@ -7,7 +7,6 @@ import tracemalloc
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from contract import ConnectorContract, fixed_clock, keys, pull_all
@@ -16,6 +15,7 @@ from mail_factory import MALFORMED, message
 from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.mbox import MboxConnector, MboxSettings, from_line_time
+from syncd.config import CaptureConfig
 from syncd.errors import ConfigError, CursorExpired
 from syncd.model import Email, SkipReason
 
@@ -31,7 +31,7 @@ def make(
     settings = MboxSettings(
         type="mbox", name="import", path=str(path), mailbox=MAILBOX, since=since
     )
-    context = ConnectorContext(clock=clock, capture=SimpleNamespace(**capture) if capture else None)
+    context = ConnectorContext(clock=clock, capture=CaptureConfig(**capture))
     return MboxConnector(settings, context)
 
 

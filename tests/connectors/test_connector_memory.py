@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from contract import ConnectorContract, fixed_clock, pull_all
@@ -14,13 +13,14 @@ from mail_factory import MALFORMED, message
 from connectors import base
 from connectors.base import Connector, ConnectorContext
 from connectors.memory import MemoryConnector, MemorySettings
+from syncd.config import CaptureConfig
 from syncd.errors import CursorExpired
 from syncd.model import SkipReason
 
 
 def make(clock: Callable[[], datetime] = fixed_clock, **capture: object) -> MemoryConnector:
     settings = MemorySettings(type="memory", name="mem", mailboxes=["rep@acme.example"])
-    context = ConnectorContext(clock=clock, capture=SimpleNamespace(**capture) if capture else None)
+    context = ConnectorContext(clock=clock, capture=CaptureConfig(**capture))
     return MemoryConnector(settings, context)
 
 

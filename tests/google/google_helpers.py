@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,7 @@ from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from connectors.google_calendar import GoogleCalendarConnector, GoogleCalendarSettings
 from sandbox.google import GoogleSandbox
-from syncd.config import SecretRef
+from syncd.config import CaptureConfig, SecretRef
 
 
 class FakeClock:
@@ -60,9 +59,7 @@ def gmail_connector(
         api_endpoint=f"{sandbox.url}/",
         ca_bundle=sandbox.ca_bundle,
     )
-    context = ConnectorContext(
-        clock=clock, capture=SimpleNamespace(internal_domains=list(internal))
-    )
+    context = ConnectorContext(clock=clock, capture=CaptureConfig(internal_domains=list(internal)))
     return GmailConnector(settings, context, sleep=sleep or _no_sleep)
 
 
@@ -119,7 +116,7 @@ def calendar_connector(
         lookahead_days=lookahead_days,
     )
     context = ConnectorContext(
-        clock=clock, capture=SimpleNamespace(internal_domains=list(internal)), since=since
+        clock=clock, capture=CaptureConfig(internal_domains=list(internal)), since=since
     )
     return GoogleCalendarConnector(settings, context, sleep=sleep or _no_sleep)
 

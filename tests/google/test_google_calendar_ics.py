@@ -24,6 +24,7 @@ from sandbox.google import GoogleSandbox
 from sandbox.google.ics import load_ics
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
+from syncd.config import CaptureConfig
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
@@ -96,7 +97,7 @@ def test_the_real_export_becomes_one_event_per_meeting_with_utc_times(tmp_path: 
         try:
             directory = Directory.load(client)
             rules = PrivacyRules.from_capture(
-                type("Capture", (), {"internal_domains": []})(), directory_users(directory)
+                CaptureConfig(internal_domains=[]), directory_users(directory)
             )
             runner = Runner(store, ActivityWriter(client), directory, rules)
             connector = calendar_connector(

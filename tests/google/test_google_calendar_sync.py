@@ -16,6 +16,7 @@ from connectors.google_calendar import GoogleCalendarConnector
 from sandbox.google import GoogleSandbox
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
+from syncd.config import CaptureConfig
 from syncd.errors import CursorExpired
 from syncd.model import Meeting
 from syncd.salesforce.directory import Directory
@@ -92,7 +93,7 @@ def world(tmp_path: Path, google: GoogleSandbox) -> Iterator[dict[str, Any]]:
         store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
         directory = Directory.load(client)
         rules = PrivacyRules.from_capture(
-            type("Capture", (), {"internal_domains": ["ourco.com"]})(), directory_users(directory)
+            CaptureConfig(internal_domains=["ourco.com"]), directory_users(directory)
         )
         runner = Runner(store, ActivityWriter(client), directory, rules)
         connector = calendar_connector(

@@ -20,6 +20,7 @@ from sf_helpers import make_client, org_with_key_field
 from sandbox.google import GoogleSandbox
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
+from syncd.config import CaptureConfig
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
@@ -37,7 +38,7 @@ def world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
         directory = Directory.load(client)
         rules = PrivacyRules.from_capture(
-            type("Capture", (), {"internal_domains": ["ourco.com"]})(), directory_users(directory)
+            CaptureConfig(internal_domains=["ourco.com"]), directory_users(directory)
         )
         runner = Runner(store, ActivityWriter(client), directory, rules)
         google.add_user(REP)

@@ -6,7 +6,6 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from google_helpers import FakeClock, deliver_mail, gmail_connector, headers
@@ -14,6 +13,7 @@ from google_helpers import FakeClock, deliver_mail, gmail_connector, headers
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from sandbox.google import GoogleSandbox
+from syncd.config import CaptureConfig
 from syncd.errors import AuthExpired, ConfigError, CursorExpired
 from syncd.model import Direction, Email
 
@@ -162,7 +162,7 @@ def test_per_user_refresh_tokens_need_mode_0600(
         type="gmail", name="g", mailboxes=(REP,), oauth_tokens_dir=str(tmp_path),
         api_endpoint=f"{sandbox.url}/", ca_bundle=sandbox.ca_bundle,
     )  # fmt: skip
-    context = ConnectorContext(clock=clock, capture=SimpleNamespace(internal_domains=["ourco.com"]))
+    context = ConnectorContext(clock=clock, capture=CaptureConfig(internal_domains=["ourco.com"]))
     with pytest.raises(ConfigError) as caught:
         GmailConnector(settings, context, sleep=clock.sleep).pull(REP, None)
     assert caught.value.problems[0].path == "connectors.g.oauth_tokens_dir"

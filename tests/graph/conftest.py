@@ -6,7 +6,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from sf_helpers import make_client, org_with_key_field  # noqa: E402
 
 from syncd.capture.privacy import PrivacyRules  # noqa: E402
 from syncd.capture.runner import Runner  # noqa: E402
+from syncd.config import CaptureConfig  # noqa: E402
 from syncd.salesforce.directory import Directory  # noqa: E402
 from syncd.salesforce.writer import ActivityWriter  # noqa: E402
 from syncd.state import Store  # noqa: E402
@@ -52,7 +52,7 @@ def crm(tmp_path: Path) -> Iterator[Crm]:
         client = make_client(sandbox)
         store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
         directory = Directory.load(client)
-        capture = SimpleNamespace(internal_domains=["ourco.com"])
+        capture = CaptureConfig(internal_domains=["ourco.com"])
         rules = PrivacyRules.from_capture(capture, directory_users(directory))
         runner = Runner(store, ActivityWriter(client), directory, rules)
         yield Crm(sandbox, org, store, runner)

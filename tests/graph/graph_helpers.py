@@ -14,6 +14,7 @@ from typing import Any
 from connectors.base import ConnectorContext
 from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
 from sandbox.graph import GraphSandbox
+from syncd.config import CaptureConfig
 from syncd.config.types import SecretRef
 
 #: The moment the Graph tests' fake clock starts at (the ``clock`` fixture of conftest).
@@ -63,7 +64,7 @@ def mail_connector(
     sandbox: GraphSandbox, clock: FakeClock, mailboxes: tuple[str, ...], **extra: Any
 ) -> OutlookMailConnector:
     """An outlook_mail connector on ``sandbox`` with the fake clock and sleep."""
-    capture = extra.pop("capture", None)
+    capture = extra.pop("capture", CaptureConfig())
     settings = OutlookMailSettings(
         type="outlook_mail",
         name=extra.pop("name", "outlook"),
@@ -80,7 +81,7 @@ def calendar_connector(
     """An outlook_calendar connector on ``sandbox`` with the fake clock and sleep."""
     from connectors.outlook_calendar import OutlookCalendarConnector, OutlookCalendarSettings
 
-    capture = extra.pop("capture", None)
+    capture = extra.pop("capture", CaptureConfig())
     settings = OutlookCalendarSettings(
         type="outlook_calendar",
         name=extra.pop("name", "outlook-calendar"),

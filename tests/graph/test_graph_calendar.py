@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,11 +22,12 @@ from syncd.capture.keys import meeting_key
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import normalize_meeting
 from syncd.capture.runner import PassResult
+from syncd.config import CaptureConfig
 from syncd.model import Batch, Meeting
 
 ANA = "ana@ourco.com"  # Microsoft 365
 BEN = "ben@ourco.com"  # Google Workspace
-CAPTURE = SimpleNamespace(internal_domains=["ourco.com"])
+CAPTURE = CaptureConfig(internal_domains=["ourco.com"])
 
 
 @pytest.fixture

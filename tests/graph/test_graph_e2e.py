@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from capture_helpers import NOW
@@ -16,10 +15,11 @@ from graph_helpers import FakeClock, mail_connector
 from sandbox.google import GoogleSandbox
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_message
+from syncd.config import CaptureConfig
 
 ANA = "ana@ourco.com"  # on Microsoft 365
 BEN = "ben@ourco.com"  # on Google Workspace
-CAPTURE = SimpleNamespace(internal_domains=["ourco.com"])
+CAPTURE = CaptureConfig(internal_domains=["ourco.com"])
 
 
 def deliver(graph: GraphSandbox, first: int, n: int) -> None:

@@ -18,6 +18,7 @@ from connectors.base import ConnectorContext
 from connectors.memory import MemoryConnector, MemorySettings
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
+from syncd.config import CaptureConfig
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
 from syncd.state import Store
@@ -37,7 +38,7 @@ def capture(sandbox: Any, tmp_path: Path) -> Iterator[Capture]:
     store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
     directory = Directory.load(client)
     rules = PrivacyRules.from_capture(
-        type("Capture", (), {"internal_domains": ["ourco.com"]})(), directory_users(directory)
+        CaptureConfig(internal_domains=["ourco.com"]), directory_users(directory)
     )
     runner = Runner(store, ActivityWriter(client), directory, rules)
     context = ConnectorContext(clock=lambda: NOW)

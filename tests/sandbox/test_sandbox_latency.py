@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,7 +32,7 @@ from sandbox.__main__ import SERVICES, parse_args
 from sandbox.google import GoogleSandbox
 from sandbox.latency import Latency
 from sandbox.salesforce import SalesforceSandbox
-from syncd.config import SecretRef
+from syncd.config import CaptureConfig, SecretRef
 
 LATENCY = 0.05
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -130,7 +129,7 @@ def test_every_google_request_waits_first_with_the_gmail_connector(tmp_path: Pat
         )  # fmt: skip
         context = ConnectorContext(
             clock=lambda: NOW,
-            capture=SimpleNamespace(internal_domains=["ourco.com"], backfill_days=90),
+            capture=CaptureConfig(internal_domains=["ourco.com"], backfill_days=90),
         )
         batch = GmailConnector(settings, context).pull(mailbox, None)
         assert len(batch.activities) == 60

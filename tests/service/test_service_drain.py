@@ -13,7 +13,6 @@ import json
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from service_helpers import SECRET_ENV, start_org
@@ -23,7 +22,7 @@ from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from sandbox.google import GoogleSandbox
 from syncd.app import App, load_config
-from syncd.config import SecretRef
+from syncd.config import CaptureConfig, SecretRef
 from syncd.errors import Transient
 from syncd.service.drain import Drain, Draining
 from syncd.service.scheduler import Service
@@ -109,7 +108,7 @@ def test_connectors_wait_through_the_daemons_sleep(tmp_path: Path) -> None:
         )
         drain = Drain(budget=BUDGET)
         context = ConnectorContext(
-            capture=SimpleNamespace(internal_domains=["ourco.com"]), sleep=drain.sleep
+            capture=CaptureConfig(internal_domains=["ourco.com"]), sleep=drain.sleep
         )
         connector = GmailConnector(settings, context)
         google.inject_rate_limit(rep, 5, wait=60)

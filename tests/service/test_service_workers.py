@@ -39,6 +39,7 @@ from connectors.base import ConnectorContext
 from connectors.memory import MemoryConnector, MemorySettings
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
+from syncd.config import CaptureConfig
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.writer import ActivityWriter
 from syncd.service.workers import Heartbeat, Worker
@@ -117,7 +118,7 @@ def test_three_workers_share_200_units_and_take_over_a_dead_workers_unit(
                     rep, "email", message("alice@globex.com", rep, mid, "Hello").as_bytes()
                 )
         units = [("mem", r) for r in reps]
-        rules_config = type("Capture", (), {"internal_domains": ["ourco.com"]})()
+        rules_config = CaptureConfig(internal_domains=["ourco.com"])
         stuck, unstick = threading.Event(), threading.Event()
         dead_unit: list[str] = []
 
