@@ -12,7 +12,6 @@ import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,10 +22,11 @@ from connectors._graph_calendar_cursor import CalendarCursor
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_meeting
 from syncd.capture.keys import meeting_key
+from syncd.config import CaptureConfig
 
 ANA = "ana@ourco.com"
 CUSTOMER = "alice@globex.com"  # a Contact of the seeded org
-CAPTURE = SimpleNamespace(internal_domains=["ourco.com"])
+CAPTURE = CaptureConfig(internal_domains=["ourco.com"])
 
 
 @pytest.fixture

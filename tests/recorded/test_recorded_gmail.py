@@ -12,7 +12,6 @@ import base64
 import quopri
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from recorded_shapes import recordings, shape_gaps
 from connectors.base import ConnectorContext
 from connectors.gmail import NEVER_CAPTURED, normalize_message
 from sandbox.google import GoogleSandbox
+from syncd.config import CaptureConfig
 from syncd.model import Activity, Skip, SkipReason
 
 READONLY = "https://www.googleapis.com/auth/gmail.readonly"
@@ -39,7 +39,7 @@ def _messages() -> list[dict[str, Any]]:
 def test_every_recorded_message_becomes_an_activity_or_a_named_skip() -> None:
     context = ConnectorContext(
         clock=lambda: datetime(2025, 8, 14, tzinfo=UTC),
-        capture=SimpleNamespace(internal_domains=["gmail.com"]),
+        capture=CaptureConfig(internal_domains=["gmail.com"]),
     )
     origin = context.origin("gmail", OWNER)
     messages = _messages()

@@ -16,7 +16,6 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,6 +28,7 @@ from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
 from sandbox.graph import GraphSandbox
 from sandbox.graph.data import parse_time
 from sandbox.graph.seed import add_meeting, add_message
+from syncd.config import CaptureConfig
 from syncd.config.types import SecretRef
 from syncd.model import Activity, Meeting, Skip, SkipReason
 
@@ -47,7 +47,7 @@ def _items(endpoint: str) -> list[dict[str, Any]]:
 def _context() -> ConnectorContext:
     return ConnectorContext(
         clock=lambda: datetime(2025, 6, 1, tzinfo=UTC),
-        capture=SimpleNamespace(internal_domains=["nangodev.onmicrosoft.com"]),
+        capture=CaptureConfig(internal_domains=["nangodev.onmicrosoft.com"]),
     )
 
 
