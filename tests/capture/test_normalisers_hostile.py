@@ -12,7 +12,6 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -31,13 +30,14 @@ from connectors.outlook_calendar import OutlookCalendarConnector, OutlookCalenda
 from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_email import normalize_email
+from syncd.config import CaptureConfig
 from syncd.model import Activity, Skip, SkipReason
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 MAILBOX = "rep@acme.example"
 ORIGIN = Origin(source="t", mailbox=MAILBOX, capture_body=True, now=NOW)
 CONTEXT = ConnectorContext(
-    clock=lambda: NOW, capture=SimpleNamespace(internal_domains=["acme.example"])
+    clock=lambda: NOW, capture=CaptureConfig(internal_domains=["acme.example"])
 )
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

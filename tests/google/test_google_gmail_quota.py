@@ -43,7 +43,7 @@ def _connector(
         api_endpoint=f"{sb.url}/", ca_bundle=sb.ca_bundle,
         quota_user_per_minute=USER_LIMIT, quota_project_per_minute=PROJECT_LIMIT,
     )  # fmt: skip
-    context = ConnectorContext(clock=clock, capture=None)
+    context = ConnectorContext(clock=clock)
     return GmailConnector(settings, context, sleep=clock.sleep)
 
 
