@@ -17,9 +17,7 @@ keeps only that rep's calls.
 Rate. :class:`MinuteLimiter` keeps a connector under a vendor's "N requests in any window"
 limit on its own (RingCentral's Heavy group per minute, Zoom's Heavy APIs per second).
 
-Pages. :func:`page_items` reads a listing's array by its documented key and raises when the
-key is absent, so a vendor renaming its list (Zoom's ``call_logs`` → ``call_history``) stops
-capture loudly instead of being read as an empty page.
+Pages: :func:`connectors._pages.page_items` (re-exported here) reads a listing's array.
 
 Recordings. A recording URL that needs a vendor login or expires in minutes is no link for a
 rep: with ``recording_links = true`` connectors pass the vendor's own page for the call where it
@@ -40,6 +38,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from connectors._pages import page_items
 from connectors.base import Connector
 from syncd import retry
 from syncd.capture.normalize_call import normalize_call, to_e164
@@ -85,21 +84,6 @@ class PhoneSettings(ConnectorSettings):
     def named_mailboxes(self) -> tuple[str, ...]:
         """The unit the company-wide log is pulled under (after any listed ``mailboxes``)."""
         return super().named_mailboxes() or (self.mailbox,)
-
-
-def page_items(body: Any, keys: tuple[str, ...], what: str) -> list[Any]:
-    """The array a listing page holds under the first of ``keys`` present; Permanent if none.
-
-    An array under none of the documented keys is not an empty page: the vendor changed the
-    shape, and reading it as empty would lose every call from then on, silently.
-    """
-    if isinstance(body, Mapping):
-        for key in keys:
-            value = body.get(key)
-            if isinstance(value, list):
-                return value
-    named = " or ".join(f"'{k}'" for k in keys)
-    raise Permanent(f"{what}: the page has no {named} array", code="UNEXPECTED_PAGE")
 
 
 def recording_where(provider: str, detail: str) -> str:

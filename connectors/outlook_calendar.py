@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 from connectors._graph import GraphClient, GraphSettings
 from connectors._graph_calendar_cursor import CalendarCursor
+from connectors._pages import page_items
 from connectors.base import Connector, register
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
@@ -181,7 +182,7 @@ class OutlookCalendarConnector(Connector):
             },
             what="Outlook calendarView delta",
         )
-        items = page.get("value") or []
+        items = page_items(page, ("value",), "Outlook calendarView delta")
         activities, skips = self._normalise(mailbox, state, items)
         if page.get("@odata.nextLink"):
             state.link = page["@odata.nextLink"]

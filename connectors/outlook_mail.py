@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from connectors._graph import GraphClient, GraphSettings
+from connectors._pages import page_items
 from connectors.base import Connector, register
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
@@ -176,7 +177,9 @@ class OutlookMailConnector(Connector):
                     what="Outlook messages delta",
                 )
                 pages += 1
-                found, skipped = self.normalise(mailbox, folder, page.get("value") or [])
+                found, skipped = self.normalise(
+                    mailbox, folder, page_items(page, ("value",), "Outlook messages delta")
+                )
                 activities += found
                 skips += skipped
                 room -= len(found) + len(skipped)
