@@ -1,10 +1,12 @@
 """Exactly once under SIGKILL: a 5,000-message pass killed 20 times, then resumed to the end.
 
 ``syncd sync`` runs as a subprocess against a sandbox org in ANOTHER process, so a kill loses
-only syncd's own state, as a crash in production would. Kill delays come from a seeded RNG:
-a little under the measured start-up time (sign-in, directory load) up to start-up plus a
-slice of the remaining work, so the kills spread across reading, upserting and committing for
-the whole pass instead of all landing in the first batches.
+only syncd's own state, as a crash in production would. Each kill waits for an observed event,
+never for a time estimate, so where it lands does not depend on the machine's speed: the pass
+has started (a new row in ``runs``), the org holds N Tasks (N upserts have landed), or the
+ledger holds N rows (N keys committed). The kinds and the Ns come from a seeded RNG, the Ns
+spread over the pass, so the kills cover start-up, upserting and committing for the whole pass
+instead of all landing in the first batches.
 
 After every kill the sandbox's Task count is compared with the ledger: more Tasks than ledger
 keys means the kill landed after an upsert and before the commit of its ledger rows and cursor
@@ -32,7 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import DBAPIError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,6 +60,12 @@ log = logging.getLogger(__name__)
 SEED = 20261123
 MID_WRITE = "after an upsert, before its commit"
 EXTRA_KILLS = 5
+#: What a kill waits for: the pass started, N Tasks in the org, N rows in the ledger.
+STARTED, UPSERTED, COMMITTED = "started", "upserted", "committed"
+#: How often a running ``syncd sync`` is checked for its trigger (an observation, not a bet).
+LOOK_EVERY = 0.05
+#: The share of the pass the planned kills are spread over.
+KILLED_SHARE = 0.75
 
 
 @dataclass(frozen=True)
@@ -133,45 +142,87 @@ def postgres_org(tmp_path: Path) -> Iterator[Org]:
             org.sandbox.stop()
 
 
-def run_syncd(org: Org, *args: str, kill_after: float | None = None) -> int | None:
-    """Run ``syncd ARGS``, SIGKILLed after ``kill_after`` s; its exit code, None if killed."""
-    proc = subprocess.Popen(
+def run_syncd(org: Org, *args: str) -> int:
+    """Run ``syncd ARGS`` to its end; its exit code."""
+    return subprocess.run(
         syncd_command(*args, "-c", str(org.config)),
+        env=org.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    ).returncode
+
+
+COUNTS = {table: text(f"SELECT COUNT(*) FROM {table}") for table in ("ledger", "runs")}  # noqa: S608
+
+
+def count_rows(db: Engine, table: str) -> int:
+    """Rows in ``table`` of the state store (0 before the schema exists: a kill at start-up)."""
+    try:
+        with db.connect() as conn:
+            return int(conn.execute(COUNTS[table]).scalar_one())
+    except DBAPIError:
+        return 0
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The event a kill waits for: ``count`` of ``what`` reaches ``target``."""
+
+    what: str  # STARTED, UPSERTED or COMMITTED
+    target: int
+
+    def count(self, org: Org) -> int:
+        """The observed count of what this trigger waits for."""
+        if self.what == UPSERTED:
+            return org.sandbox.task_count()
+        return count_rows(org.db, "ledger" if self.what == COMMITTED else "runs")
+
+
+def plan_kills(rng: random.Random, kills: int) -> list[tuple[str, float]]:
+    """Each kill's event and where in the pass it falls (a fraction of the Tasks to write).
+
+    One kill in five at start-up; the others after upserts (most land before their commit) or
+    after a commit, at seeded points spread evenly over the first :data:`KILLED_SHARE` of the
+    pass: the rest (several batches) is always left for the run after the last kill, so even a
+    kill that lands a batch late never leaves the next run nothing to do before its trigger.
+    """
+    plan = []
+    for i in range(kills):
+        what = STARTED if i % 5 == 0 else rng.choice([UPSERTED, UPSERTED, COMMITTED])
+        plan.append((what, KILLED_SHARE * (i + rng.random()) / kills))
+    return plan
+
+
+def run_until(org: Org, plan: tuple[str, float], tasks: int) -> tuple[int | None, Trigger]:
+    """Run ``syncd sync`` and SIGKILL it once its trigger is observed; exit code or None."""
+    what, where = plan
+    if what == STARTED:
+        trigger = Trigger(STARTED, count_rows(org.db, "runs") + 1)
+    else:
+        # At least one more than now: a previous kill may have gone past this point.
+        now = Trigger(what, 0).count(org)
+        trigger = Trigger(what, max(now + 1, int(where * tasks)))
+    proc = subprocess.Popen(
+        syncd_command("sync", "-c", str(org.config)),
         env=org.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        return proc.wait(timeout=kill_after)
-    except subprocess.TimeoutExpired:
-        proc.kill()  # SIGKILL: no handler, no flush, no rollback
-        proc.wait(10)
-        return None
-
-
-def measure_startup(org: Org) -> float:
-    """Seconds a ``syncd sync`` over one empty mbox takes, on a state store of its own."""
-    scratch = org.config.parent / "startup"
-    scratch.mkdir()
-    empty = scratch / "empty.mbox"
-    empty.write_bytes(b"")
-    lines = org.config.read_text().split("[[connectors]]")[0]
-    # Start-up on SQLite even for the PostgreSQL scenario: close enough for spreading kills.
-    lines = lines.replace(org.state_url, f"sqlite:///{scratch / 'state.db'}")
-    config = scratch / "syncd.toml"
-    config.write_text(
-        lines + f'[[connectors]]\ntype = "mbox"\nname = "empty"\npath = "{empty}"\n'
-        f'mailbox = "{org.world.reps[0]}"\n'
-    )
-    began = time.monotonic()
-    subprocess.run(
-        syncd_command("sync", "-c", str(config)),
-        env=org.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        check=True,
-    )
-    return time.monotonic() - began
+        while True:
+            try:
+                return proc.wait(timeout=LOOK_EVERY), trigger  # it finished first
+            except subprocess.TimeoutExpired:
+                pass
+            if trigger.count(org) >= trigger.target:
+                proc.kill()  # SIGKILL: no handler, no flush, no rollback
+                proc.wait(10)
+                return None, trigger
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 @pytest.mark.slow
@@ -197,38 +248,21 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
 
     started = time.monotonic()
     assert run_syncd(org, "setup", "salesforce") == 0
-    # What a sync costs before its first write (imports, migrations, sign-in, directory
-    # load, one pull), measured on an empty mailbox with a throwaway state store.
-    startup = measure_startup(org)
 
-    rng = random.Random(SEED + 1)
+    plan = plan_kills(random.Random(SEED + 1), kills)
     landed: Counter[str] = Counter()
-    worked = 0.0
-    upserted = 0
     kill = 0
-    # The planned kills, plus (rarely, under load) a few more until one has landed between an
-    # upsert and its commit: a run that never hit that window would prove little.
+    # The planned kills, plus (rarely) a few more after upserts until one has landed between
+    # an upsert and its commit: a run that never hit that window would prove little.
     while kill < kills or (not landed[MID_WRITE] and kill < kills + EXTRA_KILLS):
+        step = plan[kill] if kill < kills else (UPSERTED, 0.0)
         before = org.sandbox.task_count()
-        remaining = len(expected) - len(ledger_keys(org.db))  # a replay is work too
-        # A slice of the remaining work per kill, from the throughput seen so far, smoothed by
-        # a prior guess that weighs one start-up's time: about 400 messages per start-up (an
-        # import-bound start-up scales with the machine's speed as the work does).
-        prior = 400 / startup
-        rate = (upserted + prior * startup) / (worked + startup)
-        # Aim to use about half the work over the planned kills (the final resumed pass does
-        # the rest): aiming at all of it ran out of work early on a loaded machine, leaving the
-        # last kills nothing to interrupt.
-        span = remaining / rate / max(2, kills - kill + 1)
-        delay = rng.uniform(0.8 * startup, startup + span)
         # No run writes within its first second (start-up alone is longer), so rounding the
         # start up to a whole second keeps the previous run's writes out of this one's.
         run_start = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-        code = run_syncd(org, "sync", kill_after=delay)
+        code, trigger = run_until(org, step, len(expected))
         touched = org.sandbox.touched_since(run_start)
         ledger = ledger_keys(org.db)
-        upserted += len(touched)
-        worked += max(0.1, delay - startup)
         if code is not None:
             landed["finished before the kill"] += 1
         elif touched - ledger:
@@ -238,8 +272,8 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
         else:
             landed["before the first upsert"] += 1
         log.info(
-            "kill %d at %.2fs: %d tasks before, %d upserted, %d of them not in the ledger",
-            kill, delay, before, len(touched), len(touched - ledger),
+            "kill %d when %s reached %d: %d tasks before, %d upserted, %d not in the ledger",
+            kill, trigger.what, trigger.target, before, len(touched), len(touched - ledger),
         )  # fmt: skip
         kill += 1
 
@@ -282,7 +316,8 @@ def crash_and_resume(org: Org, scenario: Scenario) -> None:
     # The kills must have exercised the dangerous window, not only start-up.
     sys.stderr.write(
         f"\ncrash test ({org.db.dialect.name}): {dict(landed)}; {count} tasks; "
-        f"start-up {startup:.1f}s; total {elapsed:.1f}s\n"
+        f"total {elapsed:.1f}s\n"
     )
     assert landed[MID_WRITE] >= 1
-    assert landed["finished before the kill"] < kills // 2
+    # Every trigger lies inside the pass, so every planned run is killed, on any machine.
+    assert landed["finished before the kill"] == 0
