@@ -360,9 +360,12 @@ class GraphClient:
         """GET each relative path (``/users/…``) through ``$batch``: path → body (None: 404)."""
         todo = list(dict.fromkeys(paths))
         results: dict[str, dict[str, Any] | None] = {}
-        # One batch at a time: a batch of 4+ members already fills the mailbox's 4 slots.
-        for i in range(0, len(todo), BATCH_LIMIT):
-            results.update(self._batch_chunk(mailbox, todo[i : i + BATCH_LIMIT]))
+        # One batch at a time: a batch of 4+ members already fills the mailbox's 4 slots. Under
+        # a smaller share, batches only as large as the share, since Graph runs members 4 at once.
+        limit = self.settings.max_concurrent_per_mailbox
+        size = BATCH_LIMIT if limit >= MAX_IN_FLIGHT else limit
+        for i in range(0, len(todo), size):
+            results.update(self._batch_chunk(mailbox, todo[i : i + size]))
         return results
 
     def _batch_chunk(self, mailbox: str, paths: list[str]) -> dict[str, dict[str, Any] | None]:

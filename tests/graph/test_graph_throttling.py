@@ -136,6 +136,18 @@ def test_a_batch_waits_for_its_slots_behind_the_other_unit_of_the_mailbox(
     assert graph.requests["batch"] == 1
 
 
+def test_a_process_given_a_share_of_the_mailbox_sends_batches_no_larger_than_it(
+    graph: GraphSandbox, clock: FakeClock
+) -> None:
+    ids = fill(graph, CAL, 20)
+    share = mail_connector(graph, clock, (CAL,), max_concurrent_per_mailbox=2)
+    graph.reset_counters()
+    found = share.client.batch_get(CAL, [f"/users/{CAL}/messages/{m}" for m in ids])
+    assert len(found) == 20 and all(found.values())
+    assert graph.requests["batch"] == 10  # batches of 2: Graph would run 4 members at once
+    assert graph.throttle.peak[(graph.client_id, CAL)] == 2
+
+
 def test_without_retry_after_429_and_503_back_off_exponentially_with_jitter(
     graph: GraphSandbox, clock: FakeClock
 ) -> None:
