@@ -510,10 +510,11 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             delivery=delivery,
         )
+    stuck = _undelivered(summary) if delivery is not None else None
     if args.json:
         # Plain write: thousands of flags are too many for rich's JSON highlighter.
         sys.stdout.write(json.dumps(summary, default=str) + "\n")
-        return EXIT_OK
+        return EXIT_PROBLEM if stuck else EXIT_OK
     out = _out()
     for flag in summary["flags"]:
         out.print(
@@ -533,7 +534,55 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
         markup=False,
         highlight=False,
     )
+    if stuck:
+        _err().print(f"error: {stuck}", markup=False, highlight=False)
+        return EXIT_PROBLEM
     return EXIT_OK
+
+
+def _undelivered(summary: dict[str, Any]) -> str | None:
+    """Why nothing could be delivered although messages were due (None: fine)."""
+    tried = summary["alerts_requeued"] + summary["alerts_failed"] + summary["alerts_paused"]
+    if summary["alerts_sent"] or not tried:
+        return None
+    why = summary.get("delivery_paused") or "Slack refused or could not take them"
+    return (
+        f"no alert could be delivered ({why}); they stay queued: fix it, then `syncd alerts retry`"
+    )
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """List the alert queue, or queue failed alerts again and deliver what is due."""
+    with _app(args) as app:
+        if args.alerts_command == "list":
+            rows = [
+                {
+                    "id": a.id,
+                    "status": a.status,
+                    "to": a.channel,
+                    "key": a.digest_key,
+                    "attempts": a.attempts,
+                    "created_at": a.created_at.isoformat(),
+                    "sent_at": a.sent_at.isoformat() if a.sent_at else None,
+                    "error": a.last_error,
+                }
+                for a in app.store.alerts.latest(args.status, args.limit)
+            ]
+            if args.json:
+                sys.stdout.write(json.dumps(rows) + "\n")
+            else:
+                out = _out()
+                for r in rows:
+                    line = f"{r['id']} {r['status']} {r['to']} {r['key'] or ''} x{r['attempts']}"
+                    out.print(line + (f" {r['error']}" if r["error"] else ""), markup=False)
+            return EXIT_OK
+        requeued = app.store.alerts.requeue(args.ids)
+        delivery = app.slack_delivery
+        counts = delivery.deliver(app.store.alerts, now=app.clock) if delivery else {}
+    sent = counts.get("sent", 0)
+    _out().print(f"{requeued} queued again, {sent} sent", markup=False, highlight=False)
+    stuck = counts.get("requeued", 0) + counts.get("failed", 0) + counts.get("paused", 0)
+    return EXIT_PROBLEM if stuck and not sent else EXIT_OK
 
 
 def cmd_flags_snooze(args: argparse.Namespace) -> int:
@@ -581,6 +630,21 @@ def _add_rules_commands(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--as-of", metavar="DATE", help="evaluate as of this ISO date (default today)")
     p.set_defaults(handler=cmd_rules_run)
+
+    p = sub.add_parser("alerts", help="the Slack alert queue")
+    alerts_sub = p.add_subparsers(dest="alerts_command", metavar="ACTION", required=True)
+    p = alerts_sub.add_parser("list", help="alerts, newest first")
+    _add_config(p)
+    p.add_argument("--status", choices=("queued", "sent", "failed"), help="only this status")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    p.add_argument("--json", action="store_true", help="print one JSON array")
+    p.set_defaults(handler=cmd_alerts)
+    p = alerts_sub.add_parser("retry", help="queue failed alerts again and deliver what is due")
+    _add_config(p)
+    p.add_argument(
+        "ids", nargs="*", type=int, metavar="ID", help="these alerts (default: all failed)"
+    )
+    p.set_defaults(handler=cmd_alerts)
 
     p = sub.add_parser("flags", help="deal-risk flags")
     flags_sub = p.add_subparsers(dest="flags_command", metavar="ACTION", required=True)

@@ -5,10 +5,17 @@ App mode: a DM to the deal owner (``users.lookupByEmail``, cached, then
 channel of an incoming webhook. About one message per second per channel (paced on an
 injectable clock and sleep); a 429's Retry-After is honoured through :mod:`syncd.retry`.
 Alerts that cannot be delivered (Slack 5xx, outage, network) stay queued for a later pass,
-and each is marked sent exactly when Slack accepted it, so it goes out once.
+retried with exponential backoff (5 minutes doubling to an hour, or Slack's Retry-After), and
+each is marked sent exactly when Slack accepted it, so it goes out once.
+
+A token Slack refuses (``invalid_auth``, ``token_revoked``, ``account_inactive`` …, see
+https://api.slack.com/methods/chat.postMessage#errors) pauses delivery: the alert stays queued,
+nothing more is tried, and each later pass first asks ``auth.test``
+(https://api.slack.com/methods/auth.test) and resumes once the token works. ``paused`` says
+why (the status page and ``syncd_alert_delivery_paused`` show it).
 
 Slack's errors are translated here, at the edge: 429/``ratelimited`` → RateLimited, 5xx and
-network errors → Transient, anything else → Permanent.
+network errors → Transient, a refused token → AuthExpired, anything else → Permanent.
 """
 
 from __future__ import annotations
@@ -26,14 +33,37 @@ from slack_sdk.webhook import WebhookClient
 
 from syncd import retry
 from syncd.config import SlackAlerts
-from syncd.errors import Permanent, RateLimited, Transient
+from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
 
 log = logging.getLogger(__name__)
 
 #: Seconds between two messages to one channel (Slack allows about one a second).
 PER_CHANNEL_INTERVAL = 1.0
-#: How long an undeliverable alert waits in the queue before the next try.
+#: How long an undeliverable alert waits in the queue before the next try (doubling per
+#: attempt up to :data:`REQUEUE_MAX`).
 REQUEUE_AFTER = timedelta(minutes=5)
+REQUEUE_MAX = timedelta(hours=1)
+#: Slack's answers for a token that no longer works: delivery pauses until it does.
+AUTH_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "org_login_required",
+        "ekm_access_denied",
+    }
+)
+
+
+def requeue_after(attempts: int, retry_after: float | None = None) -> timedelta:
+    """The wait before the next try of an alert tried ``attempts`` times (Retry-After wins)."""
+    if retry_after:
+        return timedelta(seconds=retry_after)
+    return min(REQUEUE_AFTER * 2 ** min(attempts, 8), REQUEUE_MAX)
+
+
 POLICY = retry.RetryPolicy(max_attempts=4, max_total_wait=60.0, cap=8.0)
 
 
@@ -51,6 +81,8 @@ def translate(status: int, error: str | None, headers: Any, where: str) -> Excep
         return RateLimited(f"Slack rate limit on {where}", retry_after=_retry_after(headers))
     if status >= 500:
         return Transient(f"Slack unavailable ({status}) on {where}")
+    if error in AUTH_ERRORS:
+        return AuthExpired(f"Slack refused the token on {where}: {error}")
     return Permanent(f"Slack refused {where}: {error or status}", code=error or str(status))
 
 
@@ -91,6 +123,8 @@ class SlackDelivery:
         self._dms: dict[str, str] = {}
         self._last_post: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
+        #: Why delivery is paused (a refused token), or None.
+        self.paused: str | None = None
 
     def __repr__(self) -> str:
         return f"SlackDelivery(mode={'webhook' if self._hook else 'app'})"
@@ -178,15 +212,62 @@ class SlackDelivery:
         channel = "webhook" if self._hook is not None else self.resolve(target)
         retry.call(lambda: self._post_once(channel, payload), POLICY, sleep=self._sleep)
 
-    def deliver(self, alerts: Any, *, now: Callable[[], Any], limit: int = 500) -> Counter[str]:
-        """Send the queued alerts that are due; returns counts of sent / requeued / failed."""
+    def check_auth(self) -> bool:
+        """While paused, ask ``auth.test`` whether the token works again (True: resumed)."""
+        if self.paused is None:
+            return True
+        if self._hook is not None:
+            self.paused = None  # a webhook has no auth.test: the next post tells
+            return True
+        try:
+            self._api("auth.test")
+        except AuthExpired:
+            return False
+        except (Transient, Permanent):
+            return False
+        log.warning("slack: token works again, delivery resumes")
+        self.paused = None
+        return True
+
+    def deliver(
+        self,
+        alerts: Any,
+        *,
+        now: Callable[[], Any],
+        limit: int = 500,
+        should_stop: Callable[[], bool] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Counter[str]:
+        """Send the queued alerts that are due; counts of sent / requeued / failed / paused.
+
+        Never loses an alert: what Slack could not take now stays queued with its error.
+        ``should_stop`` (a drain) ends the pass between two messages; ``progress(done, of)``
+        is told after each one.
+        """
         counts: Counter[str] = Counter()
-        for alert in alerts.due(limit):
+        if not self.check_auth():
+            counts["paused"] = len(alerts.due(limit))
+            return counts
+        due = alerts.due(limit)
+        for done, alert in enumerate(due):
+            if should_stop is not None and should_stop():
+                break
+            if progress is not None and done:
+                progress(done, len(due))
             try:
                 self.post(alert.channel, alert.payload)
+            except AuthExpired as err:
+                # The token is refused: keep this and the rest queued, pause until it works.
+                alerts.mark_failed(alert.id, str(err), retry_at=now())
+                if self.paused is None:
+                    log.error("slack: token refused, delivery paused (%s)", err)
+                self.paused = str(err)
+                counts["paused"] += 1
+                break
             except Transient as err:
                 # Slack is down or throttling hard: keep this and the rest queued for later.
-                alerts.mark_failed(alert.id, str(err), retry_at=now() + REQUEUE_AFTER)
+                wait = requeue_after(alert.attempts, err.retry_after)
+                alerts.mark_failed(alert.id, str(err), retry_at=now() + wait)
                 counts["requeued"] += 1
                 log.warning("slack: delivery paused, alerts stay queued (%s)", type(err).__name__)
                 break
@@ -197,9 +278,10 @@ class SlackDelivery:
             alerts.mark_sent(alert.id)
             counts["sent"] += 1
         log.info(
-            "slack: %d sent, %d requeued, %d failed",
+            "slack: %d sent, %d requeued, %d failed, %d paused",
             counts["sent"],
             counts["requeued"],
             counts["failed"],
+            counts["paused"],
         )
         return counts

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -116,6 +117,8 @@ def run_rules(
         "alerts_sent": delivered.get("sent", 0),
         "alerts_requeued": delivered.get("requeued", 0),
         "alerts_failed": delivered.get("failed", 0),
+        "alerts_paused": delivered.get("paused", 0),
+        "delivery_paused": getattr(delivery, "paused", None),
         "salesforce_calls": getattr(client, "calls_made", 0) - calls_before,
         "dry_run": dry_run,
         "flags": [
@@ -195,7 +198,7 @@ def run_digests(
 DELIVERY_LOCK = "alert-delivery"
 
 
-def deliver_due(app: Any) -> Counter[str]:
+def deliver_due(app: Any, should_stop: Callable[[], bool] | None = None) -> Counter[str]:
     """Send the alerts and digests that are due (requeued ones included); counts by outcome.
 
     Nothing is sent (empty counts) while another worker delivers the queue.
@@ -207,38 +210,35 @@ def deliver_due(app: Any) -> Counter[str]:
         if not held:
             log.info("alert queue being delivered by another worker; left to it")
             return Counter()
-        return delivery.deliver(app.store.alerts, now=app.clock)
+        return delivery.deliver(app.store.alerts, now=app.clock, should_stop=should_stop)
 
 
 def scheduled_rules(app: Any) -> dict[str, Any]:
-    """The rules run at ``rules.schedule``: flags brought up to date, alerts sent."""
+    """The rules run at ``rules.schedule``: flags brought up to date, alerts queued.
+
+    Delivery is the ``alerts`` job's, on its own thread (the caller wakes it).
+    """
     summary = run_rules(app.config, app.salesforce, app.store, now=app.clock())
-    delivered = deliver_due(app)
-    summary["alerts_sent"] = delivered.get("sent", 0)
-    summary["alerts_requeued"] = delivered.get("requeued", 0)
     log.info(
         "rules run",
         extra={
             "open_deals": summary["open_deals"],
             "raised": summary["raised"],
             "resolved": summary["resolved"],
-            "alerts_sent": summary["alerts_sent"],
+            "messages_queued": summary["alerts_queued"],
             "salesforce_calls": summary["salesforce_calls"],
-        },
+        }
+        | {f"flags_{k}": v for k, v in summary["alerts"].items() if k != "suppressed_by"},
     )
     return summary
 
 
 def scheduled_digests(app: Any, *, weekly: bool) -> dict[str, int]:
-    """The reps' daily digests, or (``weekly``) the managers' digest; queued, then sent."""
+    """The reps' daily digests, or (``weekly``) the managers' digest, queued."""
     now = app.clock()
     pipeline = load(app.config, app.salesforce, app.store, now.date())
     counts = run_digests(
         app.config, app.salesforce, app.store, pipeline, weekly=weekly, daily=not weekly
     )
-    delivered = deliver_due(app)
-    log.info(
-        "digests queued",
-        extra={"daily": counts["daily"], "weekly": counts["weekly"], "sent": delivered["sent"]},
-    )
+    log.info("digests queued", extra={"daily": counts["daily"], "weekly": counts["weekly"]})
     return counts

@@ -164,6 +164,11 @@ class Metrics:
             ["scope", "error_class"],
             registry=r,
         )
+        self.alert_delivery_paused = Gauge(
+            "syncd_alert_delivery_paused",
+            "1 while Slack refuses the token and alert delivery waits for it (auth.test)",
+            registry=r,
+        )
         self.directory_loads = Counter(
             "syncd_directory_loads", "Directory loads and refreshes", ["result"], registry=r
         )

@@ -9,7 +9,7 @@ Jobs (APScheduler 3 ``BackgroundScheduler``):
   each unit first (:mod:`syncd.service.workers`).
 - ``directory``: refresh this process's in-memory directory (every process keeps its own
   cache), then re-match the unmatched queue, which writes, on the advisory-lock holder only.
-- ``rules``: on ``rules.schedule`` (cron): evaluate the deal rules, update flags, send alerts.
+- ``rules``: on ``rules.schedule`` (cron): evaluate the deal rules, update flags, queue alerts.
 - with ``[alerts.slack]``: ``digest`` (the reps' daily digests) and ``manager-digest`` (the
   weekly one) on their crons, and ``alerts`` every five minutes (what Slack refused for a
   while, retried when due).
@@ -21,13 +21,16 @@ Rules, digests, alert delivery, re-matching and pruning run on the advisory-lock
 crons are read in ``service.timezone`` (default: the host's zone). Every job has
 ``max_instances=1`` and ``coalesce=True``.
 
-All jobs run on ONE executor thread: the Salesforce client and the directory are shared and
-used by one thread at a time. A job that comes due while another holds the thread waits in the
-executor's queue; the interval jobs (capture, directory, alerts) have no misfire grace, so that
-waiting firing runs when the thread frees, however late. With a grace of one interval it was
-dropped as missed once the round ahead of it outlasted the interval, and while it sat in the
-queue max_instances refused the job's next firings: a connector behind rounds longer than its
-interval (a first backfill, a large org) never ran, nor did the directory refresh.
+All jobs but alert delivery run on ONE executor thread: the Salesforce client and the
+directory are shared and used by one thread at a time. Delivery (``alerts``, woken at once when
+a rules or digest job queued messages) has its own thread and touches only the store and
+Slack, so Slack's pace never delays capture. A job that comes due while another holds the
+thread waits in the executor's queue; the interval jobs (capture, directory, alerts) have no
+misfire grace, so that waiting firing runs when the thread frees, however late. With a grace
+of one interval it was dropped as missed once the round ahead of it outlasted the interval,
+and while it sat in the queue max_instances refused the job's next firings: a connector behind
+rounds longer than its interval (a first backfill, a large org) never ran, nor did the
+directory refresh.
 More throughput comes from more processes (PostgreSQL leases), not more threads.
 
 A drain (SIGTERM/SIGINT) stops new units from starting, lets the pass in flight commit its
@@ -176,32 +179,41 @@ class Service:
             self._observe_client()
 
     def _delivered(self, counts: Mapping[str, int]) -> None:
-        for outcome in ("sent", "requeued", "failed"):
+        for outcome in ("sent", "requeued", "failed", "paused"):
             if counts.get(outcome):
                 self.metrics.alert_deliveries.labels("slack", outcome).inc(counts[outcome])
 
     def rules_job(self) -> None:
-        """Evaluate the deal rules, update flags, send the owners' alerts."""
-
-        def run() -> None:
-            summary = scheduled_rules(self.app)
-            self._delivered(
-                {"sent": summary["alerts_sent"], "requeued": summary["alerts_requeued"]}
-            )
-
-        self.org_job("rules", run)
+        """Evaluate the deal rules, update flags, queue the owners' alerts; wake delivery."""
+        self.org_job("rules", lambda: scheduled_rules(self.app))
+        self.wake_delivery()
 
     def digest_job(self, *, weekly: bool) -> None:
-        """Queue and send the reps' daily digests, or the managers' weekly digest."""
+        """Queue the reps' daily digests, or the managers' weekly digest; wake delivery."""
         self.org_job(
             "manager-digest" if weekly else "digest",
             lambda: scheduled_digests(self.app, weekly=weekly),
         )
-        self.alerts_job()
+        self.wake_delivery()
+
+    def wake_delivery(self) -> None:
+        """Deliver what is due now: on the delivery thread when the scheduler runs."""
+        job = self.scheduler.get_job("alerts") if self.scheduler is not None else None
+        if job is None:
+            self.alerts_job()  # no scheduler (a direct call): deliver here
+            return
+        job.modify(next_run_time=datetime.now(UTC))
 
     def alerts_job(self) -> None:
         """Send alerts and digests that are due (ones Slack refused earlier included)."""
-        self.org_job("alerts", lambda: self._delivered(deliver_due(self.app)))
+
+        def deliver() -> None:
+            self._delivered(deliver_due(self.app, should_stop=self.drain.is_set))
+            delivery = self.app.slack_delivery
+            paused = delivery is not None and delivery.paused is not None
+            self.metrics.alert_delivery_paused.set(1 if paused else 0)
+
+        self.org_job("alerts", deliver)
 
     def history_job(self) -> None:
         """Prune run history older than :data:`RUN_HISTORY`."""
@@ -296,7 +308,13 @@ class Service:
     def build_scheduler(self, *, first_run: datetime | None = None) -> BackgroundScheduler:
         """The scheduler with every job; capture jobs first run at ``first_run`` (default now)."""
         scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=1)}, timezone=UTC
+            executors={
+                "default": ThreadPoolExecutor(max_workers=1),
+                # Slack's pace (about a message a second per channel, Retry-After) is never
+                # the capture thread's: 500 alerts delay no capture pass.
+                "delivery": ThreadPoolExecutor(max_workers=1),
+            },
+            timezone=UTC,
         )
         first = first_run or datetime.now(UTC)
         for settings in self.app.config.connectors:
@@ -343,6 +361,7 @@ class Service:
                 self.alerts_job,
                 IntervalTrigger(seconds=ALERTS_EVERY.total_seconds()),
                 id="alerts",
+                executor="delivery",
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,

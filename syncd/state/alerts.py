@@ -193,6 +193,15 @@ class Alerts:
         with self._scope.session(write=False) as session:
             return {str(key).split(":")[1] for key in session.scalars(stmt)}
 
+    def requeue(self, ids: Sequence[int] = ()) -> int:
+        """Queue failed alerts again for delivery now (``ids``, or every failed one)."""
+        now = self._scope.now()
+        stmt = update(AlertRow).where(AlertRow.status.in_(("failed", "queued")))
+        stmt = stmt.where(AlertRow.id.in_(ids)) if ids else stmt.where(AlertRow.status == "failed")
+        with self._scope.session() as session:
+            result = session.execute(stmt.values(status="queued", next_attempt_at=now))
+            return int(getattr(result, "rowcount", 0) or 0)
+
     def pending_flags(self) -> set[int]:
         """Flags carried by messages still queued (not to be queued again meanwhile)."""
         stmt = select(AlertRow.payload).where(AlertRow.status == "queued")
