@@ -115,6 +115,7 @@ class ConnectorContext:
 #: Modules holding the built-in connectors; each registers its classes when imported.
 BUILTIN_MODULES: tuple[str, ...] = (
     "connectors.mbox",
+    "connectors.ics_file",
     "connectors.outlook_mail",
     "connectors.outlook_calendar",
     "connectors.call_files",

@@ -4,7 +4,10 @@ For history the APIs no longer offer. The file is streamed line by line with con
 ``mailbox.mbox`` is not used because it builds a table of every message offset first. A
 message starts at a line beginning ``From `` (as ``mailbox.mbox`` splits them); mboxrd quoting
 (``>From ``) is undone in kept lines. Unless bodies are captured only the header lines of each
-message are kept, so even a message with large attachments costs the size of its headers.
+message are kept, so even a message with large attachments costs the size of its headers;
+a multipart or ``text/calendar`` message also keeps up to 256 KiB of its body, where an
+invitation's ``text/calendar`` part would be: a mail with METHOD:REQUEST or CANCEL is captured
+as the meeting, keyed by its iCalUID (:mod:`syncd.capture.invitations`).
 
 Cursor: ``mbox:1:<byte offset>:<fingerprint>``. The offset is where the next message starts;
 the fingerprint hashes the file's first 4 KiB and the 256 bytes before the offset, so appending
@@ -24,32 +27,31 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from connectors._cursor import CursorFormat
-from connectors.base import Connector, register
+from connectors._file_import import FileImport, FileImportSettings
+from connectors.base import register
+from syncd.capture.invitations import normalize_mail
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
-from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
 from syncd.errors import ConfigError, CursorExpired, Problem
 from syncd.model import Activity, Batch, Skip, SkipReason
 
 CURSOR = CursorFormat("mbox", "an mbox cursor", (int, str))
 _HEAD = 4096
+#: Body bytes kept of a multipart or text/calendar message, to find an invitation's part.
+_INVITE_BYTES = 256 * 1024
 _TAIL = 256
 _QUOTED_FROM = re.compile(rb"^>(>*From )")
 _ZONE = re.compile(r"^[+-]\d{4}$")
 
 
-class MboxSettings(ConnectorSettings):
-    """``[[connectors]]`` keys of the mbox importer."""
-
-    path: str
-    mailbox: str
-    since: date | None = None
+class MboxSettings(FileImportSettings):
+    """``[[connectors]]`` keys of the mbox importer: ``path``, ``mailbox``, ``since``."""
 
     def named_mailboxes(self) -> tuple[str, ...]:
         """The one mailbox the file is imported into (after any listed ``mailboxes``)."""
@@ -95,11 +97,11 @@ class _Raw:
 
 
 @register
-class MboxConnector(Connector):
+class MboxConnector(FileImport):
     """One mbox file, one mailbox, pulled in file order."""
 
     type: ClassVar[str] = "mbox"
-    kinds: ClassVar[frozenset[str]] = frozenset({"email"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"email", "meeting"})
     settings_model: ClassVar[type[ConnectorSettings]] = MboxSettings
     # A batch is written in 200-record collection calls: 400 fills two (500 cost a third).
     page_size: ClassVar[int] = 400
@@ -114,17 +116,6 @@ class MboxConnector(Connector):
     def _settings(self) -> MboxSettings:
         assert isinstance(self.settings, MboxSettings)
         return self.settings
-
-    def mailboxes(self) -> list[str]:
-        """The one mailbox the file belongs to."""
-        return [self._settings.mailbox]
-
-    def _window(self) -> datetime:
-        # A backfill's --since (context.since) wins over the configured ``since``.
-        since = self._settings.since
-        if since is not None and self.context.since is None:
-            return datetime.combine(since, time(0), tzinfo=UTC)
-        return self.context.backfill_start()
 
     def _resume(self, handle: BinaryIO, cursor: str | None, size: int) -> int:
         if cursor is None:
@@ -148,6 +139,7 @@ class MboxConnector(Connector):
         lines: list[bytes] = []
         in_headers = True
         prefix = False
+        maybe_invite, kept = False, 0
         while True:
             pos = handle.tell()
             line = handle.readline()
@@ -159,12 +151,18 @@ class MboxConnector(Connector):
                 if not line or len(found) >= limit:
                     return found, pos, prefix
                 current, lines, in_headers = _Raw(pos, line, b""), [], True
+                maybe_invite, kept = False, 0
                 continue
             if current is None:
                 prefix = True  # text before the first From line: not an mbox message
                 continue
-            if in_headers or keep_body:
+            if in_headers and line[:13].lower() == b"content-type:":
+                kind = line[13:].strip().lower()
+                # A calendar part can only be the whole message or inside a multipart one.
+                maybe_invite = kind.startswith((b"multipart/", b"text/calendar"))
+            if in_headers or keep_body or (maybe_invite and kept < _INVITE_BYTES):
                 lines.append(_QUOTED_FROM.sub(rb"\1", line))
+                kept += 0 if in_headers else len(line)
             if in_headers and line in (b"\n", b"\r\n"):
                 in_headers = False
 
@@ -192,7 +190,7 @@ class MboxConnector(Connector):
             sid = str(raw.offset)
             result = guard(
                 sid,
-                lambda raw=raw, sid=sid: normalize_email(  # type: ignore[misc]
+                lambda raw=raw, sid=sid: normalize_mail(  # type: ignore[misc]
                     raw.data, origin, source_id=sid, received_at=from_line_time(raw.from_line)
                 ),
             )

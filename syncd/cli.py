@@ -285,15 +285,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     """Show how one message file or activity key is (or would be) captured, and why."""
-    from syncd.explain import explain_eml, explain_key
+    from syncd.explain import explain_eml, explain_ics, explain_key
     from syncd.explain_render import render
 
     with _app(args) as app:
-        if args.eml is not None:
-            path = Path(args.eml)
+        if args.eml is not None or args.ics is not None:
+            flag, path = ("--eml", Path(args.eml)) if args.eml else ("--ics", Path(args.ics))
             if not path.is_file():
-                raise ConfigError([Problem("--eml", f"no such file: {path}")])
-            report = explain_eml(app, path, mailbox=args.mailbox)
+                raise ConfigError([Problem(flag, f"no such file: {path}")])
+            explain = explain_eml if flag == "--eml" else explain_ics
+            report = explain(app, path, mailbox=args.mailbox)
         else:
             report = explain_key(app, args.key)
     if args.json:
@@ -388,6 +389,7 @@ def _add_explain_backfill(sub: Any) -> None:
     _add_config(p)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--eml", metavar="FILE", help="an RFC 822 message file")
+    what.add_argument("--ics", metavar="FILE", help="an iCalendar file (its first VEVENT)")
     what.add_argument("--key", metavar="KEY", help="an activity key (em:…, mt:…, cl:…)")
     p.add_argument("--mailbox", metavar="ADDRESS", help="explain as if captured from this mailbox")
     p.add_argument("--json", action="store_true", help="print one JSON object")

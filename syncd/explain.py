@@ -20,19 +20,20 @@ written.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from connectors.base import ConnectorContext
+from syncd.capture.invitations import meetings, normalize_mail, parse_calendar
 from syncd.capture.match import Match
-from syncd.capture.normalize_email import normalize_email
 from syncd.capture.plan import Decisions, Plan
 from syncd.capture.privacy import PrivacyRules, apply_body, decide
 from syncd.capture.records import fields_for, sobject_for
 from syncd.capture.runner import Runner
 from syncd.config import Config
 from syncd.errors import SyncdError
-from syncd.model import Activity, Skip, activity_from_dict
+from syncd.model import Activity, Skip, SkipReason, activity_from_dict
 
 #: Every optional privacy rule off: what remains are the checks that always apply.
 _RULES_OFF: dict[str, Any] = {
@@ -78,11 +79,37 @@ def directory_or_reason(app: Any) -> tuple[Any | None, str | None]:
 def explain_eml(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
     """Explain the message file at ``path`` as if captured from ``mailbox``.
 
-    The message is normalised the way a mail connector does (the connector context's origin),
-    then handed to the capture runner's own :meth:`~syncd.capture.runner.Runner.decide`:
+    The message is normalised the way a mail connector does (the connector context's origin;
+    an invitation, a ``text/calendar`` part with METHOD:REQUEST or CANCEL, is a meeting), then
+    handed to the capture runner's own :meth:`~syncd.capture.runner.Runner.decide`:
     privacy screening, ledger look-up, match and plan, in the pass's order. The report prints
     that trace; nothing is written.
     """
+    return _explain_file(
+        app,
+        path,
+        mailbox,
+        lambda origin: normalize_mail(path.read_bytes(), origin, source_id=path.name),
+    )
+
+
+def explain_ics(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
+    """Explain the first VEVENT of the iCalendar file at ``path`` as the ics import takes it."""
+
+    def first(origin: Any) -> Activity | Skip:
+        try:
+            calendar = parse_calendar(path.read_bytes())
+        except ValueError as exc:
+            return Skip(path.name, SkipReason.UNPARSEABLE, str(exc))
+        found = meetings(calendar, origin, source_id=path.name)
+        return next(found, Skip(path.name, SkipReason.UNPARSEABLE, "no VEVENT in the file"))
+
+    return _explain_file(app, path, mailbox, first)
+
+
+def _explain_file(
+    app: Any, path: Path, mailbox: str | None, normalise: Callable[[Any], Activity | Skip]
+) -> dict[str, Any]:
     config = app.config
     directory, no_directory = directory_or_reason(app)
     users = app.user_emails() if directory is not None else []
@@ -91,7 +118,7 @@ def explain_eml(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str
     context = ConnectorContext(
         clock=app.clock, capture=config.capture, internal_addresses=frozenset(users)
     )
-    result = normalize_email(path.read_bytes(), context.origin("explain", box), source_id=path.name)
+    result = normalise(context.origin("explain", box))
     report: dict[str, Any] = {"source": {"file": str(path), "mailbox": box}}
     if isinstance(result, Skip):
         report["normalize"] = {"skipped": str(result.reason), "detail": result.detail}
@@ -179,6 +206,10 @@ def activity_summary(activity: Activity) -> dict[str, Any]:
     message_id = getattr(activity, "message_id", None)
     if message_id:
         out["message_id"] = message_id
+    ical_uid = getattr(activity, "ical_uid", None)
+    if ical_uid:
+        out["ical_uid"] = ical_uid
+        out["cancelled"] = bool(getattr(activity, "cancelled", False))
     return out
 
 

@@ -24,7 +24,8 @@ def render(report: dict[str, Any], console: Console) -> None:
     if "activity" in report:
         act = report["activity"]
         table = Table(title="Activity", title_justify="left", show_header=False)
-        for name in ("kind", "occurred_at", "direction", "subject", "mailbox", "message_id"):
+        names = ("kind", "occurred_at", "direction", "subject", "mailbox", "message_id", "ical_uid")
+        for name in (*names, "cancelled"):
             if act.get(name):
                 table.add_row(name, str(act[name]))
         for role, people in act["participants"].items():
