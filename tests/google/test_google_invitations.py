@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import icalendar
@@ -24,6 +23,7 @@ from connectors.ics_file import IcsConnector, IcsSettings
 from connectors.mbox import MboxConnector, MboxSettings
 from sandbox.google import GoogleSandbox
 from sandbox.google.ics import load_ics
+from syncd.config import CaptureConfig
 from syncd.model import Activity, Email, Meeting, Skip, SkipReason
 
 EXPORT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "calendar"
@@ -42,7 +42,7 @@ def export() -> Any:
 def _context() -> ConnectorContext:
     return ConnectorContext(
         clock=lambda: datetime(2026, 3, 10, tzinfo=UTC),
-        capture=SimpleNamespace(internal_domains=["gmail.com"]),
+        capture=CaptureConfig(internal_domains=["gmail.com"]),
     )
 
 
