@@ -3,10 +3,14 @@
 - velocity = open deals x average won deal size x win rate / average cycle days (per day);
 - win rate = won / (won + lost), deals closed in the period;
 - average deal size = mean Amount of deals won in the period;
-- cycle length = mean days from CreatedDate to CloseDate of deals won in the period;
-- coverage = open Amount closing in the period / the period's target, early and late stages
-  separately (early: SortOrder below the configured boundary stage);
+- cycle length = mean days from CreatedDate to CloseDate of deals won in the period; deals
+  created after they closed (data migrated into Salesforce after the fact) are left out of
+  cycle and velocity and counted in ``cycle_excluded``;
+- coverage = open Amount closing in the NEXT period (today to today + the period's length) /
+  the period's target, early and late stages separately (early: SortOrder below the
+  configured boundary stage);
 - stage conversion = deals that left stage S forward / deals that entered S (OpportunityHistory);
+  a stage no deal ever left has no data (None), not 0 %;
 - time in stage (median days per stage, stays from history) and aging (days since created);
 - slippage = share of deals once due in the period whose close date now lies after it.
 
@@ -44,6 +48,11 @@ class Report:
     avg_deal_size: float | None
     cycle_days: float | None
     velocity_per_day: float | None
+    #: Won deals left out of cycle and velocity: created after their close date.
+    cycle_excluded: int
+    #: The window coverage counts open deals closing in: today to today + the period length.
+    coverage_from: str
+    coverage_to: str
     open_amount: float
     target: float | None
     coverage: float | None
@@ -54,6 +63,8 @@ class Report:
     aging_median_days: float | None = None
     slippage: float | None = None
     slipped: int = 0
+    #: Said when the period holds no closed deal (and what to ask instead).
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -110,18 +121,20 @@ def stage_conversion(pipeline: Pipeline) -> dict[str, float | None]:
     """Per open stage: deals that left it forward / deals that entered it."""
     entered: dict[str, int] = defaultdict(int)
     forward: dict[str, int] = defaultdict(int)
+    left: dict[str, int] = defaultdict(int)
     for deal in pipeline.deals:
         path = [c.stage for c in deal.history] or [deal.stage]
         distinct = [s for i, s in enumerate(path) if i == 0 or path[i - 1] != s]
         for i, name in enumerate(distinct):
             entered[name] += 1
             if i + 1 < len(distinct):
+                left[name] += 1
                 here, nxt = pipeline.stage(name), pipeline.stage(distinct[i + 1])
                 lost = nxt is not None and nxt.is_closed and not nxt.is_won
                 if here and nxt and not lost and nxt.sort_order > here.sort_order:
                     forward[name] += 1
     return {
-        s.name: (forward[s.name] / entered[s.name] if entered[s.name] else None)
+        s.name: (forward[s.name] / entered[s.name] if left[s.name] else None)
         for s in sorted(pipeline.stages.values(), key=lambda s: s.sort_order)
         if not s.is_closed
     }
@@ -148,14 +161,16 @@ def report(
     win_rate = len(won) / (len(won) + len(lost)) if won or lost else None
     amounts = [d.amount or 0.0 for d in won]
     avg_size = statistics.fmean(amounts) if amounts else None
-    cycles = [(d.close_date - d.created.date()).days for d in won if d.close_date]
+    spans = [(d.close_date - d.created.date()).days for d in won if d.close_date]
+    cycles = [days for days in spans if days >= 0]
     cycle = statistics.fmean(cycles) if cycles else None
     vel = (
         velocity(len(open_deals), avg_size, win_rate, cycle)
         if avg_size is not None and win_rate is not None and cycle
         else None
     )
-    in_period = [d for d in open_deals if d.close_date and start <= d.close_date <= end]
+    ahead = pipeline.today + (end - start)
+    in_period = [d for d in open_deals if d.close_date and pipeline.today <= d.close_date <= ahead]
     early = sum(d.amount or 0.0 for d in in_period if is_early(pipeline, d.stage, boundary))
     total = sum(d.amount or 0.0 for d in in_period)
     late = total - early
@@ -176,6 +191,9 @@ def report(
         avg_deal_size=avg_size,
         cycle_days=cycle,
         velocity_per_day=vel,
+        cycle_excluded=len(spans) - len(cycles),
+        coverage_from=pipeline.today.isoformat(),
+        coverage_to=ahead.isoformat(),
         open_amount=total,
         target=target,
         coverage=cover(total),

@@ -146,10 +146,17 @@ def weekly(
         f"*Win rate* {pct(report.win_rate)} · *Average deal* {money(report.avg_deal_size)}"
         f" · *Cycle* {num(report.cycle_days)} days",
         f"*Velocity* {money(report.velocity_per_day)} a day · *Open deals* {report.open_deals}"
-        f" · *Open pipeline* {money(report.open_amount)}",
+        f" · *Closing by {report.coverage_to}* {money(report.open_amount)}",
         f"*Coverage* {num(report.coverage, times)} (early {num(report.coverage_early, times)},"
         f" late {num(report.coverage_late, times)}) · *Slippage* {pct(report.slippage)}",
     ]
+    if report.cycle_excluded:
+        header.append(
+            f"{report.cycle_excluded} won deals created after their close date"
+            " left out of cycle and velocity"
+        )
+    if report.note:
+        header.append(escape(report.note))
     risk = flagged if isinstance(flagged, Mapping) else dict.fromkeys(flagged, 1)
 
     def order(name: str, deal: Deal) -> tuple[Any, ...]:

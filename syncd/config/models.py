@@ -23,6 +23,7 @@ from syncd.config.types import (
     DomainName,
     Duration,
     Email,
+    FieldName,
     FrozenMap,
     HttpsUrl,
     ListenAddress,
@@ -193,7 +194,8 @@ class Rule(Section):
     times: Positive | None = None
     percent: Annotated[float, Field(gt=0, le=100)] | None = None
     stages: Tuple[NonEmpty] = ()
-    fields: Tuple[NonEmpty] = ()
+    #: Salesforce field API names (``NextStep``, not "Next Step").
+    fields: Tuple[FieldName] = ()
     roles: Tuple[NonEmpty] = ()
     competitors: Tuple[NonEmpty] = ()
     severity: Literal["info", "warning", "critical"] = "warning"

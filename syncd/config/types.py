@@ -400,6 +400,20 @@ def _non_empty(value: str) -> str:
     return value
 
 
+#: A Salesforce field API name (``NextStep``, ``Budget__c``, ``ns__Field__c``) as SOQL takes
+#: it: letters, digits and single underscores, a namespace prefix and the ``__c`` suffix
+#: (https://help.salesforce.com/s/articleView?id=sf.custom_field_attributes.htm).
+_WORD = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
+_FIELD_NAME = re.compile(rf"(?:{_WORD}__)?{_WORD}(?:__c)?")
+
+
+def _field_name(value: str) -> str:
+    if not _FIELD_NAME.fullmatch(value):
+        hint = re.sub(r"[^A-Za-z0-9_]", "", value)
+        raise fail(f"{value!r} is not a Salesforce field API name (did you mean {hint!r}?)")
+    return value
+
+
 def _to_tuple(value: object) -> object:
     # TOML arrays arrive as lists; models are frozen, so store tuples.
     return tuple(value) if isinstance(value, list) else value
@@ -412,6 +426,7 @@ def _freeze_map(value: Mapping[str, T]) -> Mapping[str, T]:
 Tuple = Annotated[tuple[T, ...], BeforeValidator(_to_tuple)]
 FrozenMap = Annotated[dict[str, T], AfterValidator(_freeze_map)]
 NonEmpty = Annotated[str, AfterValidator(_non_empty)]
+FieldName = Annotated[str, AfterValidator(_field_name)]
 DomainName = Annotated[str, AfterValidator(_domain)]
 Email = Annotated[str, AfterValidator(_email)]
 Regex = Annotated[str, AfterValidator(_regex)]

@@ -177,11 +177,12 @@ def close_date_pushed(s: Settings, deal: Deal, ctx: Context) -> Finding | None:
 def stalled_in_stage(s: Settings, deal: Deal, ctx: Context) -> Finding | None:
     """Days in stage above max(N, 2 x the org's median for the stage)."""
     days = days_in_current_stage(ctx.pipeline, deal)
-    median = ctx.median_days.get(deal.stage, 0.0)
-    limit = max(float(s.threshold(deal.stage)), 2 * median)
+    median = ctx.median_days.get(deal.stage)
+    limit = max(float(s.threshold(deal.stage)), 2 * (median or 0.0))
     if days <= limit:
         return None
-    text = f"{days} days in {deal.stage} (org median {median:g})."
+    usual = f"org median {median:g}" if median is not None else "no org median yet"
+    text = f"{days} days in {deal.stage} ({usual})."
     return _finding(s, deal, days, limit, text, days=days, median=median, threshold=limit)
 
 

@@ -281,11 +281,16 @@ def assemble(
             # Field history is the precise record of CloseDate edits; prefer it when tracked.
             deal.close_date_changes = [(old, new) for _at, old, new in tracked]
         else:
-            deal.close_date_changes = [
-                (c.prev_close_date, c.close_date)
-                for c in deal.history
-                if c.prev_close_date is not None and c.prev_close_date != c.close_date
-            ]
+            # OpportunityHistory: each row's CloseDate against the row before (PrevCloseDate
+            # is empty in data migrated into Salesforce after the fact), else PrevCloseDate.
+            changes: list[tuple[date | None, date | None]] = []
+            before: date | None = None
+            for c in deal.history:
+                prev = c.prev_close_date or before
+                if prev is not None and c.close_date is not None and prev != c.close_date:
+                    changes.append((prev, c.close_date))
+                before = c.close_date or before
+            deal.close_date_changes = changes
     for r in rows.get("roles", []):
         deal = deals.get(r.get("OpportunityId", ""))
         if deal is not None and r.get("Role"):

@@ -144,16 +144,34 @@ def pipeline_report(
     start: date | None = None,
     end: date | None = None,
 ) -> Report:
-    """The metrics for ``start``..``end`` (default: the last ``period_days`` to today)."""
+    """The metrics for ``start``..``end`` (default: the last ``period_days`` to today).
+
+    A period without a closed deal says so in ``note``, with the ``--since`` that would show
+    the org's latest closed deals (an org whose last close is older than the period).
+    """
     end = end or pipeline.today
     start = start or end - timedelta(days=config.rules.period_days)
-    return report(
+    result = report(
         pipeline,
         start,
         end,
         target=config.rules.pipeline_target,
         boundary=config.rules.early_stage_boundary,
     )
+    if result.won + result.lost == 0:
+        closed = [
+            d.close_date
+            for d in pipeline.deals
+            if d.close_date and (st := pipeline.stage(d.stage)) is not None and st.is_closed
+        ]
+        result.note = f"No deal closed between {start} and {end}."
+        if closed:
+            last = max(closed)
+            since = last - timedelta(days=config.rules.period_days)
+            result.note += f" The last closed on {last}: try --since {since} --until {last}."
+        else:
+            result.note += " No deal has closed yet."
+    return result
 
 
 def run_digests(

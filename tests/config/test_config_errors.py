@@ -214,6 +214,10 @@ listen = "localhost"
 type = "engagement_drop"
 percent = 150
 per_stage = { Proposal = "five" }
+
+[[rules.rule]]
+type = "missing_fields"
+fields = ["Amount", "Next Step", "Budget__c"]
 """
     found = problems_of(write(tmp_path, text))
     messages = {k: p.message for k, p in found.items()}
@@ -227,6 +231,12 @@ per_stage = { Proposal = "five" }
     assert messages["rules.rule[0].percent"] == "must be at most 100, not 150"
     assert messages["rules.rule[0].per_stage.Proposal"] == "must be an integer, not string"
     assert found["rules.rule[0].per_stage.Proposal"].line == 20
+    assert messages["rules.rule[1].fields[1]"] == (
+        "'Next Step' is not a Salesforce field API name (did you mean 'NextStep'?)"
+    )
+    assert not any(
+        k.startswith("rules.rule[1].fields[") and k != "rules.rule[1].fields[1]" for k in messages
+    )
 
 
 def test_top_level_mistakes(tmp_path: Path) -> None:
