@@ -203,7 +203,9 @@ class Api:
                 str(refused.params.get("description", "expired access/refresh token")),
             )
         form = dict(parse_qsl(req.body.decode("utf-8", "replace"))) | req.args
-        return Reply(200, self.auth.token(form, self.base_url()))
+        host = req.headers.get("host", "").rsplit(":", 1)[0].lower()
+        login_host = host in self.auth.login_hosts
+        return Reply(200, self.auth.token(form, self.base_url(), login_host=login_host))
 
     @staticmethod
     def label(req: Request) -> str:

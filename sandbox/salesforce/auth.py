@@ -29,6 +29,8 @@ from cryptography.x509.oid import NameOID
 from sandbox.salesforce.errors import ApiError
 
 ORG_ID = "00D8c0000001SbxEAE"
+#: The only ``aud`` values a JWT bearer assertion may carry (no community URL in the sandbox).
+JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _SOAP_NS = {
     "env": "http://schemas.xmlsoap.org/soap/envelope/",
     "urn": "urn:partner.soap.sforce.com",
@@ -100,6 +102,8 @@ class Auth:
         # Username → User id; filled by the sandbox from its User table on each look-up.
         self.find_user: Callable[[str], str | None] = lambda _name: None
         self.run_as_user_id: str = ""
+        #: Host names that are the login host, not the org's My Domain.
+        self.login_hosts: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         return f"Auth(client_id={self.client_id!r}, username={self.username!r})"
@@ -140,9 +144,20 @@ class Auth:
 
     # -- OAuth ---------------------------------------------------------------------------------
 
-    def token(self, form: dict[str, str], base_url: str) -> dict[str, Any]:
-        """Handle POST /services/oauth2/token; return the token response or raise OAuthError."""
+    def token(
+        self, form: dict[str, str], base_url: str, *, login_host: bool = False
+    ) -> dict[str, Any]:
+        """Handle POST /services/oauth2/token; return the token response or raise OAuthError.
+
+        ``login_host``: asked of the login host (login.salesforce.com's stand-in), not the My
+        Domain. The client-credentials flow is refused there, as Salesforce refuses it on
+        login.salesforce.com and test.salesforce.com:
+        https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
+        The answer's ``instance_url`` and identity are the My Domain's either way.
+        """
         grant = form.get("grant_type", "")
+        if grant == "client_credentials" and login_host:
+            raise OAuthError("invalid_grant", "request not supported on this domain")
         if grant == "urn:ietf:params:oauth:grant-type:jwt-bearer":
             user_id = self._jwt_user(form.get("assertion", ""), base_url)
         elif grant in ("client_credentials", "password"):
@@ -189,7 +204,9 @@ class Auth:
                 assertion,
                 self._public_key,  # type: ignore[arg-type]
                 algorithms=["RS256"],
-                audience=[base_url, "https://login.salesforce.com", "https://test.salesforce.com"],
+                # Only Salesforce's login hosts, whatever host is asked (My Domain included):
+                # https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+                audience=list(JWT_AUDIENCES),
                 # Time claims are checked below against the sandbox clock, not the wall clock.
                 options={
                     "require": ["exp", "iss", "sub", "aud"],
@@ -198,6 +215,8 @@ class Auth:
                     "verify_iat": False,
                 },
             )
+        except jwt.InvalidAudienceError:
+            raise OAuthError("invalid_grant", "audience is invalid") from None
         except jwt.InvalidTokenError:
             raise OAuthError("invalid_grant", "invalid assertion") from None
         if float(claims["exp"]) <= self.clock().timestamp():

@@ -1,7 +1,10 @@
 """The sandbox org as a running HTTPS server, and its Python API for tests and seeding.
 
 ``SalesforceSandbox().start()`` serves the REST API on 127.0.0.1 (a free port) with a certificate
-from :mod:`sandbox.tls`, in a daemon thread; ``url`` is both the login URL and the instance URL.
+from :mod:`sandbox.tls`, in a daemon thread. Like a real org it has two hosts, both names in the
+certificate and both loopback: ``url`` (``https://127.0.0.1:PORT``) is the org's My Domain and
+instance URL; ``login_url`` (``https://localhost:PORT``) plays login.salesforce.com, which
+refuses the client-credentials flow.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from sandbox.salesforce.store import Store
 from sandbox.salesforce.wire import Request
 
 log = logging.getLogger(__name__)
+
+#: The login host's name: another name of loopback in the sandbox certificate (not the My Domain).
+LOGIN_HOST = "localhost"
 
 
 def _utcnow() -> datetime:
@@ -166,6 +172,7 @@ class SalesforceSandbox:
             ssl_context=self._ca.server_ssl_context(),
         )
         self.url = f"https://127.0.0.1:{self._server.server_port}"
+        self.auth.login_hosts = frozenset({LOGIN_HOST})
         server = self._server
         # A short poll interval keeps stop() quick; the loop only checks a flag.
         self._thread = threading.Thread(
@@ -176,6 +183,12 @@ class SalesforceSandbox:
         self._thread.start()
         log.info("salesforce sandbox listening on %s", self.url)
         return self
+
+    @property
+    def login_url(self) -> str:
+        """The login host's URL (login.salesforce.com's stand-in): no client credentials there."""
+        port = self.url.rsplit(":", 1)[-1]
+        return f"https://{LOGIN_HOST}:{port}" if self.url else ""
 
     def stop(self) -> None:
         """Stop serving and release the port."""
@@ -305,6 +318,7 @@ class SalesforceSandbox:
         """Return what a client needs to connect (for ``python -m sandbox serve``)."""
         return {
             "url": self.url,
+            "login_url": self.login_url,
             "api_version": self.api_version,
             "client_id": self.client_id,
             "client_secret": self.client_secret,

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PlainValidator, ValidationError, field_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -62,6 +63,22 @@ class ServiceConfig(Section):
 
 
 #: Which secrets each Salesforce auth mode needs.
+#: Salesforce's shared login hosts, which refuse the client-credentials flow (it is served only
+#: on the org's My Domain): https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_client_credentials_flow.htm
+SALESFORCE_LOGIN_HOSTS = frozenset({"login.salesforce.com", "test.salesforce.com"})
+CLIENT_CREDENTIALS_HOST = (
+    "auth = 'client_credentials' is served only on your org's My Domain: "
+    "login.salesforce.com and test.salesforce.com answer invalid_grant 'request not supported "
+    'on this domain\'; write login_url = "https://yourcompany.my.salesforce.com" '
+    "(Setup → My Domain shows it)"
+)
+
+
+def is_login_host(url: str) -> bool:
+    """True for Salesforce's shared login hosts (not a My Domain)."""
+    return (urlsplit(url).hostname or "").lower() in SALESFORCE_LOGIN_HOSTS
+
+
 AUTH_NEEDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "jwt": ("client_id", "username", "private_key"),
@@ -85,6 +102,7 @@ class SalesforceConfig(Section):
     password: SecretRef | None = secret_field("integration user's password")
     security_token: SecretRef | None = secret_field("appended to the password when required")
     private_key: SecretRef | None = secret_field("PEM key whose certificate is on the app")
+    jwt_audience: HttpsUrl | None = None
     api_version: ApiVersion = "60.0"
     ca_bundle: Path | None = None
     # "EmailMessage" (Enhanced Email) is not written yet: accepting it would silently write
@@ -106,8 +124,12 @@ class SalesforceConfig(Section):
 
     @classmethod
     def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:
-        """Each auth mode needs its own credentials."""
+        """Each auth mode needs its own credentials; client credentials need the My Domain."""
         auth = data.get("auth")
+        login_url = data.get("login_url", "https://login.salesforce.com")
+        https = isinstance(login_url, str) and login_url.startswith("https://")
+        if auth == "client_credentials" and https and is_login_host(login_url):
+            yield (("login_url",), CLIENT_CREDENTIALS_HOST)
         for name in AUTH_NEEDS.get(auth, ()) if isinstance(auth, str) else ():
             if data.get(name) is None:
                 if name == "username":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from syncd.config import SalesforceConfig
 
 AUTH_MODES = ("client_credentials", "jwt", "password")
+PRODUCTION_AUDIENCE = "https://login.salesforce.com"
+SANDBOX_AUDIENCE = "https://test.salesforce.com"
 _JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 
@@ -58,11 +61,31 @@ class SalesforceCredentials:
         )
 
 
-def token_form(c: SalesforceCredentials, login_url: str, now: datetime) -> dict[str, str]:
+def jwt_audience(login_url: str, override: str | None = None) -> str:
+    """The ``aud`` of a JWT bearer assertion: Salesforce's login host, not the URL asked.
+
+    Salesforce wants https://login.salesforce.com for production orgs and
+    https://test.salesforce.com for sandboxes (or the community URL) whichever host the token
+    is requested from, My Domain included:
+    https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm
+    A sandbox is told by its host (``test.salesforce.com`` or ``*.sandbox.my.salesforce.com``);
+    ``salesforce.jwt_audience`` overrides (a community URL, say).
+    """
+    if override:
+        return override.rstrip("/")
+    host = (urlsplit(login_url).hostname or "").lower()
+    if host == "test.salesforce.com" or host.endswith(".sandbox.my.salesforce.com"):
+        return SANDBOX_AUDIENCE
+    return PRODUCTION_AUDIENCE
+
+
+def token_form(
+    c: SalesforceCredentials, login_url: str, now: datetime, audience: str | None = None
+) -> dict[str, str]:
     """The form of ``POST {login_url}/services/oauth2/token`` for the credentials' flow.
 
     The JWT bearer assertion is RS256-signed here: iss = client id, sub = username,
-    aud = the login URL, exp = now + 3 minutes (Salesforce accepts at most 3).
+    aud = :func:`jwt_audience`, exp = now + 3 minutes (Salesforce accepts at most 3).
     """
     if c.auth == "client_credentials":
         return {
@@ -83,7 +106,7 @@ def token_form(c: SalesforceCredentials, login_url: str, now: datetime) -> dict[
     claims = {
         "iss": c.client_id,
         "sub": c.username,
-        "aud": login_url,
+        "aud": jwt_audience(login_url, audience),
         "exp": int((now + timedelta(minutes=3)).timestamp()),
     }
     try:

@@ -69,6 +69,8 @@ class ClientOptions:
     ca_bundle: str | None = None
     api_reserve: float = _DEFAULTS.api_reserve
     timeout: float = _DEFAULTS.timeout.total_seconds()
+    #: The JWT assertion's ``aud`` when not derived from the login URL (a community URL).
+    jwt_audience: str | None = None
 
     @classmethod
     def from_config(cls, sf: SalesforceConfig) -> ClientOptions:
@@ -80,6 +82,7 @@ class ClientOptions:
             ca_bundle=str(sf.ca_bundle) if sf.ca_bundle else None,
             api_reserve=sf.api_reserve,
             timeout=sf.timeout.total_seconds(),
+            jwt_audience=sf.jwt_audience,
         )
 
 
@@ -178,7 +181,9 @@ class SalesforceClient:
     # -- authentication --------------------------------------------------------------------
 
     def _token_request(self) -> dict[str, str]:
-        return token_form(self._creds, self.options.login_url, self._now())
+        return token_form(
+            self._creds, self.options.login_url, self._now(), self.options.jwt_audience
+        )
 
     def _login_once(self) -> None:
         url = f"{self.options.login_url}/services/oauth2/token"

@@ -20,6 +20,15 @@ from syncd.salesforce.grants import PERMISSION_SET, existing_fields
 from syncd.salesforce.writer import KEY_FIELD
 
 PERMISSION_OBJECTS = ("Task", "Event", "EventRelation")
+MY_DOMAIN_FIX = (
+    "the client-credentials flow is served only on the org's My Domain: set "
+    "salesforce.login_url to https://yourcompany.my.salesforce.com (Setup → My Domain)"
+)
+JWT_AUDIENCE_FIX = (
+    "the JWT audience must be https://login.salesforce.com (production) or "
+    "https://test.salesforce.com (sandbox): set salesforce.jwt_audience if the login URL "
+    "does not tell which"
+)
 FLS_FIX = (
     "run `syncd setup salesforce`: it grants Read and Edit on the field through the permission "
     f"set {PERMISSION_SET} and assigns that set to the API user ({{user}}); or, by hand, grant "
@@ -62,6 +71,11 @@ def _auth(client: SalesforceClient) -> Check:
     try:
         client.login()
     except AuthExpired as exc:
+        if "not supported on this domain" in str(exc):
+            # Client credentials asked of login.salesforce.com (or the sandbox's login host).
+            return Check("salesforce: login", False, str(exc), MY_DOMAIN_FIX)
+        if "audience" in str(exc).lower():
+            return Check("salesforce: login", False, str(exc), JWT_AUDIENCE_FIX)
         return Check(
             "salesforce: login",
             False,

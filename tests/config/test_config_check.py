@@ -146,6 +146,7 @@ def test_secret_values_skip_what_does_not_resolve(
         tmp_path,
         """\
 [salesforce]
+login_url = "https://acme.my.salesforce.com"
 auth = "client_credentials"
 client_id = "abc"
 client_secret_env = "SYNCD_TEST_ABSENT"

@@ -82,6 +82,8 @@ def test_several_distinct_mistakes_are_reported_together_with_paths_and_lines(
         "service.log_format": (2, "must be 'text' or 'json', not 'xml'"),
         "salesforce.api_verison": (7, "unknown key; did you mean 'api_version'?"),
         "salesforce.client_secret": (8, "inline secrets are not allowed"),
+        # client credentials against the default login.salesforce.com: a real org refuses it
+        "salesforce.login_url": (4, "served only on your org's My Domain"),
         "connectors[0].interval": (13, "'5 minutes' is not a duration"),
         "connectors[1].type": (16, "unknown connector type 'gmial'"),
         "rules.schedule": (20, "is not a valid cron expression"),
@@ -102,7 +104,7 @@ def test_error_text_lists_every_problem_and_hides_inline_secret(tmp_path: Path) 
     with pytest.raises(ConfigError) as caught:
         load_config(path, TYPES)
     text = str(caught.value)
-    assert "6 configuration problems" in text
+    assert "7 configuration problems" in text
     assert "connectors[0].interval (line 13)" in text
     assert "hunter2-inline" not in text
     assert "hunter2-inline" not in repr(caught.value.problems)

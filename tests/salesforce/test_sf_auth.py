@@ -139,3 +139,47 @@ def test_usage_and_calls_made_follow_the_org(org: Any) -> None:
     assert client.calls_made == 4
     assert client.usage is not None
     assert client.usage.used == org.api_calls_used and client.usage.limit == org.api_limit
+
+
+def _client_at(org: Any, login_url: str, auth: str, **options: Any) -> SalesforceClient:
+    from sf_helpers import credentials
+
+    from syncd.salesforce.client import ClientOptions
+
+    return SalesforceClient(
+        credentials(org, auth),
+        ClientOptions(login_url=login_url, ca_bundle=str(org.ca_bundle), **options),
+    )
+
+
+def test_client_credentials_on_the_login_host_is_refused_and_doctor_names_my_domain(
+    org: Any,
+) -> None:
+    with pytest.raises(AuthExpired) as info:
+        _client_at(org, org.login_url, "client_credentials").login()
+    assert "request not supported on this domain" in str(info.value)
+    checks = {
+        c.name: c for c in run_doctor(lambda: _client_at(org, org.login_url, "client_credentials"))
+    }
+    login = checks["salesforce: login"]
+    assert not login.ok and "My Domain" in login.fix and "salesforce.login_url" in login.fix
+    # The same credentials on the My Domain sign in.
+    _client_at(org, org.url, "client_credentials").login()
+
+
+@pytest.mark.parametrize("host", ["login", "my_domain"])
+def test_jwt_signs_in_from_either_host_with_salesforces_audience(org: Any, host: str) -> None:
+    url = org.login_url if host == "login" else org.url
+    client = _client_at(org, url, "jwt")
+    assert client.query_all("SELECT Id FROM User")
+    assert client.instance_url == org.url  # the token answer names the My Domain
+
+
+def test_a_jwt_audience_salesforce_refuses_is_named_by_doctor(org: Any) -> None:
+    def factory() -> SalesforceClient:
+        return _client_at(org, org.url, "jwt", jwt_audience=org.url)
+
+    with pytest.raises(AuthExpired, match="audience is invalid"):
+        factory().login()
+    login = {c.name: c for c in run_doctor(factory)}["salesforce: login"]
+    assert not login.ok and "salesforce.jwt_audience" in login.fix

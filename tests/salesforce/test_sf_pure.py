@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from syncd.errors import AuthExpired, BudgetExhausted, Permanent, RateLimited, Transient
 from syncd.salesforce import errors as sferrors
 from syncd.salesforce import soql
+from syncd.salesforce.auth import jwt_audience
 from syncd.salesforce.client import ClientOptions, SalesforceClient, SalesforceCredentials
 from syncd.salesforce.normalize import digits_only, domain_key
 
@@ -222,7 +223,7 @@ def test_jwt_assertion_claims() -> None:
         form["assertion"],
         key.public_key(),
         algorithms=["RS256"],
-        audience="https://login.example",
+        audience="https://login.salesforce.com",  # Salesforce's, not the URL asked
         options={"verify_exp": False},
     )
     assert claims["iss"] == "cid" and claims["sub"] == "u@x"
@@ -241,6 +242,7 @@ def test_from_config_with_the_real_config_model(monkeypatch: pytest.MonkeyPatch)
     settings = models.SalesforceConfig.model_validate(
         {
             "auth": "client_credentials",
+            "login_url": "https://acme.my.salesforce.com",
             "client_id_env": "SYNCD_TEST_SF_CLIENT_ID",
             "client_secret_env": "SYNCD_TEST_SF_SECRET",
             "api_reserve": 0.25,
@@ -249,6 +251,26 @@ def test_from_config_with_the_real_config_model(monkeypatch: pytest.MonkeyPatch)
     client = SalesforceClient.from_config(settings)
     form = client._token_request()
     assert form["client_id"] == "cid-from-env" and form["client_secret"] == "from-the-env"
-    assert client.options.login_url == "https://login.salesforce.com"
+    assert client.options.login_url == "https://acme.my.salesforce.com"
     assert client.options.api_reserve == 0.25 and client.options.timeout == 30.0
     assert "from-the-env" not in repr(client)
+
+
+@pytest.mark.parametrize(
+    ("login_url", "override", "audience"),
+    [
+        ("https://login.salesforce.com", None, "https://login.salesforce.com"),
+        ("https://acme.my.salesforce.com", None, "https://login.salesforce.com"),
+        ("https://test.salesforce.com", None, "https://test.salesforce.com"),
+        ("https://acme--uat.sandbox.my.salesforce.com", None, "https://test.salesforce.com"),
+        (
+            "https://acme.my.salesforce.com",
+            "https://community.acme.com/",
+            "https://community.acme.com",
+        ),
+    ],
+)
+def test_the_jwt_audience_is_salesforces_login_host_not_the_url_asked(
+    login_url: str, override: str | None, audience: str
+) -> None:
+    assert jwt_audience(login_url, override) == audience

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import jwt
 import pytest
+import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sfsandbox_helpers import FakeClock, connect, http_session, token
 from simple_salesforce import Salesforce, SalesforceExpiredSession
@@ -69,7 +71,7 @@ def _assertion(sandbox: SalesforceSandbox, clock: FakeClock, **claims: object) -
     payload = {
         "iss": sandbox.client_id,
         "sub": sandbox.username,
-        "aud": sandbox.url,
+        "aud": "https://login.salesforce.com",
         "exp": int((clock() + timedelta(minutes=3)).timestamp()),
     } | claims
     return jwt.encode(payload, sandbox.jwt_private_key_pem, algorithm="RS256")
@@ -149,3 +151,50 @@ def test_oauth_does_not_count_against_the_api_allocation(clock: FakeClock) -> No
         assert sb.api_calls_used == 0
         sf.query("SELECT Id FROM User")
         assert sb.api_calls_used == 1
+
+
+def test_jwt_audience_is_only_salesforces_login_hosts(
+    sandbox: SalesforceSandbox, clock: FakeClock
+) -> None:
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    sandbox_org = _assertion(sandbox, clock, aud="https://test.salesforce.com")
+    assert token(sandbox, grant_type=grant, assertion=sandbox_org).status_code == 200
+    own_host = token(
+        sandbox, grant_type=grant, assertion=_assertion(sandbox, clock, aud=sandbox.url)
+    )
+    assert own_host.status_code == 400
+    assert own_host.json() == {"error": "invalid_grant", "error_description": "audience is invalid"}
+
+
+def test_client_credentials_only_on_the_my_domain_host(
+    sandbox: SalesforceSandbox, clock: FakeClock
+) -> None:
+    assert urlsplit(sandbox.login_url).hostname != urlsplit(sandbox.url).hostname
+    session = http_session(sandbox)
+
+    def at_login_host(**form: str) -> requests.Response:
+        return session.post(f"{sandbox.login_url}/services/oauth2/token", data=form, timeout=10)
+
+    refused = at_login_host(
+        grant_type="client_credentials",
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "error": "invalid_grant",
+        "error_description": "request not supported on this domain",
+    }
+    # The login host still serves JWT bearer and username-password, answering the My Domain.
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    jwt_ok = at_login_host(grant_type=grant, assertion=_assertion(sandbox, clock))
+    password_ok = at_login_host(
+        grant_type="password",
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        username=sandbox.username,
+        password=sandbox.password + sandbox.security_token,
+    )
+    for ok in (jwt_ok, password_ok):
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["instance_url"] == sandbox.url
