@@ -182,6 +182,7 @@ class _Settings:
     security_token = None
     private_key = None
     username = None
+    jwt_audience = "https://community.example"
     api_version = "61.0"
     ca_bundle = "/tmp/ca.pem"
     api_reserve = 0.3
@@ -196,6 +197,7 @@ def test_from_config_reads_the_fixed_attribute_names() -> None:
         ca_bundle="/tmp/ca.pem",
         api_reserve=0.3,
         timeout=12.0,
+        jwt_audience="https://community.example",
     )
     assert client.auth_mode == "client_credentials"
     assert client._token_request()["client_secret"] == "shh"
