@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 from connectors._graph import GraphClient, GraphSettings
 from connectors._graph_calendar_cursor import CalendarCursor
 from connectors._pages import page_items
-from connectors.base import Connector, register
+from connectors.base import Connector, ConnectorContext, register
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import normalize_meeting
@@ -143,7 +143,9 @@ class OutlookCalendarConnector(Connector):
     cursor_kind: ClassVar[str] = "Graph calendarView delta/next link"
     quota_cost_per_call: ClassVar[int] = 1
 
-    def __init__(self, settings: ConnectorSettings, context: Any = None, **client: Any) -> None:
+    def __init__(
+        self, settings: ConnectorSettings, context: ConnectorContext | None = None, **client: Any
+    ) -> None:
         super().__init__(settings, context)
         assert isinstance(settings, OutlookCalendarSettings)
         self._settings = settings

@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 from connectors._graph import GraphClient, GraphSettings
 from connectors._pages import page_items
-from connectors.base import Connector, register
+from connectors.base import Connector, ConnectorContext, register
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize import Origin
 from syncd.capture.normalize_calendar import parse_when
@@ -129,7 +129,9 @@ class OutlookMailConnector(Connector):
     cursor_kind: ClassVar[str] = "Graph delta/next link per folder"
     quota_cost_per_call: ClassVar[int] = 1
 
-    def __init__(self, settings: ConnectorSettings, context: Any = None, **client: Any) -> None:
+    def __init__(
+        self, settings: ConnectorSettings, context: ConnectorContext | None = None, **client: Any
+    ) -> None:
         super().__init__(settings, context)
         assert isinstance(settings, OutlookMailSettings)
         self._settings = settings

@@ -19,16 +19,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import Connector, ConnectorContext, Registry, builtins
 from syncd import config as config_loader
 from syncd.capture.normalize_call import to_e164
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import PassResult, Runner
-from syncd.config import Config
+from syncd.config import Config, ConnectorSettings
 from syncd.errors import ConfigError, Problem
 from syncd.state import Store
+
+if TYPE_CHECKING:
+    from syncd.alerts.slack import SlackDelivery
+    from syncd.salesforce.client import SalesforceClient
+    from syncd.salesforce.directory import Directory
+    from syncd.salesforce.writer import ActivityWriter
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +74,7 @@ class App:
         return store
 
     @cached_property
-    def salesforce(self) -> Any:
+    def salesforce(self) -> SalesforceClient:
         """The Salesforce client (signs in on first use)."""
         from syncd.salesforce.client import SalesforceClient
 
@@ -80,7 +86,7 @@ class App:
         return client
 
     @cached_property
-    def directory(self) -> Any:
+    def directory(self) -> Directory:
         """The org's users, contacts, leads, accounts and open opportunities, in memory."""
         from syncd.salesforce.directory import Directory
 
@@ -88,14 +94,14 @@ class App:
         return Directory.load(self.salesforce, phone_key=partial(to_e164, region=region))
 
     @cached_property
-    def writer(self) -> Any:
+    def writer(self) -> ActivityWriter:
         """Upserts by key through sObject Collections."""
         from syncd.salesforce.writer import ActivityWriter
 
         return ActivityWriter(self.salesforce)
 
     @cached_property
-    def slack_delivery(self) -> Any:
+    def slack_delivery(self) -> SlackDelivery | None:
         """Slack alert delivery from ``[alerts.slack]``, or None when alerts are not configured."""
         from syncd.alerts.slack import SlackDelivery
 
@@ -143,7 +149,7 @@ class App:
             return [self.connector(only, since=since)]
         return [self._build(s, since) for s in self.config.connectors if s.enabled]
 
-    def _build(self, settings: Any, since: datetime | None = None) -> Connector:
+    def _build(self, settings: ConnectorSettings, since: datetime | None = None) -> Connector:
         context = ConnectorContext(
             clock=self.clock,
             capture=self.config.capture,

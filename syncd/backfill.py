@@ -20,12 +20,15 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import Connector
 from syncd.capture.runner import PassResult, Runner
 from syncd.errors import ConfigError, Problem
 from syncd.model import Batch
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +91,7 @@ class Backfill:
 
     def __init__(
         self,
-        app: Any,
+        app: App,
         since: date,
         *,
         max_batches: int | None = None,

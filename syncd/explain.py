@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorContext
 from syncd.capture.invitations import meetings, normalize_mail, parse_calendar
@@ -34,6 +34,10 @@ from syncd.capture.runner import Runner
 from syncd.config import Config
 from syncd.errors import SyncdError
 from syncd.model import Activity, Skip, SkipReason, activity_from_dict
+from syncd.ports import StateStore
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 #: Every optional privacy rule off: what remains are the checks that always apply.
 _RULES_OFF: dict[str, Any] = {
@@ -66,7 +70,7 @@ def default_mailbox(config: Config) -> str:
     return f"mailbox@{domains[0]}" if domains else "mailbox@internal.invalid"
 
 
-def directory_or_reason(app: Any) -> tuple[Any | None, str | None]:
+def directory_or_reason(app: App) -> tuple[Any | None, str | None]:
     """The Salesforce directory, or None and why there is none (never raises syncd errors)."""
     if app.config.salesforce is None:
         return None, "no directory available: the configuration has no [salesforce] table"
@@ -76,7 +80,7 @@ def directory_or_reason(app: Any) -> tuple[Any | None, str | None]:
         return None, f"no directory available: Salesforce could not be used ({type(exc).__name__})"
 
 
-def explain_eml(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
+def explain_eml(app: App, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
     """Explain the message file at ``path`` as if captured from ``mailbox``.
 
     The message is normalised the way a mail connector does (the connector context's origin;
@@ -168,7 +172,7 @@ def _record(activity: Activity, kept: Activity | None, the_plan: Plan | None) ->
     }
 
 
-def _outcome(store: Any, decided: Decisions, report: dict[str, Any]) -> str:
+def _outcome(store: StateStore, decided: Decisions, report: dict[str, Any]) -> str:
     decision = report["decision"]
     if decision is None:
         return "kept by privacy rules; matching needs Salesforce (no directory available)"
@@ -263,7 +267,7 @@ def body_report(activity: Activity, rules: PrivacyRules) -> dict[str, Any]:
     return {"captured": True, "redactions": redactions, "text": apply_body(activity, rules).body}
 
 
-def ledger_state(store: Any, key: str) -> dict[str, Any]:
+def ledger_state(store: StateStore, key: str) -> dict[str, Any]:
     """What the state store knows of ``key``: ledger row, sightings, queue and dead letters."""
     state: dict[str, Any] = {"written": False}
     entry = store.ledger.get(key)
@@ -304,7 +308,7 @@ def ledger_state(store: Any, key: str) -> dict[str, Any]:
     return state
 
 
-def explain_key(app: Any, key: str) -> dict[str, Any]:
+def explain_key(app: App, key: str) -> dict[str, Any]:
     """Everything the state store knows of one activity key."""
     state = ledger_state(app.store, key)
     report: dict[str, Any] = {"key": key, "ledger": state}

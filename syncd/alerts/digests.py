@@ -20,6 +20,7 @@ from syncd.alerts.blocks import deal_line, escape, list_message, money, rule_tit
 from syncd.alerts.dispatch import metadata
 from syncd.alerts.slack import user_target
 from syncd.pipeline_metrics import Report, days_in_current_stage
+from syncd.ports import StateStore
 from syncd.rules.builtin import Finding
 from syncd.rules.grouping import DealStory, stories
 from syncd.rules.inputs import Deal, Pipeline
@@ -177,7 +178,7 @@ def weekly(
     return list_message(f"Weekly pipeline digest, {pipeline.today.isoformat()}", groups, header)
 
 
-def queue_daily(store: Any, messages: dict[str, dict[str, Any]], today: date) -> int:
+def queue_daily(store: StateStore, messages: dict[str, dict[str, Any]], today: date) -> int:
     """Queue each rep's digest once per day; returns how many were queued now."""
     queued = 0
     for rep, message in messages.items():
@@ -189,7 +190,11 @@ def queue_daily(store: Any, messages: dict[str, dict[str, Any]], today: date) ->
 
 
 def queue_weekly(
-    store: Any, message: dict[str, Any], managers: list[str], channel: str | None, today: date
+    store: StateStore,
+    message: dict[str, Any],
+    managers: list[str],
+    channel: str | None,
+    today: date,
 ) -> int:
     """Queue the manager digest to each manager (or the fallback channel) once per day."""
     targets = [user_target(m) for m in managers] or ([f"channel:{channel}"] if channel else [])
@@ -202,5 +207,5 @@ def queue_weekly(
     return queued
 
 
-def _queued(store: Any, key: str) -> bool:
+def _queued(store: StateStore, key: str) -> bool:
     return any(a.digest_key == key for a in store.alerts.due(10_000))

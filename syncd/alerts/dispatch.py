@@ -25,6 +25,7 @@ from typing import Any
 
 from syncd.alerts.slack import user_target
 from syncd.config import SlackAlerts
+from syncd.ports import StateStore
 from syncd.rules.builtin import SEVERITY, Finding
 from syncd.rules.grouping import DealStory, stories
 from syncd.rules.lifecycle import Outcome
@@ -201,7 +202,7 @@ def _row(channel: str, payload: dict[str, Any], key: str, now: datetime) -> dict
     }
 
 
-def queue(store: Any, dispatch: Dispatch) -> None:
+def queue(store: StateStore, dispatch: Dispatch) -> None:
     """Queue the planned messages in one transaction; accounts learn their alert ids."""
     if not dispatch.rows:
         return
@@ -213,7 +214,7 @@ def queue(store: Any, dispatch: Dispatch) -> None:
             dispatch.accounts[k].alert_id = alert_id
 
 
-def settle(store: Any, dispatch: Dispatch) -> None:
+def settle(store: StateStore, dispatch: Dispatch) -> None:
     """After delivery: each queued flag's account becomes sent, failed (with why) or stays."""
     cache: dict[int, Any] = {}
     for acc in dispatch.accounts.values():

@@ -130,7 +130,7 @@ class SlackDelivery:
         return f"SlackDelivery(mode={'webhook' if self._hook else 'app'})"
 
     @classmethod
-    def from_config(cls, slack: Any, **kwargs: Any) -> SlackDelivery:
+    def from_config(cls, slack: SlackAlerts, **kwargs: Any) -> SlackDelivery:
         """Build from ``[alerts.slack]`` (secrets read from their env/file references)."""
         if slack.mode == "webhook":
             kwargs["webhook_url"] = slack.webhook_url.resolve()

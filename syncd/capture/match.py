@@ -43,7 +43,7 @@ from syncd.email_address import matching_address
 from syncd.model import Activity, Direction, Participant, Role
 
 if TYPE_CHECKING:
-    from syncd.salesforce.directory import Directory as DirectoryView
+    from syncd.ports import DirectoryView
 
 POLICIES = ("contact_role_then_single_open", "contact_role_only", "account_only")
 #: ``capture.opportunity_policy`` when the table does not set it.

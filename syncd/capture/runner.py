@@ -39,6 +39,7 @@ from syncd.capture.plan import (
 from syncd.capture.privacy import PrivacyRules, screen
 from syncd.errors import CursorExpired
 from syncd.model import Activity, Batch, activity_from_dict
+from syncd.ports import DirectoryView, Writer
 from syncd.state import LedgerEntry, Store, Transaction
 from syncd.state.cursors import DEFAULT_STREAM
 
@@ -74,8 +75,8 @@ class Runner:
     def __init__(
         self,
         store: Store,
-        writer: Any,
-        directory: Any,
+        writer: Writer,
+        directory: DirectoryView,
         rules: PrivacyRules,
         *,
         policy: str = DEFAULT_POLICY,

@@ -25,7 +25,9 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Any
 
+from syncd.ports import SalesforceApi
 from syncd.salesforce import bulk
+from syncd.state.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +169,9 @@ def queries(today: date, extra_fields: tuple[str, ...] = ()) -> dict[str, tuple[
     }
 
 
-def stream(client: Any, soql: str, bulk_threshold: int | None = BULK_THRESHOLD) -> Iterator[dict]:
+def stream(
+    client: SalesforceApi, soql: str, bulk_threshold: int | None = BULK_THRESHOLD
+) -> Iterator[dict]:
     """The rows of ``soql``, lazily: REST pages, or a Bulk 2.0 job above ``bulk_threshold``.
 
     ``None`` never switches to bulk; ``0`` always does (after the first REST page).
@@ -189,10 +193,10 @@ def stream(client: Any, soql: str, bulk_threshold: int | None = BULK_THRESHOLD) 
 
 
 def load(
-    client: Any,
+    client: SalesforceApi,
     today: date,
     *,
-    ledger: Any = None,
+    ledger: Ledger | None = None,
     extra_fields: tuple[str, ...] = (),
     bulk_threshold: int | None = BULK_THRESHOLD,
 ) -> Pipeline:

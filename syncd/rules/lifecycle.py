@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from syncd.ports import StateStore
 from syncd.rules.builtin import Finding
 from syncd.rules.engine import Evaluation
 
@@ -56,7 +57,7 @@ def _why(flag: Any, finding: Finding, now: datetime, cooldown: timedelta) -> str
 
 
 def apply(
-    store: Any,
+    store: StateStore,
     evaluation: Evaluation,
     *,
     now: datetime,

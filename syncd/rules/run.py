@@ -12,18 +12,22 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from syncd.alerts import digests, dispatch
 from syncd.alerts.blocks import deal_message
 from syncd.alerts.slack import SlackDelivery
 from syncd.config import Config, SlackAlerts
 from syncd.pipeline_metrics import Report, report
+from syncd.ports import SalesforceApi, StateStore
 from syncd.rules import inputs
 from syncd.rules.engine import evaluate, settings_from_config
 from syncd.rules.grouping import DealStory, stories
 from syncd.rules.inputs import Pipeline
 from syncd.rules.lifecycle import apply
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +40,13 @@ def _slack(config: Config) -> SlackAlerts:
     return config.alerts.slack or _NO_SLACK
 
 
-def base_url(config: Config, client: Any) -> str | None:
+def base_url(config: Config, client: SalesforceApi) -> str | None:
     """Where opportunity links point: the configured URL, else the org's instance URL."""
     configured = _slack(config).salesforce_base_url
     return configured or getattr(client, "instance_url", None)
 
 
-def load(config: Config, client: Any, store: Any, today: date) -> Pipeline:
+def load(config: Config, client: SalesforceApi, store: StateStore, today: date) -> Pipeline:
     """The pipeline as of ``today``, with the fields missing_fields looks at."""
     extra: tuple[str, ...] = ()
     for s in settings_from_config(config.rules):
@@ -53,8 +57,8 @@ def load(config: Config, client: Any, store: Any, today: date) -> Pipeline:
 
 def run_rules(
     config: Config,
-    client: Any,
-    store: Any,
+    client: SalesforceApi,
+    store: StateStore,
     *,
     now: datetime,
     dry_run: bool = False,
@@ -176,8 +180,8 @@ def pipeline_report(
 
 def run_digests(
     config: Config,
-    client: Any,
-    store: Any,
+    client: SalesforceApi,
+    store: StateStore,
     pipeline: Pipeline,
     *,
     weekly: bool = False,
@@ -216,7 +220,7 @@ def run_digests(
 DELIVERY_LOCK = "alert-delivery"
 
 
-def deliver_due(app: Any, should_stop: Callable[[], bool] | None = None) -> Counter[str]:
+def deliver_due(app: App, should_stop: Callable[[], bool] | None = None) -> Counter[str]:
     """Send the alerts and digests that are due (requeued ones included); counts by outcome.
 
     Nothing is sent (empty counts) while another worker delivers the queue.
@@ -231,7 +235,7 @@ def deliver_due(app: Any, should_stop: Callable[[], bool] | None = None) -> Coun
         return delivery.deliver(app.store.alerts, now=app.clock, should_stop=should_stop)
 
 
-def scheduled_rules(app: Any) -> dict[str, Any]:
+def scheduled_rules(app: App) -> dict[str, Any]:
     """The rules run at ``rules.schedule``: flags brought up to date, alerts queued.
 
     Delivery is the ``alerts`` job's, on its own thread (the caller wakes it).
@@ -251,7 +255,7 @@ def scheduled_rules(app: Any) -> dict[str, Any]:
     return summary
 
 
-def scheduled_digests(app: Any, *, weekly: bool) -> dict[str, int]:
+def scheduled_digests(app: App, *, weekly: bool) -> dict[str, int]:
     """The reps' daily digests, or (``weekly``) the managers' digest, queued."""
     now = app.clock()
     pipeline = load(app.config, app.salesforce, app.store, now.date())

@@ -35,6 +35,7 @@ from typing import Any
 from simple_salesforce import Salesforce
 
 from syncd.errors import Permanent, Transient
+from syncd.ports import SalesforceApi
 
 __all__ = ["BulkOptions", "iter_csv", "parse_csv", "query_all", "query_pages", "query_rows"]
 
@@ -94,7 +95,7 @@ def _nest(cols: list[tuple[list[str], Any]]) -> dict[str, Any] | None:
     return out
 
 
-def _create(client: Any, soql: str, include_deleted: bool) -> str:
+def _create(client: SalesforceApi, soql: str, include_deleted: bool) -> str:
     body = {"operation": "queryAll" if include_deleted else "query", "query": soql}
     # Creating a job only reads; it must not be refused by the write budget check.
     job = client.restful("jobs/query", method="POST", json=body, write=False) or {}
@@ -104,7 +105,7 @@ def _create(client: Any, soql: str, include_deleted: bool) -> str:
     return str(job_id)
 
 
-def _wait(client: Any, job_id: str, options: BulkOptions) -> dict[str, Any]:
+def _wait(client: SalesforceApi, job_id: str, options: BulkOptions) -> dict[str, Any]:
     waited, delay = 0.0, options.first_wait
     while True:
         info = client.restful(f"jobs/query/{job_id}") or {}
@@ -125,7 +126,9 @@ def _wait(client: Any, job_id: str, options: BulkOptions) -> dict[str, Any]:
         delay = min(delay * options.factor, options.max_wait)
 
 
-def _results(client: Any, job_id: str, locator: str | None, max_records: int) -> tuple[str, str]:
+def _results(
+    client: SalesforceApi, job_id: str, locator: str | None, max_records: int
+) -> tuple[str, str]:
     """One result set: its CSV text and the next locator (``"null"`` at the end)."""
     params: dict[str, Any] = {"maxRecords": max_records}
     if locator:
@@ -145,7 +148,11 @@ def _results(client: Any, job_id: str, locator: str | None, max_records: int) ->
 
 
 def query_pages(
-    client: Any, soql: str, *, include_deleted: bool = False, options: BulkOptions | None = None
+    client: SalesforceApi,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    options: BulkOptions | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Every result set of a Bulk 2.0 query, lazily, as lists of REST-shaped rows."""
     for rows in _sets(client, soql, include_deleted, options or BulkOptions()):
@@ -153,7 +160,11 @@ def query_pages(
 
 
 def query_rows(
-    client: Any, soql: str, *, include_deleted: bool = False, options: BulkOptions | None = None
+    client: SalesforceApi,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    options: BulkOptions | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every row of a Bulk 2.0 query, lazily: only one set's CSV text is held at a time."""
     for rows in _sets(client, soql, include_deleted, options or BulkOptions()):
@@ -161,7 +172,7 @@ def query_rows(
 
 
 def _sets(
-    client: Any, soql: str, include_deleted: bool, options: BulkOptions
+    client: SalesforceApi, soql: str, include_deleted: bool, options: BulkOptions
 ) -> Iterator[Iterator[dict[str, Any]]]:
     job_id = _create(client, soql, include_deleted)
     info = _wait(client, job_id, options)
@@ -180,7 +191,11 @@ def _sets(
 
 
 def query_all(
-    client: Any, soql: str, *, include_deleted: bool = False, options: BulkOptions | None = None
+    client: SalesforceApi,
+    soql: str,
+    *,
+    include_deleted: bool = False,
+    options: BulkOptions | None = None,
 ) -> list[dict[str, Any]]:
     """Every row of a Bulk 2.0 query."""
     pages = query_pages(client, soql, include_deleted=include_deleted, options=options)

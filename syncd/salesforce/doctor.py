@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.config import SalesforceConfig
 from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
 from syncd.salesforce.client import SalesforceClient
 from syncd.salesforce.grants import PERMISSION_SET, existing_fields
@@ -160,7 +161,9 @@ def _budget(client: SalesforceClient) -> Check:
     return Check("salesforce: API budget", ok, detail, fix)
 
 
-def run_doctor(client_factory: Callable[[], SalesforceClient], settings: Any = None) -> list[Check]:
+def run_doctor(
+    client_factory: Callable[[], SalesforceClient], settings: SalesforceConfig | None = None
+) -> list[Check]:
     """Every Salesforce check, in order; never raises for an org-side problem.
 
     ``settings`` (``config.salesforce``) is accepted so the CLI can pass what it has; the

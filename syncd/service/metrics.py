@@ -18,11 +18,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from syncd.ports import StateStore
+
+if TYPE_CHECKING:
+    from syncd.salesforce.client import SalesforceClient
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +41,7 @@ def _utc_now() -> datetime:
 class StoreCollector(Collector):
     """Per-unit lag and counts, read from the store when Prometheus scrapes."""
 
-    def __init__(self, store: Any, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, store: StateStore, clock: Callable[[], datetime] = _utc_now) -> None:
         self.store = store
         self.clock = clock
 
@@ -116,7 +121,9 @@ class StoreCollector(Collector):
 class Metrics:
     """This process's registry: the store collector plus what the daemon counts itself."""
 
-    def __init__(self, store: Any | None = None, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(
+        self, store: StateStore | None = None, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         if store is not None:
             self.registry.register(StoreCollector(store, clock))
@@ -174,18 +181,18 @@ class Metrics:
         )
         self._calls_seen = 0
 
-    def observe_client(self, client: Any) -> None:
+    def observe_client(self, client: SalesforceClient) -> None:
         """Fold a SalesforceClient's call count and last reported usage into the metrics."""
-        made = int(getattr(client, "calls_made", 0))
+        made = client.calls_made
         if made > self._calls_seen:
             self.salesforce_calls.inc(made - self._calls_seen)
         self._calls_seen = max(self._calls_seen, made)
-        usage = getattr(client, "usage", None)
+        usage = client.usage
         if usage is not None:
             self.salesforce_used.set(usage.used)
             self.salesforce_limit.set(usage.limit)
-            reserve = float(getattr(client.options, "api_reserve", 0.0))
-            self.salesforce_remaining.set(max(0.0, usage.threshold(reserve) - usage.used))
+            threshold = usage.threshold(client.options.api_reserve)
+            self.salesforce_remaining.set(max(0.0, threshold - usage.used))
 
     def error(self, exc: BaseException) -> None:
         """Count an error by its class name."""

@@ -45,7 +45,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -60,6 +60,9 @@ from syncd.service.metrics import Metrics
 from syncd.service.outages import SALESFORCE, Outages, scope_of, stops
 from syncd.service.web import Readiness, WebApp, WebServer
 from syncd.service.workers import Heartbeat, Worker, WorkReport
+
+if TYPE_CHECKING:
+    from syncd.app import App
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ class Service:
 
     def __init__(
         self,
-        app: Any,
+        app: App,
         *,
         worker: Worker | None = None,
         drain: Drain | None = None,

@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
@@ -28,6 +28,9 @@ from werkzeug.wrappers import Request, Response
 
 from syncd.service.metrics import CONTENT_TYPE, Metrics
 from syncd.service.status import PageInfo, render_page
+
+if TYPE_CHECKING:
+    from syncd.state import Store
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ class WebApp:
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         metrics: Metrics,
         readiness: Readiness,
         *,

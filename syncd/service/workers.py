@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
+from syncd.ports import StateStore
 from syncd.state.leases import unit_key
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class Worker:
 
     def __init__(
         self,
-        store: Any,
+        store: StateStore,
         *,
         worker_id: str | None = None,
         ttl: timedelta = DEFAULT_TTL,
