@@ -97,7 +97,7 @@ def explain_eml(app: App, path: Path, *, mailbox: str | None = None) -> dict[str
     )
 
 
-def explain_ics(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
+def explain_ics(app: App, path: Path, *, mailbox: str | None = None) -> dict[str, Any]:
     """Explain the first VEVENT of the iCalendar file at ``path`` as the ics import takes it."""
 
     def first(origin: Any) -> Activity | Skip:
@@ -112,7 +112,7 @@ def explain_ics(app: Any, path: Path, *, mailbox: str | None = None) -> dict[str
 
 
 def _explain_file(
-    app: Any, path: Path, mailbox: str | None, normalise: Callable[[Any], Activity | Skip]
+    app: App, path: Path, mailbox: str | None, normalise: Callable[[Any], Activity | Skip]
 ) -> dict[str, Any]:
     config = app.config
     directory, no_directory = directory_or_reason(app)
