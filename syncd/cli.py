@@ -679,7 +679,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_config_error(err)
         return EXIT_CONFIG
     except SyncdError as err:
-        _err().print(f"error: {err}", markup=False, highlight=False)
+        from syncd.service.outages import fix_for, stops
+
+        text = f"error: {err}"
+        if stops(err) and "fix:" not in text:  # credentials refused, budget spent
+            text += f"\nfix: {fix_for(err)}"
+        _err().print(text, markup=False, highlight=False)
         return EXIT_PROBLEM
     except KeyboardInterrupt:
         return 130

@@ -130,3 +130,4 @@ def test_a_wrong_secret_is_an_auth_error_that_never_shows_it(
     out = capsys.readouterr()
     assert "definitely-wrong-secret-123" not in out.out + out.err
     assert "error" in out.err.lower()
+    assert "fix:" in out.err and "syncd doctor" in out.err and "Traceback" not in out.err
