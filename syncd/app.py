@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import Connector, ConnectorContext, Registry, builtins
 from syncd import config as config_loader
 from syncd.capture.normalize_call import to_e164
+from syncd.capture.org_rules import OrgRules, rep_zones
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import PassResult, Runner
 from syncd.config import Config, ConnectorSettings
@@ -123,6 +124,18 @@ class App:
         return PrivacyRules.from_capture(self.config.capture, self.user_emails())
 
     @cached_property
+    def org_rules(self) -> OrgRules:
+        """What the org decides about records: each rep's day, multi-day events."""
+        from syncd.salesforce.org_features import shared_activities
+
+        salesforce = self.config.salesforce
+        return OrgRules(
+            zone_of=rep_zones(self.directory, timezone=self.config.service.timezone),
+            multiday_events=bool(salesforce and salesforce.multiday_events),
+            shared_activities=shared_activities(self.salesforce),
+        )
+
+    @cached_property
     def runner(self) -> Runner:
         """The capture runner."""
         return Runner(
@@ -131,6 +144,7 @@ class App:
             self.directory,
             self.rules,
             policy=self.config.capture.opportunity_policy,
+            org=self.org_rules,
         )
 
     def connector(self, name: str, *, since: datetime | None = None) -> Connector:

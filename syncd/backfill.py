@@ -145,6 +145,7 @@ class Backfill:
             policy=app.config.capture.opportunity_policy,
             max_batches=self.max_batches,
             on_batch=on_batch,
+            org=app.org_rules,
         )
         result = runner.run(connector, mailbox, stream=self.stream)
         report.outcomes = Counter(result.outcomes)

@@ -90,6 +90,8 @@ class SkipReason(StrEnum):
     FUTURE_DATE = "future_date"
     #: Converting the item raised; the detail names the exception class (a bug to report).
     ITEM_ERROR = "item_error"
+    #: A meeting over 14 days: no Salesforce org accepts such an Event.
+    EVENT_TOO_LONG = "event_too_long"
 
 
 def require_utc(value: datetime | None, name: str) -> datetime | None:

@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.salesforce.activity_rules import (
+    check_event_length,
+    check_event_relation,
+    event_relation_defaults,
+)
 from sandbox.salesforce.errors import RecordError
 from sandbox.salesforce.schema import CLOSED_TASK_STATUSES, SObjectType
 from sandbox.salesforce.values import add_minutes, date_of, minutes_between
@@ -33,6 +38,8 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 def before_write(store: Store, obj: SObjectType, row: dict[str, Any], old: dict | None) -> None:
     """Fill defaults and derived fields of ``row`` in place; raise on inconsistent values."""
+    if obj.name == "EventRelation":
+        event_relation_defaults(row, old)
     if old is None:
         for key, value in _DEFAULTS.get(obj.name, {}).items():
             row.setdefault(key, value)
@@ -43,16 +50,27 @@ def before_write(store: Store, obj: SObjectType, row: dict[str, Any], old: dict 
                 row[name] = False
         if "OwnerId" in obj.fields and row.get("OwnerId") is None:
             row["OwnerId"] = store.default_user_id
+        if obj.name == "User" and row.get("TimeZoneSidKey") is None:
+            row["TimeZoneSidKey"] = _org_time_zone(store)
     if obj.name in ("Contact", "Lead", "User"):
         row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
     if obj.name == "Task":
         row["IsClosed"] = row.get("Status") in CLOSED_TASK_STATUSES
     if obj.name == "Event":
         _event_times(row, old)
+        check_event_length(store, row)
+    if obj.name == "EventRelation" and old is None:
+        check_event_relation(store, row)
     if obj.name in ("Task", "Event"):
         row["AccountId"] = _activity_account(store, row)
     if obj.name == "Opportunity":
         _opportunity_stage(store, row, old)
+
+
+def _org_time_zone(store: Store) -> str:
+    """The org's default time zone (Organization.TimeZoneSidKey), GMT before there is one."""
+    orgs = store.tables["Organization"].rows.values()
+    return next((str(o["TimeZoneSidKey"]) for o in orgs if o.get("TimeZoneSidKey")), "GMT")
 
 
 def _event_times(row: dict[str, Any], old: dict | None) -> None:

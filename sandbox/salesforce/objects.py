@@ -8,6 +8,7 @@ syncd reads and writes. :func:`org_schema` and :func:`tooling_schema` build a fr
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from sandbox.salesforce.permissions import permission_objects
 from sandbox.salesforce.schema import Field, Schema
@@ -65,6 +66,9 @@ OCR_ROLES = (
 )
 FORECAST_CATEGORIES = ("Omitted", "Pipeline", "Best Case", "Commit", "Closed")
 PHONE_FIELDS = ("Phone", "MobilePhone", "HomePhone", "OtherPhone")
+#: TimeZoneSidKey values: IANA zone names, as Salesforce's time zone picklist holds
+#: (https://help.salesforce.com/s/articleView?id=sf.admin_supported_timezone.htm).
+TIME_ZONES = ("GMT", *sorted(available_timezones() - {"GMT"}))
 
 
 def _activity_common() -> list[Field]:
@@ -179,6 +183,25 @@ def _objects() -> dict[str, list[Field]]:
             _ref("ManagerId", ("User",), "Manager"),
             _s("Department", 80),
             _pl("UserType", ("Standard", "PowerPartner", "CsnOnly", "Guest"), nillable=False),
+            # The user's own day (ActivityDate is a date in it). Salesforce requires it on
+            # create; the sandbox fills in the org's zone when a test leaves it out.
+            Field(
+                "TimeZoneSidKey",
+                "picklist",
+                40,
+                picklist=TIME_ZONES,
+                restricted=True,
+                nillable=False,
+            ),
+        ],
+        # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_organization.htm
+        "Organization": [
+            _ro("Name", "string", 80),
+            _ro("TimeZoneSidKey", "picklist", 40, picklist=TIME_ZONES, nillable=False),
+            _ro("DefaultLocaleSidKey", "picklist", 40),
+            _ro("OrganizationType", "picklist", 40),
+            _ro("IsSandbox", "boolean", nillable=False),
+            _ro("InstanceName", "string", 5),
         ],
         "Task": [
             *_activity_common(),

@@ -32,6 +32,7 @@ KEY_PREFIXES: dict[str, str] = {
     "PermissionSet": "0PS",
     "FieldPermissions": "01k",
     "PermissionSetAssignment": "0Pa",
+    "Organization": "00D",
 }
 
 
@@ -169,7 +170,13 @@ CHILD_RELATIONSHIPS: dict[str, dict[str, tuple[str, str, str]]] = {
 
 #: Objects the API may not create or change: Salesforce maintains them itself.
 READ_ONLY_OBJECTS = frozenset(
-    {"OpportunityHistory", "OpportunityFieldHistory", "OpportunityStage", "CustomField"}
+    {
+        "OpportunityHistory",
+        "OpportunityFieldHistory",
+        "OpportunityStage",
+        "CustomField",
+        "Organization",
+    }
 )
 
 
@@ -198,6 +205,14 @@ class SObjectType:
         self.by_lower[f.name.lower()] = f
         if f.relationship_name:
             self.relationships[f.relationship_name.lower()] = f
+
+    def remove(self, name: str) -> Field | None:
+        """Take a field out of the object (an org feature turned off); return it."""
+        f = self.fields.pop(name, None)
+        if f is not None:
+            self.by_lower.pop(name.lower(), None)
+            self.add(next(iter(self.fields.values())))  # re-derive the lists
+        return f
 
     def field(self, name: str) -> Field | None:
         """Return the field named ``name`` (any case) as the current user sees it, or None."""

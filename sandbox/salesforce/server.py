@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 
 from sandbox import tls
 from sandbox.latency import Latency
+from sandbox.salesforce.activity_rules import SHARED_ACTIVITY_FIELDS
 from sandbox.salesforce.api import API_VERSION, Api
 from sandbox.salesforce.auth import Auth
 from sandbox.salesforce.errors import ApiError, RecordError
@@ -90,6 +91,16 @@ class SalesforceSandbox:
 
     def _seed_defaults(self) -> None:
         replace_stages(self.store, stage_rows(DEFAULT_STAGES))
+        # The org itself; its TimeZoneSidKey is every new user's default zone.
+        self.store.create(
+            "Organization",
+            {
+                "Name": "Sandbox Org",
+                "TimeZoneSidKey": "GMT",
+                "OrganizationType": "Enterprise Edition",
+            },
+            system=True,
+        )
         admin = self.store.create(
             "User",
             {
@@ -265,6 +276,17 @@ class SalesforceSandbox:
             self.store.delete(sobject, record_id)
         except RecordError as err:
             raise ValueError(f"{sobject} {record_id}: {err.code}: {err.message}") from None
+
+    def set_multiday_events(self, enabled: bool) -> None:
+        """Turn the org's "Enable multiday events" activity setting on or off (off by default)."""
+        self.store.multiday_events = enabled
+
+    def disable_shared_activities(self) -> None:
+        """Make this an org without Shared Activities: EventRelation loses IsParent and IsWhat."""
+        obj = self.store.schema.get("EventRelation")
+        assert obj is not None
+        for name in SHARED_ACTIVITY_FIELDS:
+            obj.remove(name)
 
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Return copies of the live and deleted records of ``sobject``."""

@@ -73,6 +73,8 @@ class Store:
         self.derive_history = True
         self._last_now: tuple[datetime | None, str] = (None, "")
         self.stage_cache: dict[str, dict[str, Any]] | None = None
+        #: Org settings (:mod:`sandbox.salesforce.activity_rules`): Events over 24 hours.
+        self.multiday_events = False
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -10,6 +10,11 @@ match for each, :func:`plan` sorts every activity into exactly one bucket:
 - ``unmatched``: no Who or What → the unmatched queue, with the reason;
 - ``skips``: a cancelled meeting that was never written (nothing to cancel).
 
+A meeting over 14 days is skipped (``event_too_long``): no org accepts it. EventRelations
+follow the org's Shared Activities rules (:mod:`.org_rules`): related contacts only, at most
+50 with the Who, none beside a lead, none at all without Shared Activities; each is written
+``IsParent = true, IsInvitee = false`` (Salesforce would otherwise make it an invitee).
+
 A key that appears twice in one batch is planned once (its first occurrence). The Event's
 own Who needs no EventRelation: that is the Who it was written with (``Known.who_id``) when the
 ledger knows it, else the Who matched now. A cancelled meeting that *was* written
@@ -23,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from syncd.capture.match import Match
+from syncd.capture.org_rules import MAX_CONTACTS_PER_EVENT, OrgRules
 from syncd.capture.privacy import Screened
-from syncd.capture.records import fields_for, sobject_for
+from syncd.capture.records import event_minutes, fields_for, sobject_for, too_long
 from syncd.model import Activity, Meeting, Skip, SkipReason
 
 
@@ -45,6 +51,18 @@ class Relation:
     key: str
     event_id: str
     relation_id: str
+
+    def fields(self) -> dict[str, Any]:
+        """The EventRelation record: a related person, not an invitee (who gets no invitation).
+
+        With none of IsInvitee/IsParent/IsWhat set Salesforce makes the row an invitee.
+        """
+        return {
+            "EventId": self.event_id,
+            "RelationId": self.relation_id,
+            "IsParent": True,
+            "IsInvitee": False,
+        }
 
 
 @dataclass
@@ -80,8 +98,10 @@ def plan(
     activities: Sequence[Activity],
     known: Mapping[str, Known],
     matches: Mapping[str, Match],
+    org: OrgRules | None = None,
 ) -> Plan:
     """Sort ``activities`` into writes, sightings, relations, unmatched and skips."""
+    org = org or OrgRules()
     out = Plan(matches=dict(matches))
     planned: set[str] = set()
     for activity in activities:
@@ -95,10 +115,9 @@ def plan(
             out.seen.append(activity)
             if existing.sobject == "Event":
                 who = existing.who_id or found.who_id
+                people = relatable(found.people, who, existing.related, org)
                 out.relations.extend(
-                    Relation(activity.key, existing.salesforce_id, person)
-                    for person in found.people
-                    if person not in existing.related and person != who
+                    Relation(activity.key, existing.salesforce_id, p) for p in people
                 )
             continue
         if cancelled and existing is None:
@@ -109,8 +128,15 @@ def plan(
         if not found.matched and existing is None:
             out.unmatched.append((activity, found))
             continue
+        if too_long(activity):
+            assert isinstance(activity, Meeting)
+            detail = f"{event_minutes(activity) // 1440} days"
+            out.skips.append(
+                Skip(activity.source_id, SkipReason.EVENT_TOO_LONG, detail, activity.key)
+            )
+            continue
         sobject = sobject_for(activity)
-        out.writes.append(Write(activity, found, sobject, fields_for(activity, found)))
+        out.writes.append(Write(activity, found, sobject, fields_for(activity, found, org)))
     return out
 
 
@@ -147,10 +173,33 @@ class Decisions:
         return None
 
 
-def relations_for_new_event(write: Write, event_id: str) -> list[Relation]:
-    """EventRelations for a just-written Event: every matched person besides its Who."""
-    return [
-        Relation(write.activity.key, event_id, person)
-        for person in write.match.people
-        if person != write.match.who_id
-    ]
+def relatable(
+    people: Sequence[str],
+    who_id: str | None,
+    related: frozenset[str] | set[str],
+    org: OrgRules,
+) -> list[str]:
+    """The people to relate to an Event besides its Who, as the org allows.
+
+    Only contacts (ids starting ``003``) are related: an Event relates up to 50 contacts or one
+    lead, and its lead (if any) is its Who. None without Shared Activities.
+    """
+    if not org.shared_activities or (who_id and not who_id.startswith("003")):
+        return []
+    room = MAX_CONTACTS_PER_EVENT - len({who_id, *related} - {None})
+    out: list[str] = []
+    for person in people:
+        if room <= 0:
+            break
+        if person.startswith("003") and person != who_id and person not in related:
+            out.append(person)
+            room -= 1
+    return out
+
+
+def relations_for_new_event(
+    write: Write, event_id: str, org: OrgRules | None = None
+) -> list[Relation]:
+    """EventRelations for a just-written Event: the contacts besides its Who the org allows."""
+    people = relatable(write.match.people, write.match.who_id, frozenset(), org or OrgRules())
+    return [Relation(write.activity.key, event_id, person) for person in people]

@@ -7,14 +7,20 @@ lengths here, so a long subject never becomes a dead letter. Lengths are counted
 Salesforce counts them, in UTF-16 code units (a character outside the Basic Multilingual Plane,
 such as an emoji, counts twice), so a subject full of emoji is cut short enough too.
 ``Syncd_Key__c`` carries the key every write upserts by.
+
+What the org decides (:mod:`.org_rules`) shapes the record too: a Task's ``ActivityDate`` is
+the owning rep's local day, and an Event longer than the org allows is written as the org
+allows it (24 hours without multi-day events, noted in its Description). An Event over 14
+days is never written: :func:`too_long` tells the planner, which gives it a named skip.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from syncd.capture.match import Match
+from syncd.capture.org_rules import MAX_EVENT_MINUTES, ONE_DAY_MINUTES, OrgRules
 from syncd.model import Activity, Call, Email, Meeting
 
 KEY_FIELD = "Syncd_Key__c"
@@ -70,8 +76,23 @@ def subject_for(activity: Activity) -> str:
     return _cut(subject, SUBJECT_MAX) or ""
 
 
-def fields_for(activity: Activity, found: Match) -> dict[str, Any]:
-    """The Salesforce record for ``activity``, matched as ``found``."""
+_NO_RULES = OrgRules()
+
+
+def event_minutes(meeting: Meeting) -> int:
+    """The Event's length in minutes as Salesforce counts it (whole days when all-day)."""
+    if meeting.all_day:
+        return max(1, (meeting.end.date() - meeting.start.date()).days) * ONE_DAY_MINUTES
+    return max(0, int((meeting.end - meeting.start).total_seconds() // 60))
+
+
+def too_long(activity: Activity) -> bool:
+    """Whether Salesforce refuses the Event whatever the org's settings (over 14 days)."""
+    return isinstance(activity, Meeting) and event_minutes(activity) > MAX_EVENT_MINUTES
+
+
+def fields_for(activity: Activity, found: Match, org: OrgRules = _NO_RULES) -> dict[str, Any]:
+    """The Salesforce record for ``activity``, matched as ``found``, in ``org``."""
     row: dict[str, Any] = {KEY_FIELD: activity.key, "Subject": subject_for(activity)}
     if found.who_id:
         row["WhoId"] = found.who_id
@@ -82,15 +103,15 @@ def fields_for(activity: Activity, found: Match) -> dict[str, Any]:
     if activity.body:
         row["Description"] = _cut(activity.body, DESCRIPTION_MAX)
     if isinstance(activity, Meeting):
-        row.update(_event_fields(activity))
+        event = _event_fields(activity, org.multiday_events)
+        note = event.pop("Description", None)
+        row.update(event)
+        if note:
+            text = f"{activity.body}\n\n{note}" if activity.body else note
+            row["Description"] = _cut(text, DESCRIPTION_MAX)
     else:
-        row.update(
-            {
-                "Status": "Completed",
-                "Priority": "Normal",
-                "ActivityDate": activity.occurred_at.date().isoformat(),
-            }
-        )
+        day = activity.occurred_at.astimezone(org.zone_of(found.owner_id)).date()
+        row.update({"Status": "Completed", "Priority": "Normal", "ActivityDate": day.isoformat()})
         if isinstance(activity, Call):
             row.update(_call_fields(activity))
         else:
@@ -98,17 +119,28 @@ def fields_for(activity: Activity, found: Match) -> dict[str, Any]:
     return row
 
 
-def _event_fields(meeting: Meeting) -> dict[str, Any]:
+def _event_fields(meeting: Meeting, multiday: bool) -> dict[str, Any]:
     row: dict[str, Any] = {}
+    minutes = event_minutes(meeting)
+    # Without multi-day events the org refuses anything over a day: write the first 24 hours
+    # and say in the Description when it really ends, rather than lose the meeting.
+    cut = not multiday and minutes > ONE_DAY_MINUTES
     if meeting.all_day:
-        days = max(1, (meeting.end.date() - meeting.start.date()).days)
         row["IsAllDayEvent"] = True
         row["ActivityDate"] = meeting.start.date().isoformat()
-        row["DurationInMinutes"] = days * 1440
+        row["DurationInMinutes"] = ONE_DAY_MINUTES if cut else minutes
     else:
         row["IsAllDayEvent"] = False
         row["StartDateTime"] = _stamp(meeting.start)
-        row["EndDateTime"] = _stamp(meeting.end)
+        end = meeting.start + timedelta(minutes=ONE_DAY_MINUTES) if cut else meeting.end
+        row["EndDateTime"] = _stamp(end)
+    if cut:
+        last = meeting.end - timedelta(days=1) if meeting.all_day else meeting.end
+        until = last.date().isoformat() if meeting.all_day else _stamp(last)
+        row["Description"] = (
+            f"Multi-day event until {until} ({minutes // ONE_DAY_MINUTES} days); shown as one "
+            "day because this org does not enable multi-day events."
+        )
     if meeting.location:
         row["Location"] = _cut(meeting.location, LOCATION_MAX)
     row["ShowAs"] = "Free" if meeting.cancelled else "Busy"

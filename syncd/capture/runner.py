@@ -27,6 +27,7 @@ from typing import Any
 from connectors.base import Connector
 from syncd.capture.addresses import InternalParties
 from syncd.capture.match import DEFAULT_POLICY, Match, match
+from syncd.capture.org_rules import OrgRules, rep_zones
 from syncd.capture.plan import (
     Decisions,
     Known,
@@ -83,6 +84,7 @@ class Runner:
         max_batches: int | None = None,
         on_batch: Callable[[PassResult, Batch], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        org: OrgRules | None = None,
     ) -> None:
         self.store = store
         self.writer = writer
@@ -93,6 +95,9 @@ class Runner:
         self.on_batch = on_batch
         #: Asked after each committed batch; True ends the pass there (the daemon's drain).
         self.should_stop = should_stop
+        #: What the org decides about records (the rep's day, Event rules); by default each
+        #: rep's own zone from the directory and no multi-day events.
+        self.org = org or OrgRules(zone_of=rep_zones(directory))
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -304,7 +309,7 @@ class Runner:
             a.key: match(a, self.directory, internal=internal, policy=self.policy)
             for a in activities
         }
-        return plan(activities, known, matches)
+        return plan(activities, known, matches, self.org)
 
     def _write(self, connector: str, mailbox: str, the_plan: Plan) -> _Written:
         entries: list[LedgerEntry] = []
@@ -324,7 +329,9 @@ class Runner:
             deferred.extend(outcome.deferred)
             for key, (sf_id, _created) in outcome.written.items():
                 write = by_key[key]
-                new_relations = relations_for_new_event(write, sf_id) if sobject == "Event" else []
+                new_relations = (
+                    relations_for_new_event(write, sf_id, self.org) if sobject == "Event" else []
+                )
                 relations.extend(new_relations)
                 entries.append(
                     LedgerEntry(
@@ -343,7 +350,7 @@ class Runner:
         if relations:
             outcome = self.writer.create(
                 "EventRelation",
-                [{"EventId": r.event_id, "RelationId": r.relation_id} for r in relations],
+                [r.fields() for r in relations],
             )
             calls += outcome.calls
             # create() keys rows by position; a relation that failed is tried again on the

@@ -110,6 +110,9 @@ class SalesforceConfig(Section):
     email_as: Literal["Task"] = "Task"
     api_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.2
     timeout: Duration = timedelta(seconds=30)
+    #: Whether the org enables multi-day events (Setup → Activity Settings): Events over 24
+    #: hours are written whole; off, they are written as their first 24 hours.
+    multiday_events: bool = False
 
     @field_validator("ca_bundle", mode="before")
     @classmethod

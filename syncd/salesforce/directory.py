@@ -71,7 +71,7 @@ class _Spec:
 _SPECS: tuple[_Spec, ...] = (
     _Spec(
         "User",
-        ("Id", "Name", "Email", "IsActive"),
+        ("Id", "Name", "Email", "IsActive", "TimeZoneSidKey"),
         soql.where_eq("IsActive", True),
         lambda r: bool(r.get("IsActive")),
         deletable=False,
@@ -99,6 +99,8 @@ _SPECS: tuple[_Spec, ...] = (
         ("Id", "MasterLabel", "IsClosed", "IsWon", "SortOrder", "DefaultProbability"),
         deletable=False,
     ),
+    # The org's default zone: the rep's day when a user's own zone is unknown.
+    _Spec("Organization", ("Id", "TimeZoneSidKey"), deletable=False),
 )
 
 
@@ -168,6 +170,8 @@ class Directory:
         self.opportunities: dict[str, Opportunity] = {}
         self.contact_roles: dict[str, ContactRole] = {}
         self.stages: dict[str, Stage] = {}
+        #: Organization.TimeZoneSidKey, the org's default zone.
+        self.org_time_zone: str | None = None
         self._user_email = _Index()
         self._contact_email = _Index()
         self._contact_phone = _Index()
@@ -245,6 +249,7 @@ class Directory:
             "Opportunity": self.opportunities,
             "OpportunityContactRole": self.contact_roles,
             "OpportunityStage": self.stages,
+            "Organization": {},
         }[sobject]
 
     def _phones(self, values: Iterable[Any]) -> tuple[str, ...]:
@@ -253,7 +258,7 @@ class Directory:
     def _add(self, sobject: str, r: dict) -> None:
         rid = str(r["Id"])
         if sobject == "User":
-            user = User(rid, r.get("Name"), r.get("Email"))
+            user = User(rid, r.get("Name"), r.get("Email"), r.get("TimeZoneSidKey") or None)
             self.users[rid] = user
             self._user_email.add([matching_address(user.email)], rid)
         elif sobject == "Contact":
@@ -298,6 +303,8 @@ class Directory:
             self.contact_roles[rid] = role
             self._roles_by_contact.add([role.contact_id], rid)
             self._roles_by_opp.add([role.opportunity_id], rid)
+        elif sobject == "Organization":
+            self.org_time_zone = r.get("TimeZoneSidKey") or self.org_time_zone
         elif sobject == "OpportunityStage":
             order, prob = r.get("SortOrder"), r.get("DefaultProbability")
             self.stages[rid] = Stage(
@@ -367,6 +374,11 @@ class Directory:
     def contact_roles_for_opportunity(self, opportunity_id: str) -> list[ContactRole]:
         """The contact roles on one opportunity."""
         return [self.contact_roles[i] for i in self._roles_by_opp.get(opportunity_id)]
+
+    def time_zone_of(self, user_id: str | None) -> str | None:
+        """The user's TimeZoneSidKey, or None when the user or their zone is unknown."""
+        user = self.users.get(user_id) if user_id else None
+        return user.time_zone if user is not None else None
 
     def stages_in_order(self) -> list[Stage]:
         """The org's stages by SortOrder."""

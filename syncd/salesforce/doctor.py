@@ -4,7 +4,8 @@ Checks, in order: the org answers over TLS, syncd can log in, ``Syncd_Key__c`` e
 and Event as a unique external id that this user can read and edit (a field that exists but is
 hidden by field-level security is told apart from a missing one: each has its own fix), the
 integration user may create and update Task, Event and EventRelation, and the API budget is
-below the point where syncd stops writing. Checks that need a login are reported as skipped
+below the point where syncd stops writing; then which Event rules apply (multi-day events from
+the config, Shared Activities from the org). Checks that need a login are reported as skipped
 when the login fails, so the first problem is the one to fix. Nothing here writes to the org.
 """
 
@@ -18,6 +19,7 @@ from syncd.config import SalesforceConfig
 from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
 from syncd.salesforce.client import SalesforceClient
 from syncd.salesforce.grants import PERMISSION_SET, existing_fields
+from syncd.salesforce.org_features import event_rules
 from syncd.salesforce.writer import KEY_FIELD
 
 PERMISSION_OBJECTS = ("Task", "Event", "EventRelation")
@@ -171,12 +173,12 @@ def run_doctor(
     """
     client = client_factory()
     try:
-        return _checks(client)
+        return _checks(client, bool(settings is not None and settings.multiday_events))
     finally:
         client.close()
 
 
-def _checks(client: SalesforceClient) -> list[Check]:
+def _checks(client: SalesforceClient, multiday_events: bool = False) -> list[Check]:
     checks = [_reach(client)]
     if not checks[0].ok:
         return checks
@@ -191,6 +193,8 @@ def _checks(client: SalesforceClient) -> list[Check]:
         checks += _key_field(client, described)
         checks += _permissions(described)
         checks.append(_budget(client))
+        rules = event_rules(described["EventRelation"], multiday_events)
+        checks += [Check(name, True, detail) for name, detail in rules]
     except SyncdError as exc:
         checks.append(Check("salesforce: describe", False, str(exc), "see the error above"))
     return checks

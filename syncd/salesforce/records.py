@@ -16,6 +16,8 @@ class User:
     id: str
     name: str | None
     email: str | None
+    #: The user's own zone (User.TimeZoneSidKey): the day of the Tasks they own is counted in it.
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)

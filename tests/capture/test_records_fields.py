@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from test_match_world import WHEN, call, email, meeting, person
 
 from syncd.capture.match import Match
+from syncd.capture.org_rules import OrgRules
 from syncd.capture.records import (
     DESCRIPTION_MAX,
     KEY_FIELD,
@@ -162,7 +163,11 @@ def test_timed_event_is_in_utc_with_the_salesforce_format() -> None:
 @pytest.mark.parametrize(("days", "minutes"), [(1, 1440), (3, 4320)])
 def test_all_day_event_has_a_date_and_whole_days(days: int, minutes: int) -> None:
     start = datetime(2026, 3, 10, tzinfo=UTC)
-    row = fields_for(meeting(all_day=True, start=start, end=start + timedelta(days=days)), MATCHED)
+    row = fields_for(
+        meeting(all_day=True, start=start, end=start + timedelta(days=days)),
+        MATCHED,
+        OrgRules(multiday_events=True),
+    )
     assert row["IsAllDayEvent"] is True
     assert row["ActivityDate"] == "2026-03-10"
     assert row["DurationInMinutes"] == minutes

@@ -22,6 +22,7 @@ from sf_helpers import make_client, org_with_key_field
 
 from sandbox.google import GoogleSandbox
 from sandbox.google.ics import load_ics
+from syncd.capture.org_rules import OrgRules, rep_zones
 from syncd.capture.privacy import PrivacyRules
 from syncd.capture.runner import Runner
 from syncd.config import CaptureConfig
@@ -99,7 +100,10 @@ def test_the_real_export_becomes_one_event_per_meeting_with_utc_times(tmp_path: 
             rules = PrivacyRules.from_capture(
                 CaptureConfig(internal_domains=[]), directory_users(directory)
             )
-            runner = Runner(store, ActivityWriter(client), directory, rules)
+            # The export holds meetings over 24 hours: a multi-day events org keeps them whole.
+            sf.set_multiday_events(True)
+            org = OrgRules(zone_of=rep_zones(directory), multiday_events=True)
+            runner = Runner(store, ActivityWriter(client), directory, rules, org=org)
             connector = calendar_connector(
                 google, tmp_path / "g", (OWNER,), clock, internal=(), since=SINCE,
                 lookahead_days=0,

@@ -28,8 +28,12 @@ def _org() -> dict[str, list[dict]]:
                 "Name": "Rep",
                 "Email": "Rep@Corp.com",
                 "IsActive": True,
+                "TimeZoneSidKey": "America/Chicago",
                 "SystemModstamp": STAMP,
             }
+        ],
+        "Organization": [
+            {"Id": "00DA", "TimeZoneSidKey": "America/New_York", "SystemModstamp": STAMP}
         ],
         "Contact": [
             {
@@ -118,7 +122,10 @@ def _org() -> dict[str, list[dict]]:
 def test_load_builds_every_index() -> None:
     stub = _Rows(_org())
     d = Directory.load(stub)
-    assert len(stub.asked) == 1 and len(stub.asked[0]) == 7
+    assert len(stub.asked) == 1 and len(stub.asked[0]) == 8
+    # Each rep's own zone, and the org's for users whose zone is unknown.
+    assert (d.time_zone_of("005A"), d.time_zone_of("005Z")) == ("America/Chicago", None)
+    assert d.org_time_zone == "America/New_York"
     # One list with both gmail spellings: the ambiguity is visible to the matcher.
     assert [c.id for c in d.contacts_by_email("JO.SMITH@gmail.com")] == ["003A", "003B"]
     assert [c.id for c in d.contacts_by_email("o'brien@example.com")] == ["003C"]
