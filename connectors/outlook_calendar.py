@@ -32,7 +32,8 @@ cancelled, or skips one never written). An organiser's cancelled or deleted meet
 only as ``{"id", "@removed"}``; the cursor keeps each meeting the mailbox organises (id →
 what was last seen), so such an entry is read once more through ``$batch``: a 404 re-writes
 the meeting, from the cursor's copy, as cancelled in the same pass; an event still there
-(moved out of the window, which Graph reports the same way) is taken as it is now. An
+(an event that left the view without being deleted, which an id alone cannot tell apart) is
+taken as it is now. An
 ``@removed`` for a meeting the mailbox only attends is the rep taking it off their calendar,
 not a cancellation, and changes nothing.
 """
@@ -275,8 +276,8 @@ class OutlookCalendarConnector(Connector):
     ) -> tuple[list[Activity], list[Skip]]:
         """Organised meetings Graph no longer shows in the view: deleted, or moved away.
 
-        calendarView delta also reports an event moved out of the window as ``@removed``, so
-        each is read once (``$batch``): a 404 means deleted or cancelled, and the meeting is
+        An id alone does not say whether the event was deleted or only left the view, so each
+        is read once (``$batch``): a 404 means deleted or cancelled, and the meeting is
         re-written from the cursor's copy as cancelled; one still there is taken as it is now.
         """
         if not ids:
