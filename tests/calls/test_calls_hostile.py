@@ -13,7 +13,6 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -27,6 +26,7 @@ from connectors.aircall import AircallConnector, AircallSettings
 from connectors.call_files import CallFilesConnector, CallFilesSettings
 from connectors.ringcentral import RingCentralConnector, RingCentralSettings
 from connectors.zoom_phone import ZoomPhoneConnector, ZoomPhoneSettings
+from syncd.config import CaptureConfig
 from syncd.model import Activity, Skip, SkipReason
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -37,7 +37,7 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def context() -> Any:
     from connectors.base import ConnectorContext
 
-    capture = SimpleNamespace(default_region="US", backfill_days=90)
+    capture = CaptureConfig(default_region="US", backfill_days=90)
     return ConnectorContext(clock=lambda: NOW, capture=capture)
 
 
