@@ -11,11 +11,13 @@ hands it over, so this package imports nothing of ``connectors`` or ``syncd.capt
 Both raise :class:`syncd.errors.ConfigError` listing every problem with its key path
 (``connectors[1].interval``) and, where it can be found, its line.
 
-Modules: ``types`` (durations, cron, secret references), ``section`` (the base of every table:
-secrets, unknown keys, cross-field checks), ``models`` (the tables), ``lines`` (key → line),
-``loader`` (reading, translating pydantic's errors, outside checks).
+Modules: ``durations`` (durations, cron), ``secrets`` (secret references), ``validators``
+(small validated strings), ``types`` (all of those in one import), ``section`` (the base of
+every table: secrets, unknown keys, cross-field checks), ``models`` (the tables), ``lines``
+(key → line), ``loader`` (reading, translating pydantic's errors, outside checks).
 """
 
+from syncd.config.durations import Cron, Duration, parse_duration
 from syncd.config.loader import check_config, load_config
 from syncd.config.models import (
     AlertsConfig,
@@ -30,7 +32,7 @@ from syncd.config.models import (
     SlackAlerts,
     StateConfig,
 )
-from syncd.config.types import Cron, Duration, SecretRef, parse_duration, secret_field
+from syncd.config.secrets import SecretRef, secret_field
 
 __all__ = [
     "AlertsConfig",

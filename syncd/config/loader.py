@@ -23,7 +23,8 @@ from pydantic_core import ErrorDetails
 
 from syncd.config.lines import key_lines, line_of
 from syncd.config.models import Config, ConnectorTypes
-from syncd.config.types import SecretRef, inline_secret_message, type_name
+from syncd.config.secrets import SecretRef, inline_secret_message
+from syncd.config.validators import type_name
 from syncd.errors import ConfigError, Problem
 
 log = logging.getLogger(__name__)

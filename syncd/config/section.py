@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, mod
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
-from syncd.config.types import SecretRef, looks_secret, type_name
+from syncd.config.secrets import SecretRef, looks_secret
+from syncd.config.validators import type_name
 
 Loc = tuple[str | int, ...]
 _KNOWN_ERROR_TYPES = frozenset(typing.get_args(ErrorType))

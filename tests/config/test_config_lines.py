@@ -7,7 +7,7 @@ import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.config.lines import key_lines
+from syncd.config.lines import key_lines, line_of
 
 KEYS = st.sampled_from(["name", "interval", "type", "enabled", "days", "token_env", "x-y"])
 VALUES = st.sampled_from(['"a"', "1", "true", '["p", "q"]', "{ k = 1 }", '"""\nz = 2\n"""'])
@@ -48,3 +48,51 @@ def test_every_key_is_found_on_its_own_line(
         assert source[lines[path] - 1].startswith(f"{key} = "), path
     # Nothing inside a multi-line string is taken for a key.
     assert not any(p.endswith(".z") for p in lines)
+
+
+TOML = """\
+# comment
+[state]
+url = "sqlite://"
+
+[[connectors]]
+type = "memory"
+name = "a"
+
+[[connectors]]
+type = "memory"
+name = "b"
+note = '''
+fake = 1
+'''
+interval = "5m"
+
+[connectors.extra]
+deep = 1
+
+[[rules.rule]]
+type = "stale"
+[[rules.rule]]
+"type" = "no_activity"
+days.value = 3
+"""
+
+
+def test_key_lines_track_tables_arrays_and_skip_multiline_strings() -> None:
+    lines = key_lines(TOML)
+    assert lines["state.url"] == 3
+    assert lines["connectors[0]"] == 5
+    assert lines["connectors[0].name"] == 7
+    assert lines["connectors[1].name"] == 11
+    assert "connectors[1].fake" not in lines
+    assert lines["connectors[1].interval"] == 15
+    assert lines["connectors[1].extra.deep"] == 18
+    assert lines["rules.rule[1].type"] == 23
+    assert lines["rules.rule[1].days.value"] == 24
+
+
+def test_line_of_falls_back_to_reference_keys_and_parents() -> None:
+    lines = key_lines('[salesforce]\nauth = "jwt"\nprivate_key_env = "K"\n')
+    assert line_of("salesforce.private_key", lines) == 3
+    assert line_of("salesforce.username", lines) == 1
+    assert line_of("capture.x", lines) is None

@@ -1,9 +1,8 @@
-"""Value types: durations, cron strings, secret references, key-path line numbers."""
+"""Durations and cron strings (syncd.config.durations): parsing, messages, crontab weekdays."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -11,10 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from syncd.config import Cron, Duration, SecretRef, parse_duration
-from syncd.config.lines import key_lines, line_of
-from syncd.config.types import cron_trigger
-from syncd.errors import ConfigError
+from syncd.config.durations import Cron, Duration, cron_trigger, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -103,86 +99,6 @@ def test_cron_is_validated_as_apscheduler_parses_it(expression: str) -> None:
 def test_cron_must_be_a_string() -> None:
     with pytest.raises(ValidationError, match="must be a cron string"):
         TypeAdapter(Cron).validate_python(7)
-
-
-def test_secret_ref_resolves_env_and_file_without_ever_showing_the_value(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SYNCD_TEST_SECRET", "s3cr3t-env-value")
-    from_env = SecretRef(env="SYNCD_TEST_SECRET")
-    secret_file = tmp_path / "token"
-    secret_file.write_text("s3cr3t-file-value\n")
-    from_file = SecretRef(file=secret_file)
-    assert from_env.resolve() == "s3cr3t-env-value"
-    assert from_file.resolve() == "s3cr3t-file-value"  # trailing newline stripped
-    for ref in (from_env, from_file):
-        assert "s3cr3t" not in repr(ref)
-        assert "s3cr3t" not in str(ref)
-    assert "SYNCD_TEST_SECRET" in repr(from_env)
-
-
-def test_unavailable_secret_raises_config_error_naming_the_key(tmp_path: Path) -> None:
-    ref = SecretRef(file=tmp_path / "missing", key="alerts.slack.token_file")
-    with pytest.raises(ConfigError) as caught:
-        ref.resolve()
-    (problem,) = caught.value.problems
-    assert problem.path == "alerts.slack.token_file"
-    assert "does not exist" in problem.message
-
-
-def test_secret_ref_needs_exactly_one_source() -> None:
-    with pytest.raises(ValueError, match="exactly one"):
-        SecretRef()
-    with pytest.raises(ValueError, match="exactly one"):
-        SecretRef(env="A", file=Path("/b"))
-
-
-TOML = """\
-# comment
-[state]
-url = "sqlite://"
-
-[[connectors]]
-type = "memory"
-name = "a"
-
-[[connectors]]
-type = "memory"
-name = "b"
-note = '''
-fake = 1
-'''
-interval = "5m"
-
-[connectors.extra]
-deep = 1
-
-[[rules.rule]]
-type = "stale"
-[[rules.rule]]
-"type" = "no_activity"
-days.value = 3
-"""
-
-
-def test_key_lines_track_tables_arrays_and_skip_multiline_strings() -> None:
-    lines = key_lines(TOML)
-    assert lines["state.url"] == 3
-    assert lines["connectors[0]"] == 5
-    assert lines["connectors[0].name"] == 7
-    assert lines["connectors[1].name"] == 11
-    assert "connectors[1].fake" not in lines
-    assert lines["connectors[1].interval"] == 15
-    assert lines["connectors[1].extra.deep"] == 18
-    assert lines["rules.rule[1].type"] == 23
-    assert lines["rules.rule[1].days.value"] == 24
-
-
-def test_line_of_falls_back_to_reference_keys_and_parents() -> None:
-    lines = key_lines('[salesforce]\nauth = "jwt"\nprivate_key_env = "K"\n')
-    assert line_of("salesforce.private_key", lines) == 3
-    assert line_of("salesforce.username", lines) == 1
-    assert line_of("capture.x", lines) is None
 
 
 @pytest.mark.parametrize(
