@@ -24,11 +24,15 @@ from datetime import UTC, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from syncd.config.models import SalesforceConfig
+
 #: Longest Event without multi-day events, and longest Event at all, in minutes.
 ONE_DAY_MINUTES = 1440
 MAX_EVENT_MINUTES = 14 * ONE_DAY_MINUTES
 #: Contacts one Event may relate (Who included) under Shared Activities.
 MAX_CONTACTS_PER_EVENT = 50
+#: ``salesforce.multiday_events`` when nothing says otherwise (its default lives in the model).
+MULTIDAY_DEFAULT: bool = SalesforceConfig.model_fields["multiday_events"].default
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -48,7 +52,7 @@ class OrgRules:
     #: The zone of the user who owns a record (None: not known).
     zone_of: Callable[[str | None], tzinfo] = lambda _owner: UTC
     #: Whether the org enables multi-day events (Events over 24 hours).
-    multiday_events: bool = False
+    multiday_events: bool = MULTIDAY_DEFAULT
     #: Whether the org has Shared Activities (EventRelations beside the Who).
     shared_activities: bool = True
 

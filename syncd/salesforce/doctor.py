@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.capture.org_rules import MULTIDAY_DEFAULT
 from syncd.config import SalesforceConfig
 from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
 from syncd.salesforce.client import SalesforceClient
@@ -173,12 +174,13 @@ def run_doctor(
     """
     client = client_factory()
     try:
-        return _checks(client, bool(settings is not None and settings.multiday_events))
+        multiday = settings.multiday_events if settings is not None else MULTIDAY_DEFAULT
+        return _checks(client, multiday)
     finally:
         client.close()
 
 
-def _checks(client: SalesforceClient, multiday_events: bool = False) -> list[Check]:
+def _checks(client: SalesforceClient, multiday_events: bool) -> list[Check]:
     checks = [_reach(client)]
     if not checks[0].ok:
         return checks
