@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox.latency import Latency
+from sandbox.serving import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,6 @@ MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_TEXT = 40000
 BOT_TOKEN = "xoxb-sandbox-bot-token"
-
-
-class _Quiet(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        """Keep test output clean."""
 
 
 @dataclass
@@ -58,8 +53,10 @@ class Message:
 
 
 @dataclass
-class SlackSandbox:
+class SlackSandbox(Emulator):
     """The emulated workspace."""
+
+    name = "slack"
 
     clock: Callable[[], float] = time.monotonic
     token: str = BOT_TOKEN
@@ -74,8 +71,6 @@ class SlackSandbox:
         self._lock = threading.Lock()
         self._last_post: dict[str, float] = {}
         self._outage = 0
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
         self.webhook_path = "/services/T000/B000/sandboxhook"
         self.webhook_channel = "#alerts-webhook"
 
@@ -108,32 +103,6 @@ class SlackSandbox:
         return [m for m in self.messages if m.channel == channel]
 
     # -- HTTP ------------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> SlackSandbox:
-        """Serve on 127.0.0.1 in a daemon thread."""
-        self._server = make_server(
-            "127.0.0.1",
-            port,
-            self.latency.wrap(self._wsgi),
-            threaded=True,
-            request_handler=_Quiet,
-        )
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05),
-            name="slack-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def describe_credentials(self) -> dict[str, Any]:
         """What ``python -m sandbox serve`` would print for this service."""

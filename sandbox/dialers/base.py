@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
@@ -19,11 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import tls
 from sandbox.latency import Latency
+from sandbox.serving import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +32,6 @@ log = logging.getLogger(__name__)
 def utc_now() -> datetime:
     """The real time, aware."""
     return datetime.now(UTC)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s " + message, type, *args)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -71,7 +67,7 @@ class Window:
         return True, self.limit - len(self._times), 0.0
 
 
-class DialerServer:
+class DialerServer(Emulator):
     """Base of the emulators: serving, counting, fault injection, breach recording."""
 
     name = "dialer"
@@ -91,44 +87,13 @@ class DialerServer:
         self.breaches: list[Breach] = []
         self._faults: deque[tuple[int, dict[str, str], Any]] = deque()
         self._lock = threading.RLock()
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> DialerServer:
-        """Serve on 127.0.0.1 over TLS in a daemon thread."""
-        self._server = make_server(
-            "127.0.0.1", port, self.latency.wrap(self._wsgi), threaded=True,
-            request_handler=_QuietHandler, ssl_context=self.ca.server_ssl_context(),
-        )  # fmt: skip
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        """The base URL, ``https://127.0.0.1:<port>``."""
-        assert self._server is not None, "start() the emulator first"
-        return f"https://127.0.0.1:{self._server.server_port}"
 
     @property
     def ca_bundle(self) -> str:
         """The CA bundle clients trust."""
         return self.ca.ca_bundle_path
-
-    def __enter__(self) -> DialerServer:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- faults and counters -------------------------------------------------------------
 
@@ -156,6 +121,10 @@ class DialerServer:
             self.breaches.append(Breach(group, self.clock(), in_window))
 
     # -- dispatch ------------------------------------------------------------------------
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS with the test CA."""
+        return self.ca.server_ssl_context()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         request = Request(environ)

@@ -16,6 +16,7 @@ import functools
 import json
 import logging
 import re
+import ssl
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -24,7 +25,6 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import tls
@@ -35,6 +35,7 @@ from sandbox.google.errors import ApiError
 from sandbox.google.gmail import Gmail
 from sandbox.google.quota import Quota, Refusal
 from sandbox.latency import Latency
+from sandbox.serving import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,6 @@ CALENDAR_EVENTS_READONLY = "https://www.googleapis.com/auth/calendar.events.read
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s " + message, type, *args)
 
 
 @functools.cache
@@ -81,8 +77,10 @@ def _routes(doc: dict[str, Any], prefix: str) -> list[_Route]:
     return found
 
 
-class GoogleSandbox:
+class GoogleSandbox(Emulator):
     """A strict emulator of Gmail and Calendar for one Workspace domain."""
+
+    name = "google"
 
     def __init__(
         self,
@@ -96,7 +94,6 @@ class GoogleSandbox:
         self.ca_bundle = self._ca.ca_bundle_path
         #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
         self.latency = Latency(latency)
-        self.url = ""
         self.auth = Auth(lambda: f"{self.url}/token")
         self.gmail = Gmail()
         self.calendar = Calendar(self.clock)
@@ -108,7 +105,6 @@ class GoogleSandbox:
             "gmail": _routes(_discovery("gmail.v1.json"), "/"),
             "calendar": _routes(_discovery("calendar.v3.json"), "/calendar/v3/"),
         }
-        self._server: BaseWSGIServer | None = None
         self._served_account: dict[str, Any] | None = None
         self._lock = threading.Lock()
 
@@ -145,39 +141,6 @@ class GoogleSandbox:
 
     # -- server -----------------------------------------------------------------------------
 
-    def start(self, port: int = 0) -> GoogleSandbox:
-        """Serve on 127.0.0.1 (``port`` 0 picks a free one) in a daemon thread."""
-        self._server = make_server(
-            "127.0.0.1",
-            port,
-            self.latency.wrap(self._wsgi),
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=self._ca.server_ssl_context(),
-        )
-        self.url = f"https://127.0.0.1:{self._server.server_port}"
-        server = self._server
-        threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05),
-            name="google-sandbox",
-            daemon=True,
-        ).start()
-        log.info("google sandbox listening on %s", self.url)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GoogleSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     def describe_credentials(self) -> dict[str, Any]:
         """What ``python -m sandbox serve`` prints: endpoints and a service account key.
 
@@ -194,6 +157,10 @@ class GoogleSandbox:
         }
 
     # -- dispatch ---------------------------------------------------------------------------
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS with the test CA."""
+        return self._ca.server_ssl_context()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

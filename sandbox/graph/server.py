@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import ssl
 import threading
 import uuid
 from collections import Counter
@@ -30,7 +31,6 @@ from urllib.parse import urlsplit
 
 import jwt
 from cryptography import x509
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from sandbox import tls
@@ -38,6 +38,7 @@ from sandbox.graph.data import Mailbox, make_id
 from sandbox.graph.routes import GraphError, Routes
 from sandbox.graph.throttle import Throttle
 from sandbox.latency import Latency
+from sandbox.serving import Emulator
 
 log = logging.getLogger(__name__)
 SCOPE = "https://graph.microsoft.com/.default"
@@ -48,20 +49,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Logs through logging at DEBUG instead of stderr."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s " + message, type, *args)
-
-
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
 
 
-class GraphSandbox:
+class GraphSandbox(Emulator):
     """A strict Microsoft Graph + Entra ID emulator on loopback."""
+
+    name = "graph"
 
     def __init__(
         self,
@@ -89,42 +85,11 @@ class GraphSandbox:
         self._tokens: dict[str, tuple[str, datetime]] = {}
         self._lock = threading.Lock()
         self.routes = Routes(self)
-        self.url = ""
-        self._server: BaseWSGIServer | None = None
 
     def __repr__(self) -> str:
         return f"GraphSandbox(url={self.url!r})"
 
     # -- life cycle -----------------------------------------------------------------------------
-
-    def start(self, port: int = 0) -> GraphSandbox:
-        """Serve in a daemon thread on ``port`` (0: a free one); returns self."""
-        self._server = make_server(
-            "127.0.0.1",
-            port,
-            self.latency.wrap(self._wsgi),
-            threaded=True,
-            ssl_context=self._ca.server_ssl_context(),
-            request_handler=_QuietHandler,
-        )
-        self.url = f"https://127.0.0.1:{self._server.server_port}"
-        server = self._server
-        # A short poll interval makes stop() quick (tests start one sandbox each).
-        threading.Thread(target=lambda: server.serve_forever(0.05), daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> GraphSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     @property
     def authority(self) -> str:
@@ -262,6 +227,10 @@ class GraphSandbox:
             self._tokens.clear()
 
     # -- WSGI -----------------------------------------------------------------------------------
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS with the test CA."""
+        return self._ca.server_ssl_context()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)

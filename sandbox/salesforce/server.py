@@ -13,16 +13,15 @@ import atexit
 import json
 import logging
 import shutil
+import ssl
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request as WsgiRequest
 from werkzeug.wrappers import Response
 
@@ -37,6 +36,7 @@ from sandbox.salesforce.objects import org_schema, tooling_schema
 from sandbox.salesforce.seed import DEFAULT_STAGES, replace_stages, seed_csv, stage_rows
 from sandbox.salesforce.store import Store
 from sandbox.salesforce.wire import Request
+from sandbox.serving import Emulator
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """Request handler that logs at DEBUG through logging instead of writing to stderr."""
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        log.debug("%s " + message, type, *args)
-
-
-class SalesforceSandbox:
+class SalesforceSandbox(Emulator):
     """A strict Salesforce org emulator over HTTPS on loopback."""
+
+    name = "salesforce"
 
     def __init__(
         self,
@@ -77,9 +72,6 @@ class SalesforceSandbox:
         self._tooling = Store(tooling_schema(), clock=self.clock)
         self.auth = Auth(clock=self.clock, idle_timeout=session_idle_timeout)
         self.faults = Faults()
-        self.url = ""
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
         self.api = Api(
             self.store, self._tooling, self.auth, self.faults, api_limit, lambda: self.url
         )
@@ -171,29 +163,11 @@ class SalesforceSandbox:
 
     # -- server --------------------------------------------------------------------------------
 
-    def start(self, port: int = 0) -> SalesforceSandbox:
-        """Serve on 127.0.0.1 (``port`` 0 picks a free one) in a daemon thread."""
+    def start(self, port: int = 0) -> Self:
+        """Serve (see :class:`sandbox.serving.Emulator`); slow faults wait again."""
         self.faults.stop.clear()
-        self._server = make_server(
-            "127.0.0.1",
-            port,
-            self.latency.wrap(self._wsgi),
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=self._ca.server_ssl_context(),
-        )
-        self.url = f"https://127.0.0.1:{self._server.server_port}"
         self.auth.login_hosts = frozenset({LOGIN_HOST})
-        server = self._server
-        # A short poll interval keeps stop() quick; the loop only checks a flag.
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05),
-            name="salesforce-sandbox",
-            daemon=True,
-        )
-        self._thread.start()
-        log.info("salesforce sandbox listening on %s", self.url)
-        return self
+        return super().start(port)
 
     @property
     def login_url(self) -> str:
@@ -202,21 +176,13 @@ class SalesforceSandbox:
         return f"https://{LOGIN_HOST}:{port}" if self.url else ""
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
+        """End slow faults' waits at once, then stop serving."""
         self.faults.stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
 
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start() if self._server is None else self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def ssl_context(self) -> ssl.SSLContext:
+        """HTTPS with the test CA."""
+        return self._ca.server_ssl_context()
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         wreq = WsgiRequest(environ)
