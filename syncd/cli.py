@@ -278,7 +278,7 @@ def _print_rows(args: argparse.Namespace, rows: list[dict[str, Any]], title: str
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run syncd once against the sandbox world and print a summary."""
-    from syncd.demo import run_demo
+    from syncd.demo.run import run_demo
 
     return run_demo(json_output=args.json, serve=args.serve)
 

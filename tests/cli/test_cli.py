@@ -14,7 +14,7 @@ import requests
 
 from syncd import __version__
 from syncd.cli import main
-from syncd.demo import EXAMPLE_CONFIG, dummy_environment
+from syncd.demo.world import EXAMPLE_CONFIG, dummy_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 SYNCD = [sys.executable, "-m", "syncd.cli"]

@@ -17,7 +17,7 @@ import pytest
 from sandbox.world.emulators import DemoEmulators
 from sandbox.world.providers import GOOGLE, MICROSOFT
 from syncd.capture.keys import meeting_key, message_key
-from syncd.demo import run_world
+from syncd.demo.run import run_world
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from connectors import base
 from sandbox.maven import MAVEN_STAGES
 from sandbox.salesforce import SalesforceSandbox
 from sandbox.salesforce.seed import stage_rows
 from sandbox.world import DOMAIN, World, build_world
+from syncd.demo.world import CONNECTORS, connector_type
 
 NOW = datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
 
@@ -145,3 +147,10 @@ def test_reps_split_between_providers_hold_the_same_world(
         if provider != "microsoft":  # mbox reps keep their calendar in Google
             assert len(google.calendar.calendar(rep).events) == len(split.meetings.get(rep, []))
     assert split.calls == len(phone.calls) > 0
+
+
+def test_the_demo_config_names_only_production_connector_types() -> None:
+    for name in (*CONNECTORS, "mail-ana"):
+        ctype, kind = connector_type(name)
+        assert ctype in base.types(), name
+        assert kind in base.get(ctype).kinds, name

@@ -22,7 +22,7 @@ import pytest
 
 from sandbox.world.emulators import DemoEmulators
 from syncd.app import App, check_config
-from syncd.demo import run_world
+from syncd.demo.run import run_world
 from syncd.service.scheduler import Service
 from syncd.service.web import WebServer
 
