@@ -20,6 +20,12 @@ by the whole process (:mod:`connectors._google_quota`), sized by ``quota_user_pe
 quota answer that still comes is retried and then gives the mailbox back for the next pass,
 never a skip or a dead letter.
 
+Invitations: under the default ``gmail.metadata`` scope no part's content can be read, so an
+invitation mail is an email (the invitee's calendar connector captures the meeting). With
+``scope = "readonly"`` (``gmail.readonly`` instead) each multipart or ``text/calendar``
+message costs one more ``messages.get(format="raw")``, 5 units, and a ``text/calendar`` part
+with METHOD:REQUEST or CANCEL makes it the meeting (:mod:`syncd.capture.invitations`).
+
 SPAM, TRASH, DRAFT and CHAT are never captured (checked again on each fetched message);
 ``SENT`` marks a message outbound. Quota units are counted per mailbox: :meth:`quota_used`.
 
@@ -29,10 +35,11 @@ Cursor: ``gmail:1:full:<historyId>:<after epoch>:<page token|->`` during the ful
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
@@ -45,6 +52,7 @@ from connectors._google import (
 )
 from connectors._google_quota import QuotaPacer, project_of
 from connectors.base import Connector, ConnectorContext, register
+from syncd.capture.invitations import invitation
 from syncd.capture.item_guard import guard
 from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
@@ -53,10 +61,16 @@ from syncd.model import Activity, Batch, Direction, Email, Skip, SkipReason
 
 #: internalDate (epoch milliseconds) at 10000-01-01: anything later is not a date.
 _MAX_EPOCH_MS = 253_402_300_800_000
-SCOPES = ["https://www.googleapis.com/auth/gmail.metadata"]
+#: ``scope`` setting → the OAuth scope asked for. Metadata (headers only) is the default.
+SCOPES = {
+    "metadata": ["https://www.googleapis.com/auth/gmail.metadata"],
+    "readonly": ["https://www.googleapis.com/auth/gmail.readonly"],
+}
+#: A calendar part can only be the whole message or inside a multipart one.
+_MAY_INVITE = ("multipart/", "text/calendar")
 METADATA_HEADERS = [
     "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "References",
-    "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted",
+    "List-Unsubscribe", "List-Id", "Precedence", "Auto-Submitted", "Content-Type",
 ]  # fmt: skip
 NEVER_CAPTURED = frozenset({"SPAM", "TRASH", "DRAFT", "CHAT"})
 UNITS = {"getProfile": 1, "messages.list": 5, "messages.get": 5, "history.list": 2}
@@ -72,6 +86,7 @@ class GmailSettings(GoogleSettings):
     15,000 per user). Set them to the project's figures, divided between processes sharing it.
     """
 
+    scope: Literal["metadata", "readonly"] = "metadata"
     quota_user_per_minute: int = Field(default=6_000, gt=0)
     quota_project_per_minute: int = Field(default=1_200_000, gt=0)
 
@@ -109,7 +124,8 @@ class GmailConnector(Connector):
     """One Gmail connector for every configured mailbox of a Workspace domain."""
 
     type: ClassVar[str] = "gmail"
-    kinds: ClassVar[frozenset[str]] = frozenset({"email"})
+    # Meetings: invitations, read under scope = "readonly" only.
+    kinds: ClassVar[frozenset[str]] = frozenset({"email", "meeting"})
     settings_model: ClassVar[type[ConnectorSettings]] = GmailSettings
     # 400, not Gmail's maximum of 500: a page is one batch written to Salesforce, and 400 fills
     # two 200-record collection calls exactly (500 would cost 200 + 200 + 100: 3 calls).
@@ -154,7 +170,7 @@ class GmailConnector(Connector):
 
     def _service(self, mailbox: str) -> tuple[Any, str]:
         if mailbox not in self._services:
-            creds = credentials_for(self._settings, mailbox, SCOPES)
+            creds = credentials_for(self._settings, mailbox, SCOPES[self._settings.scope])
             self._projects[mailbox] = project_of(creds)
             self._services[mailbox] = build_service(self._settings, creds, "gmail", "v1")
         return self._services[mailbox]
@@ -247,6 +263,7 @@ class GmailConnector(Connector):
             batch_uri, requests, before=lambda n: self._pace(mailbox, "messages.get", n)
         )
         self.meter.charge(mailbox, "messages.get", len(ids))
+        raws = self._invitation_parts(mailbox, results)
         origin = self.context.origin(self.name, mailbox)
         window = self.context.backfill_start()
         activities: list[Activity] = []
@@ -267,6 +284,9 @@ class GmailConnector(Connector):
             item = guard(mid, lambda r=result, m=mid: normalize_message(r, origin, m))
             if item is None:
                 continue
+            if mid in raws:
+                meeting = guard(mid, lambda m=mid: invitation(raws[m], origin, source_id=m))
+                item = meeting if meeting is not None else item
             if isinstance(item, Skip):
                 skips.append(item)
             elif item.occurred_at < window:
@@ -274,6 +294,43 @@ class GmailConnector(Connector):
             else:
                 activities.append(item)
         return activities, skips, oldest
+
+    def _invitation_parts(self, mailbox: str, results: dict[str, Any]) -> dict[str, bytes]:
+        """Under ``scope = "readonly"``: the MIME of each message that may carry an invitation.
+
+        One more ``messages.get(format="raw")`` (5 units) per multipart or text/calendar
+        message; none under the metadata scope, which never gives a part's content.
+        """
+        if self._settings.scope != "readonly":
+            return {}
+        wanted = [
+            mid
+            for mid, result in results.items()
+            if isinstance(result, dict)
+            and any(
+                str(h.get("value", "")).strip().lower().startswith(_MAY_INVITE)
+                for h in result.get("payload", {}).get("headers", [])
+                if isinstance(h, dict) and str(h.get("name", "")).lower() == "content-type"
+            )
+        ]
+        if not wanted:
+            return {}
+        service, batch_uri = self._service(mailbox)
+        messages = service.users().messages()
+        requests = [(mid, messages.get(userId="me", id=mid, format="raw")) for mid in wanted]
+        answers = self.caller.batch(
+            batch_uri, requests, before=lambda n: self._pace(mailbox, "messages.get", n)
+        )
+        self.meter.charge(mailbox, "messages.get", len(wanted))
+        raws: dict[str, bytes] = {}
+        for mid, answer in answers.items():
+            if isinstance(answer, SyncdError) and not isinstance(answer, Permanent):
+                raise answer  # a quota answer: the mailbox waits for the next pass
+            if isinstance(answer, dict) and isinstance(answer.get("raw"), str):
+                raws[mid] = base64.urlsafe_b64decode(
+                    answer["raw"] + "=" * (-len(answer["raw"]) % 4)
+                )
+        return raws
 
     def _batch(
         self,

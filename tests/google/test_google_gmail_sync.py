@@ -13,9 +13,10 @@ from google_helpers import FakeClock, deliver_mail, gmail_connector, headers
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from sandbox.google import GoogleSandbox
+from syncd.capture.keys import meeting_key
 from syncd.config import CaptureConfig
 from syncd.errors import AuthExpired, ConfigError, CursorExpired
-from syncd.model import Direction, Email
+from syncd.model import Direction, Email, Meeting
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 REP = "rep@ourco.com"
@@ -220,3 +221,38 @@ def test_full_sync_lists_without_q_and_cuts_the_window_by_internal_date(
     assert sorted(e.message_id for e in found) == sorted(f"gm-{i}@globex.com" for i in range(30))
     assert sandbox.methods["gmail.users.messages.list"] == 2  # 20 new, then 10 new + 10 old
     assert cursor is not None and cursor.startswith("gmail:1:hist:")
+
+
+INVITE = (
+    "From: Alice <alice@globex.com>\r\nTo: rep@ourco.com\r\nSubject: Invitation: Review\r\n"
+    "Message-ID: <inv-9@globex.com>\r\nDate: Mon, 09 Mar 2026 09:00:00 +0000\r\n"
+    'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="b"\r\n\r\n'
+    "--b\r\nContent-Type: text/plain\r\n\r\nJoin us.\r\n"
+    "--b\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n"
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:review-9@globex.com\r\n"
+    "DTSTAMP:20260309T090000Z\r\nDTSTART:20260312T140000Z\r\nDTEND:20260312T150000Z\r\n"
+    "SUMMARY:Review\r\nORGANIZER:mailto:alice@globex.com\r\nATTENDEE:mailto:rep@ourco.com\r\n"
+    "END:VEVENT\r\nEND:VCALENDAR\r\n--b--\r\n"
+)
+
+
+@pytest.mark.parametrize("scope", ["metadata", "readonly"])
+def test_an_invitation_is_a_meeting_where_the_scope_lets_its_part_be_read(
+    sandbox: GoogleSandbox, clock: FakeClock, tmp_path: Path, scope: str
+) -> None:
+    when = NOW - timedelta(days=1)
+    sandbox.gmail.deliver(REP, [], when=when, raw=INVITE.encode())
+    deliver_mail(sandbox, REP, 0, 3, NOW - timedelta(hours=1))  # plain text: no extra get
+    connector = gmail_connector(sandbox, tmp_path, (REP,), clock)
+    connector.settings = connector.settings.model_copy(update={"scope": scope})
+    sandbox.reset_counters()
+    batch = connector.pull(REP, None)
+    kinds = sorted(str(a.kind) for a in batch.activities)
+    if scope == "metadata":  # headers only: Gmail never gives the part under this scope
+        assert kinds == ["email"] * 4
+        assert sandbox.quota.calls["gmail.users.messages.get"] == 4
+    else:
+        assert kinds == ["email"] * 3 + ["meeting"]
+        (meeting,) = [a for a in batch.activities if isinstance(a, Meeting)]
+        assert meeting.key == meeting_key("review-9@globex.com")
+        assert sandbox.quota.calls["gmail.users.messages.get"] == 5  # one more, 5 units
