@@ -10,6 +10,17 @@ incoming webhook.
 - Rate limit: about one message per second per channel, on an injectable clock; a faster
   post gets HTTP 429 ``ratelimited`` with ``Retry-After``.
 - Faults: ``outage(n)`` answers the next ``n`` requests with HTTP 503.
+- Interactivity: ``click(message, action_id, user, …)`` does what Slack does when a person
+  clicks a button (https://api.slack.com/interactivity/handling#payloads): POSTs a
+  ``block_actions`` payload as ``payload=<json>`` to ``interactivity_url``, signed as Slack
+  signs (https://api.slack.com/authentication/verifying-requests-from-slack: ``v0=`` +
+  HMAC-SHA256 of ``v0:{timestamp}:{body}`` under ``signing_secret``, headers
+  ``X-Slack-Signature`` and ``X-Slack-Request-Timestamp``), and measures the answer against
+  Slack's three seconds (an answer later than that is shown to the user as an error). It can
+  also send what the product must refuse: unsigned, stale (old timestamp) and replayed.
+- ``users.info`` (with the profile email) and ``chat.update`` (replace a message by
+  ``channel`` and ``ts``, https://api.slack.com/methods/chat.update; ``message_not_found``
+  for an unknown ts); ``updated`` is set on every update so tests wait for the event.
 - Records every message (``messages``), counts every request (``calls``), and serves an HTML
   page of the messages at ``/`` for people running the demo.
 """
@@ -39,6 +50,9 @@ MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_TEXT = 40000
 BOT_TOKEN = "xoxb-sandbox-bot-token"
+SIGNING_SECRET = "sandbox-signing-secret"
+#: Slack shows an error when the app has not answered an interaction within this.
+ACK_SECONDS = 3.0
 
 
 @dataclass
@@ -50,6 +64,23 @@ class Message:
     blocks: list[dict[str, Any]]
     ts: str
     via: str = "api"
+    metadata: dict[str, Any] | None = None
+    edited: int = 0
+
+
+@dataclass
+class Interaction:
+    """One interactivity request the sandbox sent, and how the app answered."""
+
+    action_id: str
+    status: int
+    seconds: float
+    signed: bool
+
+    @property
+    def in_time(self) -> bool:
+        """Answered 200 within Slack's three seconds."""
+        return self.status == 200 and self.seconds < ACK_SECONDS
 
 
 @dataclass
@@ -66,11 +97,16 @@ class SlackSandbox(Emulator):
     url: str = ""
     #: Wait before every request (:mod:`sandbox.latency`); ``latency.seconds`` to change.
     latency: Latency = field(default_factory=Latency)
+    signing_secret: str = SIGNING_SECRET
+    #: The app's interactivity Request URL (where clicks are POSTed).
+    interactivity_url: str = ""
+    interactions: list[Interaction] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._last_post: dict[str, float] = {}
         self._outage = 0
+        self.updated = threading.Condition(self._lock)
         self.webhook_path = "/services/T000/B000/sandboxhook"
         self.webhook_channel = "#alerts-webhook"
 
@@ -144,6 +180,8 @@ class SlackSandbox(Emulator):
             "users.lookupByEmail": self._lookup,
             "conversations.open": self._open,
             "chat.postMessage": self._post,
+            "chat.update": self._update,
+            "users.info": self._info,
         }.get(method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -176,6 +214,123 @@ class SlackSandbox(Emulator):
         if users not in self.users.values():
             return 200, {"ok": False, "error": "user_not_found"}, {}
         return 200, {"ok": True, "channel": {"id": "D" + users[1:]}}, {}
+
+    def _info(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        uid = str(args.get("user", ""))
+        email = next((e for e, u in self.users.items() if u == uid), None)
+        if email is None:
+            return 200, {"ok": False, "error": "user_not_found"}, {}
+        return 200, {"ok": True, "user": {"id": uid, "profile": {"email": email}}}, {}
+
+    def _update(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        problem = self._check(args)
+        if problem:
+            return 200, {"ok": False, "error": problem}, {}
+        channel, ts = str(args.get("channel", "")), str(args.get("ts", ""))
+        with self._lock:
+            found = [m for m in self.messages if m.channel == channel and m.ts == ts]
+            if not found:
+                return 200, {"ok": False, "error": "message_not_found"}, {}
+            found[0].text = args.get("text") or found[0].text
+            found[0].blocks = list(args.get("blocks") or [])
+            found[0].edited += 1
+            self.updated.notify_all()
+        return 200, {"ok": True, "channel": channel, "ts": ts}, {}
+
+    def wait_updated(self, message: Message, timeout: float = 30.0) -> bool:
+        """Wait until ``message`` was edited (chat.update) at least once; False on timeout."""
+        with self._lock:
+            return self.updated.wait_for(lambda: message.edited > 0, timeout)
+
+    def click(
+        self,
+        message: Message,
+        action_id: str,
+        user: str,
+        *,
+        value: str | None = None,
+        selected_date: str | None = None,
+        sign: bool = True,
+        age_seconds: float = 0.0,
+        replay: tuple[bytes, dict[str, str]] | None = None,
+        retry_of: tuple[bytes, dict[str, str]] | None = None,
+    ) -> tuple[Interaction, tuple[bytes, dict[str, str]]]:
+        """Click ``action_id`` in ``message`` as ``user``; the answer and what was sent.
+
+        ``sign=False`` sends no signature, ``age_seconds`` an old timestamp, ``replay`` the
+        exact body and headers of an earlier request, ``retry_of`` the body of an earlier
+        request freshly signed (a retry, as Slack retries with ``X-Slack-Retry-Num``).
+        """
+        import hashlib
+        import hmac
+
+        import requests
+
+        if retry_of is not None:
+            body = retry_of[0]
+        if replay is None and retry_of is None:
+            element, block_id = self._element(message, action_id)
+            action: dict[str, Any] = {
+                "action_id": action_id,
+                "block_id": block_id,
+                "type": element.get("type"),
+                "action_ts": f"{time.time():.6f}",
+            }
+            if element.get("type") == "button":
+                action["value"] = element.get("value")
+            elif element.get("type") == "datepicker":
+                action["selected_date"] = selected_date
+            else:
+                action["value"] = value
+            payload = {
+                "type": "block_actions",
+                "user": {"id": user},
+                "api_app_id": "A0SYNCD",
+                "container": {"type": "message", "message_ts": message.ts},
+                "channel": {"id": message.channel},
+                "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+                "response_url": f"{self.url}/actions/{message.ts}",
+                "trigger_id": f"{time.time():.0f}.trigger",
+                "actions": [action],
+            }
+            from urllib.parse import urlencode
+
+            body = urlencode({"payload": json.dumps(payload)}).encode()
+        if replay is None:
+            stamp = str(int(time.time() - age_seconds))
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Slack-Request-Timestamp": stamp,
+            }
+            if retry_of is not None:
+                headers["X-Slack-Retry-Num"] = "1"
+                headers["X-Slack-Retry-Reason"] = "http_timeout"
+            if sign:
+                base = b"v0:" + stamp.encode() + b":" + body
+                digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+                headers["X-Slack-Signature"] = "v0=" + digest
+        else:
+            body, headers = replay
+        session = requests.Session()
+        session.trust_env = False
+        began = time.monotonic()
+        resp = session.post(self.interactivity_url, data=body, headers=headers, timeout=10)
+        took = time.monotonic() - began
+        done = Interaction(action_id, resp.status_code, took, "X-Slack-Signature" in headers)
+        with self._lock:
+            self.interactions.append(done)
+        return done, (body, headers)
+
+    @staticmethod
+    def _element(message: Message, action_id: str) -> tuple[dict[str, Any], str]:
+        for block in message.blocks:
+            elements = block.get("elements") or []
+            if block.get("type") == "input":
+                elements = [block.get("element") or {}]
+            for element in elements:
+                if element.get("action_id") == action_id:
+                    return element, str(block.get("block_id", ""))
+        raise KeyError(f"no {action_id} in the message")
 
     def _check(self, args: dict[str, Any]) -> str | None:
         blocks = args.get("blocks") or []
@@ -216,8 +371,16 @@ class SlackSandbox(Emulator):
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
             self._last_post[channel] = now
             ts = f"{1_700_000_000 + len(self.messages)}.000100"
+            meta = args.get("metadata")
             self.messages.append(
-                Message(channel, args.get("text") or "", list(args.get("blocks") or []), ts, via)
+                Message(
+                    channel,
+                    args.get("text") or "",
+                    list(args.get("blocks") or []),
+                    ts,
+                    via,
+                    json.loads(meta) if isinstance(meta, str) else meta,
+                )
             )
         return 200, {"ok": True, "channel": channel, "ts": ts}, {}
 

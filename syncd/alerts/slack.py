@@ -184,6 +184,25 @@ class SlackDelivery:
             self._dms[uid] = resp["channel"]["id"]
         return self._dms[uid]
 
+    def user_email(self, user_id: str) -> str | None:
+        """A Slack user's email (``users.info``, needs ``users:read.email``), or None."""
+        if self._web is None or not user_id:
+            return None
+        try:
+            resp = self._call("users.info", http_verb="GET", params={"user": user_id})
+        except Permanent:
+            return None
+        email = ((resp.get("user") or {}).get("profile") or {}).get("email")
+        return str(email).lower() if email else None
+
+    def update(self, channel: str, ts: str, blocks: list[dict[str, Any]], text: str) -> None:
+        """Replace a message's content (``chat.update``), e.g. the buttons by what was done."""
+        if self._web is None:
+            return
+        self._call(
+            "chat.update", json={"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+        )
+
     # -- posting -------------------------------------------------------------------------
 
     def _pace(self, channel: str) -> None:

@@ -246,6 +246,9 @@ class SlackAlerts(Section):
     mode: Literal["app", "webhook"] = "app"
     token: SecretRef | None = secret_field("bot token (xoxb-…), app mode")
     webhook_url: SecretRef | None = secret_field("incoming webhook URL, webhook mode")
+    #: The Slack app's signing secret: with it, deal messages carry buttons and the service
+    #: takes their clicks at ``/webhooks/slack`` (the app's interactivity Request URL).
+    signing_secret: SecretRef | None = secret_field("signing secret, for buttons (app mode)")
     fallback_channel: NonEmpty | None = None
     cooldown: Duration = timedelta(days=3)
     #: Lowest severity DMed at once when a finding is new or worse; the rest wait for the
@@ -259,6 +262,11 @@ class SlackAlerts(Section):
     salesforce_base_url: HttpsUrl | None = None
     #: The Slack Web API base; only the sandbox (``python -m sandbox serve``) changes it.
     api_url: NonEmpty = "https://slack.com/api/"
+
+    @property
+    def takes_clicks(self) -> bool:
+        """Deal messages carry buttons: app mode with a signing secret for their clicks."""
+        return self.mode == "app" and self.signing_secret is not None
 
     @classmethod
     def cross_check(cls, data: dict[str, Any]) -> Iterator[tuple[Loc, str]]:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from syncd.alerts import digests, dispatch
+from syncd.alerts.actions import buttons
 from syncd.alerts.blocks import deal_message
 from syncd.alerts.slack import SlackDelivery
 from syncd.config import Config, SlackAlerts
@@ -86,7 +87,11 @@ def run_rules(
     def render_deal(st: DealStory) -> dict[str, Any]:
         reasons = [(f.rule, f.summary) for f in st.shown]
         deal = digests.deal_dict(deals[st.opportunity_id])
-        return deal_message(deal, reasons, st.primary.action, link_base, merged=len(st.merged))
+        message = deal_message(deal, reasons, st.primary.action, link_base, merged=len(st.merged))
+        if slack.takes_clicks:
+            # Buttons only where their clicks reach us (the interactivity endpoint is on).
+            message["blocks"][-1:-1] = buttons(st.opportunity_id, deal["close_date"])
+        return message
 
     outcome = apply(store, evaluation, now=now, cooldown=slack.cooldown, dry_run=dry_run)
     plan = dispatch.plan(

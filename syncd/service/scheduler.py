@@ -122,13 +122,20 @@ class Service:
             self.readiness,
             worker_id=self.worker.id,
             intervals=intervals,
-            webhooks=webhook_receivers(self.connectors),
+            webhooks=webhook_receivers(self.connectors) | self._slack_actions(),
         )
         self.scheduler: BackgroundScheduler | None = None
         self.web: WebServer | None = None
         self._heartbeat: Heartbeat | None = None
         #: The latest rounds' reports (at most :data:`REPORTS_KEPT`), newest last.
         self.reports: deque[WorkReport] = deque(maxlen=REPORTS_KEPT)
+
+    def _slack_actions(self) -> dict[str, Any]:
+        """``/webhooks/slack``: the deal messages' buttons, when a signing secret is set."""
+        from syncd.alerts.interactivity import receiver
+
+        self.slack_actions = receiver(self.app)
+        return {"slack": self.slack_actions} if self.slack_actions is not None else {}
 
     # -- jobs ------------------------------------------------------------------------------
 
@@ -426,6 +433,8 @@ class Service:
             released = 0
         if self.web is not None:
             self.web.stop()
+        if self.slack_actions is not None:
+            self.slack_actions.stop()  # clicks already acknowledged are done before exit
         took = time.monotonic() - began
         log.info("drained", extra={"seconds": round(took, 3), "leases_released": released})
         return took

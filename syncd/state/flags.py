@@ -145,6 +145,19 @@ class Flags:
                     .values(state="resolved", resolved_at=now, updated_at=now)
                 )
 
+    def annotate(self, flag_id: int, key: str, entry: Any) -> Flag:
+        """Append ``entry`` to the list ``details[key]`` (who did what to the flag)."""
+        with self._scope.session() as session:
+            row = session.get(FlagRow, flag_id, with_for_update=True)
+            if row is None:
+                raise KeyError(f"no flag with id {flag_id}")
+            details = dict(row.details or {})
+            details[key] = [*details.get(key, []), entry]
+            row.details = details
+            row.updated_at = self._scope.now()
+            session.flush()
+            return _flag(row)
+
     def _change(self, flag_id: int, **values: Any) -> Flag:
         with self._scope.session() as session:
             row = session.get(FlagRow, flag_id, with_for_update=True)

@@ -76,6 +76,7 @@ def config(immediate: str = "warning") -> Any:
                 managers=(),
                 immediate=immediate,
                 per_deal_interval=timedelta(days=1),
+                takes_clicks=False,
             )
         ),
     )

@@ -72,6 +72,7 @@ CONFIG = SimpleNamespace(
             managers=("boss@ourco.com",),
             immediate="critical",
             per_deal_interval=timedelta(days=1),
+            takes_clicks=False,
         )
     ),
 )
