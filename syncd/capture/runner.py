@@ -22,9 +22,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.base import Connector
 from syncd.capture.addresses import InternalParties
 from syncd.capture.match import DEFAULT_POLICY, Match, match
 from syncd.capture.org_rules import OrgRules, rep_zones
@@ -43,6 +42,9 @@ from syncd.model import Activity, Batch, activity_from_dict
 from syncd.ports import DirectoryView, Writer
 from syncd.state import LedgerEntry, Store, Transaction
 from syncd.state.cursors import DEFAULT_STREAM
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
 
 log = logging.getLogger(__name__)
 
