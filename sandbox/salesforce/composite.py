@@ -1,5 +1,9 @@
 """POST /composite: up to 25 subrequests in one API call, with ``@{ref.field}`` references.
 
+References reach into arrays (``@{newRecords[0].id}``, ``@{q.records[0].Id}``); one that names
+no value (the id of a record that failed) fails its subrequest with INVALID_REFERENCE.
+https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm
+
 Subrequests run through the same router as top-level requests (without counting or faults);
 with ``allOrNone`` the first failure rolls back everything before it and halts the rest.
 """
@@ -55,23 +59,48 @@ def run_composite(store: Store, route: Route, body: Any) -> tuple[int, Any]:
     return 200, {"compositeResponse": out}
 
 
+class _BadReference(Exception):
+    """A ``@{…}`` reference that names no value (a failed record has no id)."""
+
+
+_REF = re.compile(r"@\{([A-Za-z0-9_.\[\]]+)\}")
+_PART = re.compile(r"([A-Za-z0-9_]*)((?:\[\d+\])*)$")
+
+
+def _resolve(results: dict[str, Any], path: str) -> Any:
+    """``ref.field``, ``ref[0].id`` or ``ref.records[0].Id`` in earlier subrequests' bodies."""
+    value: Any = results
+    for part in path.split("."):
+        m = _PART.match(part)
+        if m is None:
+            raise _BadReference(path)
+        if m.group(1):
+            value = value.get(m.group(1)) if isinstance(value, dict) else None
+        for index in re.findall(r"\[(\d+)\]", m.group(2)):
+            i = int(index)
+            value = value[i] if isinstance(value, list) and i < len(value) else None
+        if value is None:
+            raise _BadReference(path)
+    return value
+
+
 def _subrequest(route: Route, sub: dict[str, Any], results: dict[str, Any]) -> tuple[int, Any]:
     def substitute(text: str) -> str:
-        def one(m: re.Match[str]) -> str:
-            value: Any = results
-            for part in m.group(1).split("."):
-                value = value.get(part) if isinstance(value, dict) else None
-            return str(value)
+        return _REF.sub(lambda m: str(_resolve(results, m.group(1))), text)
 
-        return re.sub(r"@\{([A-Za-z0-9_.]+)\}", one, text)
-
-    url = substitute(str(sub.get("url", "")))
+    try:
+        url = substitute(str(sub.get("url", "")))
+        body = sub.get("body")
+        raw = substitute(json.dumps(body)).encode() if body is not None else b""
+    except _BadReference as bad:
+        # Salesforce refuses the whole subrequest when a reference has no value.
+        ref = str(bad).split(".")[0].split("[")[0]
+        message = f"Invalid reference specified. No value for {bad} found in {ref}."
+        return 400, [{"errorCode": "INVALID_REFERENCE", "message": message}]
     path, _, query = url.partition("?")
     m = DATA_PATH.match(path)
     if m is None:
         return 404, NOT_FOUND.body()
-    body = sub.get("body")
-    raw = substitute(json.dumps(body)).encode() if body is not None else b""
     req = Request(str(sub.get("method", "GET")).upper(), path, dict(parse_qsl(query)), {}, raw)
     try:
         return route(req, m.group(3) or "/")

@@ -4,13 +4,15 @@ Before a write: defaults, compound names, Event date/time arithmetic, Opportunit
 fields (IsClosed, IsWon, Probability, ForecastCategoryName from OpportunityStage) and the derived
 AccountId of activities. After a write: OpportunityHistory / OpportunityFieldHistory rows and
 LastActivityDate on Contact, Account and Opportunity (the latest due date of closed tasks and
-past events), which the deal rules read.
+past events), which the deal rules read; an EmailMessage's relations and activity
+(:mod:`.email_rules`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.salesforce import email_rules
 from sandbox.salesforce.activity_rules import (
     check_event_length,
     check_event_relation,
@@ -61,6 +63,10 @@ def before_write(store: Store, obj: SObjectType, row: dict[str, Any], old: dict 
         check_event_length(store, row)
     if obj.name == "EventRelation" and old is None:
         check_event_relation(store, row)
+    if obj.name == "EmailMessage":
+        email_rules.take_junctions(row)
+    if obj.name == "EmailMessageRelation" and old is None:
+        email_rules.relation_defaults(store, row)
     if obj.name in ("Task", "Event"):
         row["AccountId"] = _activity_account(store, row)
     if obj.name == "Opportunity":
@@ -190,6 +196,8 @@ def after_write(
         _opportunity_history(store, row, old)
     elif obj.name in ("Task", "Event"):
         _last_activity(store, obj.name, row)
+    elif obj.name == "EmailMessage":
+        email_rules.after_write(store, row, old)
 
 
 def _opportunity_history(store: Store, row: dict[str, Any], old: dict | None) -> None:

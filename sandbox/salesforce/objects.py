@@ -35,6 +35,10 @@ def _b(name: str, **kw: Any) -> Field:
     return Field(name, "boolean", 0, nillable=False, **kw)
 
 
+def _junction(name: str) -> Field:
+    return Field(name, "junctionidlist", 0, reference_to=("Contact", "Lead", "User"))
+
+
 def _t(name: str, type_: str, **kw: Any) -> Field:
     return Field(name, type_, 0, **kw)
 
@@ -65,6 +69,10 @@ OCR_ROLES = (
     "Other",
 )
 FORECAST_CATEGORIES = ("Omitted", "Pipeline", "Best Case", "Commit", "Closed")
+#: EmailMessage.Status: New, Read, Replied, Sent, Forwarded, Draft (the values are digits).
+EMAIL_STATUSES = ("0", "1", "2", "3", "4", "5")
+#: EmailMessage's JunctionIdList fields (contacts, leads and users addressed).
+JUNCTION_FIELDS = ("ToIds", "CcIds", "BccIds")
 PHONE_FIELDS = ("Phone", "MobilePhone", "HomePhone", "OtherPhone")
 #: TimeZoneSidKey values: IANA zone names, as Salesforce's time zone picklist holds
 #: (https://help.salesforce.com/s/articleView?id=sf.admin_supported_timezone.htm).
@@ -249,36 +257,52 @@ def _objects() -> dict[str, list[Field]]:
             _t("RespondedDate", "datetime"),
             _s("Response", 255),
         ],
+        # Enhanced Email's EmailMessage and EmailMessageRelation, field by field as the Object
+        # Reference lists them (types, lengths, create/update); rules in .email_rules.
+        # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_emailmessage.htm
         "EmailMessage": [
             _s("Subject", 3000),
             _ta("TextBody", 131072),
             _ta("HtmlBody", 131072),
             _ta("Headers", 32000),
-            _s("FromAddress", 1000),
+            Field("FromAddress", "email", 1000),
             _s("FromName", 1000),
             _ta("ToAddress", 4000),
             _ta("CcAddress", 4000),
             _ta("BccAddress", 4000),
+            # JunctionIdList: contacts, leads and users; each id becomes an
+            # EmailMessageRelation row. Written, never read back by SOQL.
+            *(_junction(name) for name in JUNCTION_FIELDS),
             _t("MessageDate", "datetime"),
             _s("MessageIdentifier", 255),
             _s("ThreadIdentifier", 255),
-            _b("Incoming"),
-            _req(_pl("Status", ("0", "1", "2", "3", "4", "5"), restricted=True)),
+            _b("Incoming", updateable=False),
+            _b("IsExternallyVisible"),
+            _b("IsClientManaged", updateable=False),
+            _ro("HasAttachment", "boolean", nillable=False),
+            _ro("IsBounced", "boolean", nillable=False),
+            _ro("IsOpened", "boolean", nillable=False),
+            _ro("FirstOpenedDate", "datetime"),
+            _ro("LastOpenedDate", "datetime"),
+            _req(_pl("Status", EMAIL_STATUSES, restricted=True)),
             _ref("ActivityId", ("Task",), "Activity"),
+            _ref("ParentId", ("Case",), "Parent"),
             _ref("RelatedToId", WHAT_TARGETS, "RelatedTo"),
+            _ref("ReplyToEmailMessageId", ("EmailMessage",), "ReplyToEmailMessage"),
         ],
+        # https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_emailmessagerelation.htm
         "EmailMessageRelation": [
             _req(_ref("EmailMessageId", ("EmailMessage",), "EmailMessage", updateable=False)),
-            _ref("RelationId", ("Contact", "Lead", "User"), "Relation"),
-            _s("RelationAddress", 1000),
+            _ref("RelationId", ("Contact", "Lead", "User"), "Relation", updateable=False),
+            Field("RelationAddress", "email", 1000),
             _req(
                 _pl(
                     "RelationType",
-                    ("FromAddress", "ToAddress", "CcAddress", "BccAddress"),
+                    ("FromAddress", "ToAddress", "CcAddress", "BccAddress", "OtherAddress"),
                     restricted=True,
                 )
             ),
-            _s("RelationObjectType", 255),
+            _ro("RelationObjectType", "string", 255),
         ],
         "OpportunityContactRole": [
             _req(_ref("OpportunityId", ("Opportunity",), "Opportunity", updateable=False)),

@@ -207,7 +207,11 @@ class RecordsApi:
         attrs = record.get("attributes")
         if not isinstance(attrs, dict) or not attrs.get("type"):
             raise RecordError("INVALID_TYPE", "Must send a concrete entity type.")
-        return self._obj(str(attrs["type"])).name
+        obj = self.store.schema.get(str(attrs["type"]))
+        if obj is None:
+            # An object the org does not have (EmailMessage without Enhanced Email).
+            raise RecordError("INVALID_TYPE", f"sObject type '{attrs['type']}' is not supported.")
+        return obj.name
 
     def collection_create(self, body: Any, lock: Fault | None) -> Reply:
         """POST /composite/sobjects."""

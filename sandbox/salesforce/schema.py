@@ -287,6 +287,13 @@ class Schema:
         """Return the object named ``name`` (any case), or None."""
         return self._lower.get(name.lower())
 
+    def remove_object(self, name: str) -> None:
+        """Take an object out of the org (a feature turned off): describe, REST, SOQL lose it."""
+        obj = self._lower.pop(name.lower(), None)
+        if obj is not None:
+            self.objects.pop(obj.name, None)
+            self.by_prefix.pop(obj.key_prefix, None)
+
     def add_custom_field(self, object_name: str, f: Field) -> list[str]:
         """Add a custom field (``Activity`` means Task and Event); return the objects changed."""
         targets = ["Task", "Event"] if object_name.lower() == "activity" else [object_name]

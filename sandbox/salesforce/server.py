@@ -254,6 +254,14 @@ class SalesforceSandbox(Emulator):
         for name in SHARED_ACTIVITY_FIELDS:
             obj.remove(name)
 
+    def disable_enhanced_email(self) -> None:
+        """Make this an org without Enhanced Email: no EmailMessage for the API user.
+
+        https://help.salesforce.com/s/articleView?id=sf.enable_enhanced_email.htm
+        """
+        for name in ("EmailMessage", "EmailMessageRelation"):
+            self.store.schema.remove_object(name)
+
     def records(self, sobject: str) -> list[dict[str, Any]]:
         """Return copies of the live and deleted records of ``sobject``."""
         with self.store.lock:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sandbox.salesforce import effects, permissions, validate
+from sandbox.salesforce import effects, email_rules, permissions, validate
 from sandbox.salesforce.errors import ApiError, RecordError
 from sandbox.salesforce.objects import org_schema
 from sandbox.salesforce.schema import Field, Schema, SObjectType
@@ -249,6 +249,8 @@ class Store:
                 raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [])
             values = validate.prepare(self, obj, data, creating=False, system=system, lenient=False)
             values.pop("Id", None)
+            if obj.name == "EmailMessage" and not system:
+                email_rules.check_update(obj, old, values)
             row = {**old, **values}
             now = self.now()
             if not (system and "LastModifiedDate" in values):

@@ -50,6 +50,8 @@ def prepare(
         value = coerce(f, raw, lenient=lenient)
         if f.type in ("reference", "id") and value is not None:
             value = check_reference(store, obj, f, value, check_exists=not lenient)
+        if f.type == "junctionidlist" and value is not None:
+            value = [check_reference(store, obj, f, v, check_exists=not lenient) for v in value]
         values[f.name] = value
     if read_only:
         verb = "create" if creating else "update"

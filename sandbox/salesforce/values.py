@@ -205,4 +205,9 @@ def coerce(f: Field, value: Any, *, lenient: bool = False) -> Any:
         return format_datetime(parsed)
     if kind == "reference":
         return value  # checked against the store by the validator
+    if kind == "junctionidlist":
+        # A JSON array of ids (EmailMessage.ToIds); each is checked like a reference.
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise json_parser_error(value, "JunctionIdList")
+        return list(value)
     raise ApiError(400, "INVALID_TYPE", f"unsupported field type {kind}")
