@@ -10,14 +10,18 @@ mailbox's credentials are refused.
 :class:`Outages` turns a stream of such failures into state changes: the first failure of a
 scope logs one ERROR line with the fix and raises one ops alert (the ``syncd_ops_alerts``
 counter and the ``syncd_outage`` gauge), later ones are silent (DEBUG), and the first success
-afterwards logs one INFO line "recovered". A wrong client secret used to write ten ~85-line
-tracebacks in 0.3 s; now it writes one line until it is fixed, and one when it is.
+afterwards logs one INFO line "recovered". A stopped scope is tried again after 1 s, then 2,
+4, … up to 5 minutes (:meth:`Outages.due`), not on every firing. A wrong client secret used
+to write ten ~85-line tracebacks in 0.3 s; now it writes one line until it is fixed, and one
+when it is.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from syncd.errors import AuthExpired, BudgetExhausted, WritesRefused
@@ -27,6 +31,10 @@ log = logging.getLogger(__name__)
 
 STOPPING = (AuthExpired, WritesRefused, BudgetExhausted)
 SALESFORCE = "salesforce"
+#: While a scope is stopped it is tried again after this long, doubling up to :data:`MAX_PAUSE`
+#: (Salesforce counts failed sign-ins against the user: a probe a second would reach its
+#: 3,600 logins an hour).
+FIRST_PAUSE, MAX_PAUSE = 1.0, 300.0
 
 _FIXES = {
     AuthExpired: "check the credentials the config points to and that the app is still "
@@ -61,10 +69,20 @@ def fix_for(exc: BaseException) -> str:
 class Outages:
     """The scopes stopped now, and the once-per-change logging and alerting of them."""
 
-    def __init__(self, metrics: Any | None = None) -> None:
+    def __init__(
+        self, metrics: Any | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.metrics = metrics
+        self.clock = clock
         self._active: dict[str, str] = {}  # scope -> error class
+        self._retry: dict[str, tuple[float, float]] = {}  # scope -> (next try, pause)
         self._lock = threading.Lock()
+
+    def due(self, scope: str = SALESFORCE) -> bool:
+        """Whether a stopped ``scope`` may be tried again now (always, when it is not stopped)."""
+        with self._lock:
+            at = self._retry.get(scope)
+        return at is None or self.clock() >= at[0]
 
     def active(self, scope: str = SALESFORCE) -> bool:
         """Whether ``scope`` is stopped now."""
@@ -82,6 +100,8 @@ class Outages:
         with self._lock:
             new = self._active.get(scope) != kind
             self._active[scope] = kind
+            pause = FIRST_PAUSE if new else min(self._retry[scope][1] * 2, MAX_PAUSE)
+            self._retry[scope] = (self.clock() + pause, pause)
         if not new:
             log.debug("still stopped", extra={"scope": scope, "error_class": kind})
             return False
@@ -97,6 +117,7 @@ class Outages:
         """Record a success of ``scope``; True (and one log line) when it was stopped."""
         with self._lock:
             kind = self._active.pop(scope, None)
+            self._retry.pop(scope, None)
         if kind is None:
             return False
         log.info("%s recovered", scope, extra={"scope": scope, "error_class": kind})

@@ -239,6 +239,9 @@ class Service:
         report = WorkReport()
         if self.drain.is_set():
             return report
+        if self.outages.active(SALESFORCE) and not self.outages.due(SALESFORCE):
+            log.debug("capture paused: salesforce is stopped", extra={"connector": name})
+            return report
         if not self.readiness.directory_ok and not self.load_directory():
             level = logging.DEBUG if self.outages.active(SALESFORCE) else logging.WARNING
             log.log(level, "capture skipped: no directory yet", extra={"connector": name})

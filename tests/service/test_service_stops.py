@@ -47,8 +47,17 @@ def test_a_refused_sign_in_is_logged_once_alerted_once_and_its_recovery_once(
     try:
         with App(load_config(org.config)) as app:
             service = Service(app, listen="")
+            now = [0.0]
+            service.outages.clock = lambda: now[0]
+            signed_in_by_setup = org.sb.calls["oauth"]
             for _ in range(5):
                 service.capture_job("archive")
+                now[0] += 1.0
+            # Paused, not hammered: tried at 0, 1 and 3 s (pauses of 1 s, then 2, then 4).
+            assert org.sb.calls["oauth"] - signed_in_by_setup == 3
+            now[0] += 600.0
+            service.capture_job("archive")
+            assert org.sb.calls["oauth"] - signed_in_by_setup == 4
             stops = _stops(caplog)
             assert len(stops) == 1 and stops[0].levelno == logging.ERROR
             assert "fix:" in stops[0].getMessage() and "doctor" in stops[0].getMessage()
@@ -59,6 +68,7 @@ def test_a_refused_sign_in_is_logged_once_alerted_once_and_its_recovery_once(
             assert org.sb.count("Task") == 0
 
             org.sb.faults.clear()
+            now[0] += 600.0
             service.capture_job("archive")
             service.capture_job("archive")
             recovered = [r for r in caplog.records if r.getMessage() == "salesforce recovered"]
@@ -79,7 +89,12 @@ def test_writes_refused_by_field_level_security_wait_and_land_after_setup(
     try:
         with App(load_config(org.config)) as app:
             service = Service(app, listen="")
-            reports = [service.capture_job("archive") for _ in range(3)]
+            now = [0.0]
+            service.outages.clock = lambda: now[0]
+            reports = []
+            for _ in range(3):
+                reports.append(service.capture_job("archive"))
+                now[0] += 600.0  # past every pause: each round tries again
             assert all(r.failed == ["archive/ana@ourco.com"] for r in reports), reports
             stops = _stops(caplog)
             assert len(stops) == 1 and "syncd setup salesforce" in stops[0].getMessage()
