@@ -65,12 +65,14 @@ class App:
     sleep: Callable[[float], None] | None = None
     #: The connector types to build from (the same the config was loaded with).
     types: Registry = field(default_factory=builtins)
+    #: The command holding a SQLite store's single-process lock; None for read-only commands.
+    hold: str | None = "syncd"
     _closers: list[Callable[[], None]] = field(default_factory=list)
 
     @cached_property
     def store(self) -> Store:
         """The state store, migrated."""
-        store = Store.open(self.config.state.url)
+        store = Store.open(self.config.state.url, hold=self.hold)
         self._closers.append(store.close)
         return store
 

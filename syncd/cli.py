@@ -150,10 +150,11 @@ def render_status(data: dict[str, Any], console: Console) -> None:
     )
 
 
-def _app(args: argparse.Namespace) -> Any:
+def _app(args: argparse.Namespace, *, writes: bool = True) -> Any:
+    """The App for ``args``; a writing command holds a SQLite store against a second process."""
     from syncd.app import App
 
-    return App(_load(args))
+    return App(_load(args), hold=f"syncd {args.command}" if writes else None)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -221,7 +222,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_unmatched(args: argparse.Namespace) -> int:
     """List the unmatched queue, or match it again against a fresh directory."""
-    with _app(args) as app:
+    with _app(args, writes=args.action != "list") as app:
         if args.action == "rematch":
             outcomes = app.rematch(limit=args.limit)
             _out().print(
@@ -241,7 +242,7 @@ def cmd_unmatched(args: argparse.Namespace) -> int:
 
 def cmd_deadletter(args: argparse.Namespace) -> int:
     """List dead letters (with file and line where the source was a file), or retry them."""
-    with _app(args) as app:
+    with _app(args, writes=args.action != "list") as app:
         letters = app.store.dead_letters.list(limit=args.limit)
         if args.action == "retry":
             outcomes = app.runner.retry_dead_letters(letters)
@@ -288,7 +289,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from syncd.explain import explain_eml, explain_ics, explain_key
     from syncd.explain_render import render
 
-    with _app(args) as app:
+    with _app(args, writes=False) as app:
         if args.eml is not None or args.ics is not None:
             flag, path = ("--eml", Path(args.eml)) if args.eml else ("--ics", Path(args.ics))
             if not path.is_file():
@@ -312,7 +313,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from syncd.backfill import Backfill, UnitReport, parse_since
 
     config = _load(args)
-    with App(config) as app:
+    with App(config, hold="syncd backfill") as app:
         since = parse_since(args.since, app.clock().date())
         tasks: dict[tuple[str, str], Any] = {}
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -375,7 +376,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _load(args)
     drain = Drain()  # backoff waits end early when a stop would otherwise wait for them
-    with App(config, sleep=drain.sleep) as app:
+    with App(config, sleep=drain.sleep, hold="syncd run") as app:
         service = Service(app, drain=drain)
         if args.once:
             reports = service.run_once()

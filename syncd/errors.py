@@ -14,8 +14,11 @@
     ├── CursorExpired      the saved cursor is too old: full resync of a bounded window
     ├── WritesRefused      every write is refused for one org-wide cause (key field hidden by
     │                      field-level security, no access to Task): stop, keep items pending
-    └── BudgetExhausted    the daily API allocation (less the reserve) is spent: stop writing
-                           until the rolling window allows
+    ├── BudgetExhausted    the daily API allocation (less the reserve) is spent: stop writing
+    │                      until the rolling window allows
+    └── StoreUnusable      the state store cannot be used as it is: stop, say why and the fix
+        ├── StoreHeld      a SQLite store another process holds (it names the pid and host)
+        └── StoreReplaced  the store is not the one opened (file deleted or replaced)
 
 Connectors and the Salesforce client translate vendor errors into these at their edge; nothing
 above them catches a vendor exception.
@@ -132,3 +135,19 @@ class BudgetExhausted(SyncdError):
             f"Salesforce API budget reached: {used}/{limit} calls used, "
             f"{reserve:.0%} kept in reserve for people using the org"
         )
+
+
+class StoreUnusable(SyncdError):
+    """The state store cannot be used as it is; the message names the cause and the fix."""
+
+
+class StoreHeld(StoreUnusable):
+    """A SQLite state store is held by another process (SQLite serves one process)."""
+
+
+class StoreReplaced(StoreUnusable):
+    """The store's identity changed under a running process: its file was deleted or replaced.
+
+    Writing on would start an empty ledger (every activity written again after a restart), so
+    the units stop instead.
+    """

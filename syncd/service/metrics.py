@@ -46,8 +46,14 @@ class StoreCollector(Collector):
         self.clock = clock
 
     def collect(self) -> Iterator[Metric]:
-        """Yield the metric families (an unreachable store yields only ``syncd_store_up 0``)."""
-        up = GaugeMetricFamily("syncd_store_up", "1 when the state store answered this scrape")
+        """Yield the metric families (an unreachable store yields only ``syncd_store_up 0``).
+
+        ``syncd_store_up`` is 1 only when a write commits (the readiness probe): a full disk
+        or a read-only file reads as down even though reads still answer.
+        """
+        up = GaugeMetricFamily(
+            "syncd_store_up", "1 when the state store answered this scrape and a write commits"
+        )
         try:
             report = self.store.status()
             kinds = self.store.ledger.count_by_kind()
@@ -56,7 +62,7 @@ class StoreCollector(Collector):
             up.add_metric([], 0)
             yield up
             return
-        up.add_metric([], 1)
+        up.add_metric([], 0 if self.store.commit_problem() else 1)
         yield up
         yield from self._units(report)
         written = CounterMetricFamily(

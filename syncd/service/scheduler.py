@@ -54,6 +54,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.config.durations import cron_trigger
+from syncd.errors import StoreUnusable
 from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
@@ -127,6 +128,8 @@ class Service:
         self.scheduler: BackgroundScheduler | None = None
         self.web: WebServer | None = None
         self._heartbeat: Heartbeat | None = None
+        #: Why the daemon stopped itself (the store was replaced or deleted), or None.
+        self.fatal: str | None = None
         #: The latest rounds' reports (at most :data:`REPORTS_KEPT`), newest last.
         self.reports: deque[WorkReport] = deque(maxlen=REPORTS_KEPT)
 
@@ -303,6 +306,11 @@ class Service:
             self.metrics.passes.labels(connector, "error").inc()
             if stops(exc):
                 self.outages.failed(scope_of(exc, f"{connector}/{mailbox}"), exc)
+            if isinstance(exc, StoreUnusable) and self.fatal is None:
+                # Writing on would start over on an empty ledger: every unit stops here.
+                self.fatal = str(exc)
+                log.error("stopping: %s", exc)
+                self.drain.request("the state store is unusable")
             raise
         finally:
             runner.should_stop = None
@@ -451,7 +459,7 @@ class Service:
         while not self.drain.wait(1.0):
             pass
         self.stop()
-        return 0
+        return 0 if self.fatal is None else 1
 
     def run_once(self) -> list[WorkReport]:
         """One round of every capture job and the directory job, no scheduler (``--once``).

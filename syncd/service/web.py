@@ -1,9 +1,10 @@
 """HTTP endpoints of the daemon: a werkzeug WSGI app and a threaded server on ``service.listen``.
 
 - ``/healthz``: the process is alive and serving (200, always).
-- ``/readyz``: 200 when the state store answers, the last directory load succeeded and the
-  daemon is not stopping; 503 with a JSON ``reason`` otherwise (a load balancer or systemd
-  watchdog can act on it).
+- ``/readyz``: 200 when a write to the state store commits (a full disk, a read-only or a
+  deleted file fail it, not only a dead connection), the last directory load succeeded and
+  the daemon is not stopping; 503 with a JSON ``reason`` otherwise (a load balancer or
+  systemd watchdog can act on it).
 - ``/metrics``: Prometheus text exposition from this process's registry.
 - ``/``: the HTML status page.
 
@@ -20,7 +21,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -114,22 +114,17 @@ class WebApp:
         """Alive."""
         return Response("ok\n", mimetype="text/plain")
 
-    def store_reachable(self) -> bool:
-        """One trivial query against the state store."""
-        try:
-            with self.store.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception:  # any failure means not ready; the reason is logged, not served
-            log.warning("readiness: state store unreachable", exc_info=True)
-            return False
-        return True
+    def store_problem(self) -> str | None:
+        """None when a write commits in the state store, else the error's class."""
+        return self.store.commit_problem()  # type: ignore[no-any-return]
 
     def readiness_reason(self) -> str | None:
         """None when ready, else why not."""
         if self.readiness.draining:
             return "stopping: finishing the batch in flight"
-        if not self.store_reachable():
-            return "the state store is unreachable"
+        problem = self.store_problem()
+        if problem is not None:
+            return f"the state store cannot commit ({problem})"
         if not self.readiness.directory_ok:
             return self.readiness.directory_reason
         return None

@@ -15,6 +15,10 @@ waiting for it, indefinitely. Established connections use TCP keepalives and a T
 (:data:`PG_TCP`), so one whose peer vanished mid-query (a network partition) fails in about a
 minute instead of the kernel's default of some 15 minutes. Keys in the URL win over these.
 
+A new SQLite file is created 0600 before SQLite opens it (its WAL and shared-memory files take
+the database file's mode): it holds unmatched subjects and addresses, and a umask of 022
+would leave it readable to every local user outside systemd.
+
 Both hide statement parameters in error messages (``hide_parameters``): a failed insert would
 otherwise quote the values it carried (an unmatched email's subject and participants) into
 the logs and the run's stored error. The statement itself is still named.
@@ -22,8 +26,11 @@ the logs and the run's stored error. The statement itself is still named.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 import time
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -64,6 +71,7 @@ def make_engine(url: str | URL) -> Engine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False}
+        _create_private(parsed)
         if is_sqlite_memory(parsed):
             # One shared connection, or every checkout would see an empty database.
             kwargs["poolclass"] = StaticPool
@@ -74,6 +82,16 @@ def make_engine(url: str | URL) -> Engine:
         wanted = {"connect_timeout": PG_CONNECT_TIMEOUT, **PG_TCP}
         kwargs["connect_args"] = {k: v for k, v in wanted.items() if k not in parsed.query}
     return create_engine(parsed, **kwargs)
+
+
+def _create_private(url: URL) -> None:
+    """Create a missing SQLite database file with mode 0600 (owner only)."""
+    if is_sqlite_memory(url) or str(url.database).startswith("file:"):
+        return
+    path = Path(str(url.database))
+    if path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def reader(engine: Engine) -> Engine:

@@ -250,4 +250,16 @@ class LeaseRow(Base):
     renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class StoreIdentityRow(Base):
+    """The one row naming this store, written at creation (see :mod:`syncd.state.identity`)."""
+
+    __tablename__ = "store_identity"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: The last time a readiness probe committed through the store.
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 metadata = Base.metadata

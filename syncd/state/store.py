@@ -8,6 +8,12 @@ stores (``cursors``, ``ledger``, ``counts``, ``unmatched``, ``dead_letters``, ``
 their own) bound to one session: the capture runner records ledger rows, counters, unmatched
 and dead-letter rows and advances the cursor there, so all of it commits together or not at
 all. An exception inside the block rolls everything back and propagates.
+
+Every writing commit first checks the store's identity (:mod:`syncd.state.identity`): a file
+deleted or replaced under the process raises ``StoreReplaced`` instead of writing on.
+``Store.open(url, hold="run")`` also takes the single-process lock of a SQLite file
+(:mod:`syncd.state.single_process`). :meth:`Store.commit_problem` is the readiness probe: a
+real write, so a full disk or a read-only file shows, not only a dead connection.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from types import TracebackType
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,12 +34,15 @@ from syncd.state.cursors import Cursors
 from syncd.state.dead_letters import DeadLetters
 from syncd.state.engine import make_engine, reader
 from syncd.state.flags import Flags
+from syncd.state.identity import StoreIdentity, sqlite_path
 from syncd.state.leases import Leases
 from syncd.state.ledger import Ledger
 from syncd.state.locks import try_advisory_lock
 from syncd.state.migrate import current_revision, head_revision, upgrade_engine
 from syncd.state.runs import Runs
+from syncd.state.schema import StoreIdentityRow
 from syncd.state.scope import Clock, Redact, Scope, utc_now
+from syncd.state.single_process import ProcessLock
 from syncd.state.status import StatusReport, build_status
 from syncd.state.unmatched import Unmatched
 
@@ -79,6 +88,9 @@ class Store(_Stores):
         )
         super().__init__(self._scope)
         self.leases = Leases(self._scope)
+        self.identity = StoreIdentity(engine)
+        self.identity.guard(self._sessions)
+        self._lock: ProcessLock | None = None
 
     @classmethod
     def open(
@@ -88,17 +100,28 @@ class Store(_Stores):
         clock: Clock = utc_now,
         redact: Redact | None = None,
         migrate: bool = True,
+        hold: str | None = None,
     ) -> Store:
-        """Connect to ``url``, bring its schema to head (unless ``migrate`` is False), return it."""
+        """Connect to ``url``, bring its schema to head (unless ``migrate`` is False), return it.
+
+        ``hold`` (the command's name) takes the single-process lock of a SQLite file first,
+        raising ``StoreHeld`` naming the holder when another process has it.
+        """
         engine = make_engine(url)
+        path = sqlite_path(engine)
+        lock = ProcessLock(path, hold).acquire() if hold and path is not None else None
         try:
             if migrate:
                 upgrade_engine(engine)
+            store = cls(engine, clock=clock, redact=redact)
         except Exception:
             engine.dispose()
+            if lock is not None:
+                lock.release()
             raise
+        store._lock = lock
         log.debug("state store opened on %s", engine.dialect.name)
-        return cls(engine, clock=clock, redact=redact)
+        return store
 
     @property
     def dialect(self) -> str:
@@ -124,9 +147,22 @@ class Store(_Stores):
         """(the database's revision, the newest revision this syncd ships)."""
         return current_revision(self.engine), head_revision()
 
+    def commit_problem(self) -> str | None:
+        """None when a write commits now, else the error class (full disk, read-only, gone)."""
+        try:
+            with self.transaction() as tx:
+                tx.session.execute(update(StoreIdentityRow).values(checked_at=self._scope.now()))
+        except Exception as exc:  # noqa: BLE001 - any failure to commit is the answer here
+            log.warning("state store cannot commit: %s", type(exc).__name__)
+            return type(exc).__name__
+        return None
+
     def close(self) -> None:
-        """Release every pooled connection."""
+        """Release every pooled connection and the single-process lock."""
         self.engine.dispose()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Store:
         return self

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -36,7 +39,7 @@ def test_migrations_are_found_from_the_package_path():
     assert location == str(MIGRATIONS_DIR)
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
-    assert head_revision() == "0001_initial"
+    assert head_revision() == "0002_store_identity"
 
 
 def test_upgrade_from_empty_to_head(db_url: URL):
@@ -157,3 +160,17 @@ def test_opening_waits_for_another_connection_to_let_go_of_a_new_file(tmp_path):
     fresh = sqlite3.connect(path)
     assert fresh.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     fresh.close()
+
+
+def test_a_new_sqlite_store_and_its_wal_are_private_to_the_owner(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        store = Store.open(f"sqlite:///{tmp_path / 'state.db'}")
+        store.cursors.set("c", "m", "x")
+    finally:
+        os.umask(old)
+    try:
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.glob("state.db*")}
+    finally:
+        store.close()
+    assert modes["state.db"] == 0o600 and modes["state.db-wal"] == 0o600, modes
