@@ -27,7 +27,6 @@ incoming webhook.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -43,6 +42,7 @@ from werkzeug.wrappers import Request, Response
 
 from sandbox.latency import Latency
 from sandbox.serving import Emulator
+from sandbox.slack_page import page
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class SlackSandbox(Emulator):
                 self._outage -= 1
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
         if req.method == "GET" and path == "/":
-            return 200, self.render_html(), {}
+            return 200, self.render_html(req.args.get("channel")), {}
         if path == self.webhook_path and req.method == "POST":
             return self._webhook(req)
         if not path.startswith("/api/"):
@@ -395,24 +395,16 @@ class SlackSandbox(Emulator):
         status, body, headers = self._deliver(self.webhook_channel, args, "webhook")
         return status, ("ok" if status == 200 else body.get("error", "")), headers
 
-    def render_html(self) -> str:
-        """A plain page listing every message, newest first."""
-        rows = []
-        for m in reversed(self.messages):
-            texts = [m.text] + [
-                (b.get("text") or {}).get("text", "")
-                for b in m.blocks
-                if b.get("type") == "section"
-            ]
-            body = "<br>".join(html.escape(t) for t in texts if t)
-            rows.append(f"<tr><td>{html.escape(m.channel)}</td><td>{body}</td></tr>")
-        return (
-            "<!doctype html><html><head><meta charset='utf-8'><title>Slack sandbox</title></head>"
-            f"<body><h1>Slack sandbox: {len(self.messages)} messages</h1>"
-            "<table border='1'><tr><th>channel</th><th>message</th></tr>"
-            + "".join(rows)
-            + "</table></body></html>"
-        )
+    def render_html(self, channel: str | None = None) -> str:
+        """The messages as Slack shows them, by conversation (:mod:`sandbox.slack_page`).
+
+        ``/?channel=D…`` shows one conversation.
+        """
+        with self._lock:
+            messages, users = list(self.messages), dict(self.users)
+        if channel:
+            messages = [m for m in messages if m.channel == channel]
+        return page(messages, users)
 
 
 def seed_demo(sandbox: SlackSandbox, reps: list[str]) -> dict[str, str]:

@@ -76,7 +76,8 @@ def deal_digest(
         if st.opportunity_id in deals
     ]
     flags = sum(len(st.shown) + len(st.merged) for st in ranked)
-    title = f"Your deals needing attention: {len(lines)} deals ({flags} flags)"
+    deals_word = "deal" if len(lines) == 1 else "deals"
+    title = f"Your deals needing attention: {len(lines)} {deals_word} ({flags} flags)"
     return list_message(title, [("Deals", lines)])
 
 

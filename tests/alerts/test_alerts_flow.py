@@ -246,7 +246,7 @@ def test_daily_digest_groups_each_reps_deals_once(
     assert run_digests(CONFIG, None, store, pipeline, weekly=True) == {"daily": 0, "weekly": 0}
     assert delivery(slack, tm).deliver(store.alerts, now=lambda: tm.now)["sent"] == 3
     ana = [m for m in slack.by_channel(ana_dm(slack)) if "needing attention" in m.text]
-    assert [m.text for m in ana] == ["Your deals needing attention: 1 deals (2 flags)"]
+    assert [m.text for m in ana] == ["Your deals needing attention: 1 deal (2 flags)"]
     assert str(ana[0].blocks).count("No activity for 40 days") == 1
     weekly = slack.by_channel("#deals")[-1]  # the manager has no Slack account: fallback
     assert weekly.text.startswith("Weekly pipeline digest")
