@@ -58,6 +58,7 @@ def before_write(store: Store, obj: SObjectType, row: dict[str, Any], old: dict 
         row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
     if obj.name == "Task":
         row["IsClosed"] = row.get("Status") in CLOSED_TASK_STATUSES
+        row["IsHighPriority"] = row.get("Priority") == "High"
     if obj.name == "Event":
         _event_times(row, old)
         check_event_length(store, row)

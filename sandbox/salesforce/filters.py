@@ -23,7 +23,17 @@ if TYPE_CHECKING:
     from sandbox.salesforce.query import Resolved
 
 Row = dict[str, Any]
-STRINGY = {"string", "textarea", "picklist", "email", "phone", "url", "anyType", "multipicklist"}
+STRINGY = {
+    "string",
+    "textarea",
+    "picklist",
+    "combobox",
+    "email",
+    "phone",
+    "url",
+    "anyType",
+    "multipicklist",
+}
 NUMERIC = {"int", "double", "currency", "percent"}
 
 

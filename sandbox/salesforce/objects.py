@@ -8,11 +8,11 @@ syncd reads and writes. :func:`org_schema` and :func:`tooling_schema` build a fr
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from sandbox.salesforce.permissions import permission_objects
 from sandbox.salesforce.schema import Field, Schema
 from sandbox.salesforce.schema import read_only as _ro
+from sandbox.salesforce.time_zones import TIME_ZONES
 
 
 def _s(name: str, length: int = 255, **kw: Any) -> Field:
@@ -74,9 +74,44 @@ EMAIL_STATUSES = ("0", "1", "2", "3", "4", "5")
 #: EmailMessage's JunctionIdList fields (contacts, leads and users addressed).
 JUNCTION_FIELDS = ("ToIds", "CcIds", "BccIds")
 PHONE_FIELDS = ("Phone", "MobilePhone", "HomePhone", "OtherPhone")
-#: TimeZoneSidKey values: IANA zone names, as Salesforce's time zone picklist holds
-#: (https://help.salesforce.com/s/articleView?id=sf.admin_supported_timezone.htm).
-TIME_ZONES = ("GMT", *sorted(available_timezones() - {"GMT"}))
+
+
+def _combobox(name: str, values: tuple[str, ...]) -> Field:
+    # A combobox suggests values but takes any text (never restricted).
+    return Field(name, "combobox", 255, picklist=values)
+
+
+def _pl40(name: str, values: tuple[str, ...], **kw: Any) -> Field:
+    # Activity picklists are 40 long in a real org's describe (Status is the exception).
+    return Field(name, "picklist", 40, picklist=values, **kw)
+
+
+def _task_recurrence() -> list[Field]:
+    """Task's recurrence and reminder fields, as a real org's describe lists them."""
+    return [
+        _t("ReminderDateTime", "datetime"),
+        _b("IsReminderSet"),
+        _ro("RecurrenceActivityId", "reference", 18, reference_to=("Task",),
+            relationship_name="RecurrenceActivity"),
+        _b("IsRecurrence", updateable=False),
+        _t("RecurrenceStartDateOnly", "date"),
+        _t("RecurrenceEndDateOnly", "date"),
+        _pl40("RecurrenceTimeZoneSidKey", TIME_ZONES, restricted=True),
+        _pl40("RecurrenceType", ("RecursDaily", "RecursEveryWeekday", "RecursMonthly",
+                                 "RecursMonthlyNth", "RecursWeekly", "RecursYearly",
+                                 "RecursYearlyNth"), restricted=True),
+        _t("RecurrenceInterval", "int"),
+        _t("RecurrenceDayOfWeekMask", "int"),
+        _t("RecurrenceDayOfMonth", "int"),
+        _pl40("RecurrenceInstance", ("First", "Second", "Third", "Fourth", "Last"),
+              restricted=True),
+        _pl40("RecurrenceMonthOfYear", ("January", "February", "March", "April", "May", "June",
+                                        "July", "August", "September", "October", "November",
+                                        "December"), restricted=True),
+        _pl40("RecurrenceRegeneratedType", ("RecurrenceRegenerateAfterDueDate",
+                                            "RecurrenceRegenerateAfterToday",
+                                            "RecurrenceRegenerated"), restricted=True),
+    ]  # fmt: skip
 
 
 def _activity_common() -> list[Field]:
@@ -84,7 +119,6 @@ def _activity_common() -> list[Field]:
         _ref("WhoId", WHO_TARGETS, "Who"),
         _ref("WhatId", WHAT_TARGETS, "What"),
         _owner(),
-        _s("Subject", 255),
         _ta("Description", 32000),
         _t("ActivityDate", "date"),
         _ro("AccountId", "reference", 18, reference_to=("Account",), relationship_name="Account"),
@@ -212,33 +246,40 @@ def _objects() -> dict[str, list[Field]]:
             _ro("InstanceName", "string", 5),
         ],
         "Task": [
+            # As a real org's Task describe has them (type, length, nillable, createable,
+            # updateable, active picklist values); tests/recorded compares the two.
             *_activity_common(),
+            _combobox("Subject", ("Call", "Email", "Send Letter", "Send Quote", "Other")),
             _pl(
                 "Status",
                 ("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"),
                 nillable=False,
             ),
-            _pl("Priority", ("High", "Normal", "Low"), nillable=False),
-            _pl("TaskSubtype", TASK_SUBTYPES, restricted=True, updateable=False),
+            Field("Priority", "picklist", 20, picklist=("High", "Normal", "Low"), nillable=False),
+            _ro("IsHighPriority", "boolean", nillable=False),
+            _pl40("TaskSubtype", TASK_SUBTYPES, restricted=True, updateable=False),
             _ro("IsClosed", "boolean", nillable=False),
             _t("CallDurationInSeconds", "int"),
-            _pl("CallType", ("Internal", "Inbound", "Outbound"), restricted=True),
+            _pl40("CallType", ("Internal", "Inbound", "Outbound"), restricted=True),
             _s("CallDisposition", 255),
             _s("CallObject", 255),
-            _pl("Type", ("Call", "Email", "Meeting", "Other")),
+            _pl40("Type", ("Call", "Email", "Meeting", "Other")),
+            *_task_recurrence(),
+            _ro("CompletedDateTime", "datetime"),
         ],
         "Event": [
             *_activity_common(),
+            _combobox("Subject", ("Call", "Email", "Meeting", "Send Letter/Quote", "Other")),
             _t("StartDateTime", "datetime"),
             _t("EndDateTime", "datetime"),
             _t("ActivityDateTime", "datetime"),
             _t("DurationInMinutes", "int"),
             _b("IsAllDayEvent"),
             _s("Location", 255),
-            _pl("ShowAs", ("Busy", "OutOfOffice", "Free"), restricted=True),
-            _pl("Type", ("Call", "Email", "Meeting", "Other")),
+            _pl40("ShowAs", ("Busy", "OutOfOffice", "Free"), restricted=True),
+            _pl40("Type", ("Call", "Email", "Meeting", "Other")),
             _b("IsPrivate"),
-            _pl("EventSubtype", ("Event",), restricted=True, updateable=False),
+            _pl40("EventSubtype", ("Event",), restricted=True, updateable=False),
         ],
         "EventRelation": [
             _req(_ref("EventId", ("Event",), "Event", updateable=False)),

@@ -125,13 +125,19 @@ def _system_fields() -> list[Field]:
         read_only("IsDeleted", "boolean", nillable=False),
         read_only("CreatedDate", "datetime", nillable=False),
         read_only(
-            "CreatedById", "reference", 18, reference_to=("User",), relationship_name="CreatedBy"
+            "CreatedById",
+            "reference",
+            18,
+            nillable=False,
+            reference_to=("User",),
+            relationship_name="CreatedBy",
         ),
         read_only("LastModifiedDate", "datetime", nillable=False),
         read_only(
             "LastModifiedById",
             "reference",
             18,
+            nillable=False,
             reference_to=("User",),
             relationship_name="LastModifiedBy",
         ),

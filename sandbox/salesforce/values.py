@@ -28,7 +28,17 @@ _ID_RE = re.compile(r"^[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 STRING_TYPES = frozenset(
-    {"string", "textarea", "picklist", "multipicklist", "email", "phone", "url", "anyType"}
+    {
+        "string",
+        "textarea",
+        "picklist",
+        "combobox",
+        "multipicklist",
+        "email",
+        "phone",
+        "url",
+        "anyType",
+    }
 )
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 

@@ -24,7 +24,8 @@ def account_id(sandbox: SalesforceSandbox) -> str:
 
 def test_describe_reports_real_fields_types_lengths_and_picklists(sf: Salesforce) -> None:
     task = {f["name"]: f for f in sf.Task.describe()["fields"]}
-    assert task["Subject"]["type"] == "string" and task["Subject"]["length"] == 255
+    # A real org describes Subject as a combobox (tests/recorded compares the whole describe).
+    assert task["Subject"]["type"] == "combobox" and task["Subject"]["length"] == 255
     assert task["Description"]["length"] == 32000
     assert task["WhoId"]["referenceTo"] == ["Contact", "Lead"]
     assert "Opportunity" in task["WhatId"]["referenceTo"]
