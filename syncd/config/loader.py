@@ -9,12 +9,13 @@ nothing of ``connectors`` or ``syncd.capture``: everything can import the config
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
 import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,25 @@ def load_config(path: str | os.PathLike[str], connector_types: ConnectorTypes) -
     return config
 
 
+def exposure_warnings(config: Config, lines: Mapping[str, int]) -> list[Problem]:
+    """A warning when ``service.listen`` is reachable from other machines without a token."""
+    service = config.service
+    host = service.listen.rpartition(":")[0].strip("[]")
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name other than localhost: assume it is reachable
+        loopback = False
+    if loopback or service.token is not None:
+        return []
+    message = (
+        f"{service.listen} is reachable from other machines and no service.token_env or"
+        " service.token_file is set: anyone who reaches it reads the status page and /metrics"
+        " (reps' addresses, opportunity ids, error classes). Set service.token_env, or listen"
+        " on 127.0.0.1 and give vendors' webhooks their own service.webhook_listen"
+    )
+    return [Problem("service.listen", message, lines.get("service.listen"))]
+
+
 def check_config(
     path: str | os.PathLike[str], connector_types: ConnectorTypes
 ) -> tuple[Config, list[Problem]]:
@@ -93,6 +113,8 @@ def check_config(
             problems.append(
                 Problem(key, f"CA bundle {bundle} is not a readable file", lines.get(key))
             )
+    if config is not None:
+        warnings.extend(exposure_warnings(config, lines))
     if problems or config is None:
         raise ConfigError(problems, source=str(path))
     log.info("config checked: %d connectors, %d warnings", len(config.connectors), len(warnings))

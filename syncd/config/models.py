@@ -56,6 +56,11 @@ class ServiceConfig(Section):
     """``[service]``: the daemon's HTTP endpoint and logging."""
 
     listen: ListenAddress = "127.0.0.1:9464"
+    #: Bearer token the status page, /metrics and API endpoints require (webhooks and the
+    #: health probes do not): ``token_env`` / ``token_file``.
+    token: SecretRef | None = secret_field("bearer token for the status page and /metrics")
+    #: A second address serving only /webhooks/… (then ``listen`` serves none).
+    webhook_listen: ListenAddress | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     #: The zone the crons (rules, digests) are read in; unset: the host's local time zone.

@@ -59,7 +59,7 @@ from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
 from syncd.service.outages import SALESFORCE, Outages, scope_of, stops
-from syncd.service.web import Readiness, WebApp, WebServer
+from syncd.service.web import Readiness, WebApp, WebhookApp, WebServer
 from syncd.service.workers import Heartbeat, Worker, WorkReport
 
 if TYPE_CHECKING:
@@ -117,16 +117,23 @@ class Service:
         self.listen = listen if listen is not None else app.config.service.listen
         self.connectors = {c.name: c for c in app.connectors()}
         intervals = {s.name: s.interval for s in app.config.connectors if s.enabled}
+        service = app.config.service
+        webhooks = webhook_receivers(self.connectors) | self._slack_actions()
+        #: A second address serving only /webhooks/… (vendors reach it, not the status page).
+        self.webhook_listen = service.webhook_listen
         self.web_app = WebApp(
             app.store,
             self.metrics,
             self.readiness,
             worker_id=self.worker.id,
             intervals=intervals,
-            webhooks=webhook_receivers(self.connectors) | self._slack_actions(),
+            webhooks={} if self.webhook_listen else webhooks,
+            token=service.token.resolve() if service.token is not None else None,
         )
+        self.webhook_app = WebhookApp(webhooks) if self.webhook_listen else None
         self.scheduler: BackgroundScheduler | None = None
         self.web: WebServer | None = None
+        self.webhook_web: WebServer | None = None
         self._heartbeat: Heartbeat | None = None
         #: Why the daemon stopped itself (the store was replaced or deleted), or None.
         self.fatal: str | None = None
@@ -410,10 +417,21 @@ class Service:
             misfire_grace_time=3600,
         )
 
-    def start(self) -> None:
-        """Serve the endpoints, load the directory, start the scheduler."""
+    def _serve(self) -> None:
+        """Start the endpoints on ``listen`` and the webhooks on ``webhook_listen``."""
         if self.listen:
             self.web = WebServer(self.web_app, self.listen).start()
+        if self.webhook_listen and self.webhook_app is not None:
+            self.webhook_web = WebServer(self.webhook_app, self.webhook_listen).start()
+
+    def _unserve(self) -> None:
+        for server in (self.web, self.webhook_web):
+            if server is not None:
+                server.stop()
+
+    def start(self) -> None:
+        """Serve the endpoints, load the directory, start the scheduler."""
+        self._serve()
         self.load_directory()
         self._heartbeat = Heartbeat(self.worker, self.worker.ttl.total_seconds() / 3).start()
         self.scheduler = self.build_scheduler()
@@ -442,8 +460,7 @@ class Service:
                 extra={"ttl_seconds": self.worker.ttl.total_seconds()},
             )
             released = 0
-        if self.web is not None:
-            self.web.stop()
+        self._unserve()
         if self.slack_actions is not None:
             self.slack_actions.stop()  # clicks already acknowledged are done before exit
         took = time.monotonic() - began
@@ -467,8 +484,7 @@ class Service:
         The heartbeat runs here too: a batch outlasting the lease TTL must not lose its unit
         to a daemon sharing the store.
         """
-        if self.listen:
-            self.web = WebServer(self.web_app, self.listen).start()
+        self._serve()
         heartbeat = Heartbeat(self.worker, self.worker.ttl.total_seconds() / 3).start()
         try:
             self.load_directory()
@@ -477,5 +493,4 @@ class Service:
         finally:
             heartbeat.stop()
             self.worker.release_all()
-            if self.web is not None:
-                self.web.stop()
+            self._unserve()

@@ -10,10 +10,18 @@
 
 Nothing here reads message content or configuration secrets: only the store's status, counts
 and this process's metrics.
+
+With ``service.token_env``/``_file`` set, every endpoint but ``/healthz``, ``/readyz`` and
+``/webhooks/…`` wants ``Authorization: Bearer <token>`` (401 otherwise, RFC 6750): the status
+page and metrics name reps, opportunities and error classes. Webhooks carry their vendor's own
+proof (Aircall's token, Slack's signature), so they never take syncd's token; with
+``service.webhook_listen`` they are served on that address alone (:class:`WebhookApp`), and
+``listen`` can stay on loopback while vendors reach only the webhooks.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -69,8 +77,10 @@ class WebApp:
         intervals: Mapping[str, timedelta] | None = None,
         flags: Callable[[], Sequence[Any]] | None = None,
         webhooks: Mapping[str, Callable[..., Iterable[bytes]]] | None = None,
+        token: str | None = None,
     ) -> None:
         self.store = store
+        self.token = token
         self.metrics = metrics
         self.readiness = readiness
         self.worker_id = worker_id
@@ -100,7 +110,10 @@ class WebApp:
                 if receiver is None:
                     raise NotFound()
                 return receiver(environ, start_response)
-            response = getattr(self, f"on_{endpoint}")(request)
+            if endpoint not in OPEN_ENDPOINTS and not bearer_ok(request, self.token):
+                response = UNAUTHORIZED()
+            else:
+                response = getattr(self, f"on_{endpoint}")(request)
         except (NotFound, MethodNotAllowed) as exc:
             response = exc.get_response()
         except HTTPException as exc:  # pragma: no cover - werkzeug's own answers
@@ -172,6 +185,47 @@ class _PlainRequestLog(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:
         """Other werkzeug messages (errors) go to our logger too, uncoloured."""
         log.warning(message.rstrip(), *args)
+
+
+#: Endpoints that never ask for the token: probes, and webhooks (their vendor's own proof).
+OPEN_ENDPOINTS = frozenset({"healthz", "readyz", "webhook"})
+
+
+def bearer_ok(request: Request, token: str | None) -> bool:
+    """True without a token, or when the request carries ``Authorization: Bearer <token>``."""
+    if not token:
+        return True
+    scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+def UNAUTHORIZED() -> Response:  # noqa: N802 - reads as the constant answer it is
+    """401 with the challenge RFC 6750 asks for."""
+    return Response(
+        "a bearer token is required (Authorization: Bearer …)\n",
+        status=401,
+        mimetype="text/plain",
+        headers={"WWW-Authenticate": 'Bearer realm="syncd"'},
+    )
+
+
+class WebhookApp:
+    """Only ``/webhooks/<name>``, for the separate ``service.webhook_listen`` address."""
+
+    def __init__(self, webhooks: Mapping[str, Callable[..., Iterable[bytes]]]) -> None:
+        self.webhooks = dict(webhooks)
+        self.urls = Map([Rule("/webhooks/<name>", endpoint="webhook", methods=["POST"])])
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        """WSGI entry point: the named receiver, or 404/405."""
+        try:
+            _, values = self.urls.bind_to_environ(environ).match()
+            receiver = self.webhooks.get(values["name"])
+            if receiver is None:
+                raise NotFound()
+        except (NotFound, MethodNotAllowed) as exc:
+            return exc.get_response()(environ, start_response)
+        return receiver(environ, start_response)
 
 
 class WebServer:
