@@ -42,6 +42,10 @@ class PageInfo:
     worker_id: str = ""
     ready: bool = True
     ready_reason: str = ""
+    #: The Slack alert queue: waiting, given up on, and why the waiting ones wait.
+    alerts_queued: int = 0
+    alerts_failed: int = 0
+    alerts_problem: str = ""
 
 
 def unit_state(unit: Any, now: datetime, interval: timedelta | None) -> str:
@@ -129,6 +133,16 @@ def _flags(flags: Sequence[Any]) -> str:
     return f"<table><tr>{head}</tr>{rows}</table>"
 
 
+def _alerts(info: PageInfo) -> str:
+    """The alert queue: queued and failed Slack messages, and what holds the queued ones."""
+    bad = ' class="bad"' if info.alerts_problem or info.alerts_failed else ""
+    why = f" (waiting: {escape(info.alerts_problem)})" if info.alerts_problem else ""
+    return (
+        f'<span id="alerts"{bad}>Slack alerts queued: <b>{info.alerts_queued}</b>, '
+        f"failed: <b>{info.alerts_failed}</b>{why}</span>"
+    )
+
+
 def render_page(
     report: Any,
     *,
@@ -169,7 +183,8 @@ def render_page(
 {ready} · {escape(summary or "no units yet")}</div>
 <div class="totals"><span id="unmatched">unmatched: <b>{report.unmatched_total}</b></span>
 <span id="dead-letters"{dead_class}>open dead letters: <b>{report.dead_letters_open}</b></span>
-<span>units: <b>{len(report.units)}</b></span></div>
+<span>units: <b>{len(report.units)}</b></span>
+{_alerts(info)}</div>
 <h2>Connectors and mailboxes</h2>
 <table id="units"><tr>{head}</tr>{rows}</table>
 <h2>Open deal flags</h2>

@@ -159,7 +159,15 @@ class WebApp:
     def on_status(self, _request: Request) -> Response:
         """The status page."""
         reason = self.readiness_reason()
-        info = PageInfo(worker_id=self.worker_id, ready=reason is None, ready_reason=reason or "")
+        queued, failed, problem = self.store.alerts.backlog()
+        info = PageInfo(
+            worker_id=self.worker_id,
+            ready=reason is None,
+            ready_reason=reason or "",
+            alerts_queued=queued,
+            alerts_failed=failed,
+            alerts_problem=problem or "",
+        )
         try:
             flags = list(self.flags())
         except Exception:  # flags are a nicety: the page still shows the units

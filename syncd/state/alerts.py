@@ -202,6 +202,22 @@ class Alerts:
             result = session.execute(stmt.values(status="queued", next_attempt_at=now))
             return int(getattr(result, "rowcount", 0) or 0)
 
+    def backlog(self) -> tuple[int, int, str | None]:
+        """(queued, failed, the latest error of a queued alert tried before) for status."""
+        with self._scope.session(write=False) as session:
+            counts = dict(
+                session.execute(
+                    select(AlertRow.status, func.count()).group_by(AlertRow.status)
+                ).all()
+            )
+            error = session.scalar(
+                select(AlertRow.last_error)
+                .where(AlertRow.status == "queued", AlertRow.attempts > 0)
+                .order_by(AlertRow.id.desc())
+                .limit(1)
+            )
+        return int(counts.get("queued", 0)), int(counts.get("failed", 0)), error
+
     def pending_flags(self) -> set[int]:
         """Flags carried by messages still queued (not to be queued again meanwhile)."""
         stmt = select(AlertRow.payload).where(AlertRow.status == "queued")

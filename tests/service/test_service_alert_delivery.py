@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from service_helpers import SECRET_ENV, start_org
+from werkzeug.test import Client
 
 from sandbox.slack import SlackSandbox
 from syncd.app import App, load_config
@@ -89,8 +90,15 @@ def test_revoked_token_loses_no_alert(
         assert api_calls(slack) == 2  # a fresh process finds out with one request, then stops
 
         with App(load_config(config)) as app:
+            # The status page and the metric show the pause and what waits.
+            service = Service(app, listen="")
+            service.alerts_job()
+            metrics = service.metrics.exposition().decode()
+            assert "syncd_alert_delivery_paused 1.0" in metrics
+            page = Client(service.web_app).get("/").get_data(as_text=True)
+            assert f"Slack alerts queued: <b>{len(queued)}</b>" in page
+            assert "invalid_auth" in page and slack.token not in page
             delivery = app.slack_delivery
-            delivery.deliver(app.store.alerts, now=app.clock)
             assert delivery.paused is not None and api_calls(slack) == 3
             delivery.deliver(app.store.alerts, now=app.clock)  # paused: auth.test only
             assert slack.calls["/api/auth.test"] == 1 and api_calls(slack) == 4
