@@ -192,10 +192,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_setup_salesforce(args: argparse.Namespace) -> int:
     """Create or repair Activity.Syncd_Key__c and the permission set granting it (idempotent)."""
-    from syncd.salesforce.setup import run_setup
+    from syncd.errors import Permanent
+    from syncd.salesforce.setup import BY_HAND_FIX, run_setup
 
     with _app(args) as app:
-        steps = run_setup(app.salesforce)
+        try:
+            steps = run_setup(app.salesforce)
+        except Permanent as exc:  # refused by the org: say how to get past it, by hand if need be
+            _err().print(f"error: {exc}\nfix: {BY_HAND_FIX}", markup=False, highlight=False)
+            return EXIT_PROBLEM
     console = _out()
     for step in steps:
         console.print(str(step), markup=False, highlight=False)

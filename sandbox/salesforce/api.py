@@ -172,11 +172,17 @@ class Api:
             self.faults.stop.wait(float(slow.params.get("seconds", 1.0)))
         if self.faults.take(req.path, req.method, {"expire_sessions"}) is not None:
             self.auth.expire_all()
-        fault = self.faults.take(req.path, req.method, {"status", "request_limit"})
+        fault = self.faults.take(req.path, req.method, {"status", "request_limit", "refuse"})
         if fault is None:
             return
         if fault.kind == "request_limit":
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        if fault.kind == "refuse":  # the user lacks a permission the request needs
+            raise ApiError(
+                int(fault.params.get("status", 403)),
+                str(fault.params.get("code", "INSUFFICIENT_ACCESS_OR_READONLY")),
+                str(fault.params.get("message", "insufficient access rights on object id")),
+            )
         status = int(fault.params.get("status", 503))
         # A Retry-After, as a load balancer or proxy in front of the org may send with a 503.
         retry_after = fault.params.get("retry_after")

@@ -4,6 +4,8 @@ Each fault matches a path regex (``None`` for any path) and optionally a method,
 ``times`` times. ``lock_row`` faults are consumed by collection requests, which then fail the
 chosen records with UNABLE_TO_LOCK_ROW inside an otherwise successful 200 response.
 A ``status`` fault may carry ``retry_after`` (seconds), sent as a Retry-After header.
+``refuse`` answers a permission refusal: 403 ``INSUFFICIENT_ACCESS_OR_READONLY`` unless
+``status``, ``code`` and ``message`` say otherwise, as when the user lacks a permission.
 ``oauth_error`` makes the token endpoint refuse (``error=invalid_grant`` by default, as when an
 admin revokes the connected app's access), for the revoked-consent path of a client.
 """
@@ -17,7 +19,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = frozenset({"status", "request_limit", "lock_row", "expire_sessions", "slow", "oauth_error"})
+KINDS = frozenset(
+    {"status", "request_limit", "lock_row", "expire_sessions", "slow", "oauth_error", "refuse"}
+)
 
 
 @dataclass

@@ -27,6 +27,14 @@ FIELD_NAME = "Syncd_Key"
 FULL_NAME = "Activity.Syncd_Key__c"
 _DUPLICATE_CODES = frozenset({"DUPLICATE_VALUE", "DUPLICATE_DEVELOPER_NAME", "DUPLICATE_NAME"})
 
+#: What to do when the org refuses a setup step (the API user may not create metadata).
+BY_HAND_FIX = (
+    "the API user may lack the permissions setup needs (Customize Application, View Setup and "
+    "Configuration, Manage Profiles and Permission Sets, Assign Permission Sets): grant them, "
+    "or have an admin create the field and the permission set by hand (docs/salesforce-admin.md"
+    ', "Doing it by hand"), then run `syncd setup salesforce` again'
+)
+
 FIELD_METADATA = {
     "label": "Syncd Key",
     "type": "Text",

@@ -97,3 +97,34 @@ def test_a_later_emailmessage_key_field_is_granted_by_the_next_setup(sandbox: An
     assert steps["read+edit on EmailMessage.Syncd_Key__c"] == "created"
     fields = {f["name"] for f in make_client(sandbox).describe("EmailMessage")["fields"]}
     assert "Syncd_Key__c" in fields
+
+
+def test_setup_refused_by_the_org_says_how_to_do_it_by_hand(
+    tmp_path: Any, monkeypatch: Any, capsys: Any
+) -> None:
+    from syncd.cli import main
+
+    sb = start_sandbox()
+    try:
+        monkeypatch.setenv("SYNCD_TEST_SETUP_SECRET", sb.client_secret)
+        config = tmp_path / "syncd.toml"
+        config.write_text(
+            f"""
+[state]
+url = "sqlite:///{tmp_path / "state.db"}"
+
+[salesforce]
+login_url = "{sb.url}"
+auth = "client_credentials"
+client_id = "{sb.client_id}"
+client_secret_env = "SYNCD_TEST_SETUP_SECRET"
+ca_bundle = "{sb.ca_bundle}"
+"""
+        )
+        sb.faults.inject("refuse", path="sobjects/PermissionSet", method="POST")
+        assert main(["setup", "salesforce", "-c", str(config)]) == 1
+        err = capsys.readouterr().err
+        assert "INSUFFICIENT_ACCESS_OR_READONLY" in err
+        assert "Doing it by hand" in err and "Manage Profiles and Permission Sets" in err
+    finally:
+        sb.stop()

@@ -192,3 +192,12 @@ def test_a_row_locked_for_good_is_deferred_not_lost(org: Any) -> None:
     assert not result.failed and len(result.written) == 19 and stuck not in result.written
     assert len(sleep.waits) == 5  # the policy's six attempts, with backoff between them
     assert stuck not in records_by_key(org, "Task", "em:stuck")
+
+
+def test_no_access_to_task_refuses_the_writes_instead_of_dead_lettering(org: Any) -> None:
+    org.faults.inject("refuse", path="composite/sobjects/Task", method="PATCH")
+    with pytest.raises(WritesRefused) as info:
+        ActivityWriter(make_client(org)).upsert("Task", [{KEY_FIELD: "em:acc:1", "Subject": "x"}])
+    assert info.value.code == "INSUFFICIENT_ACCESS_OR_READONLY"
+    assert "create and edit on Task" in info.value.fix
+    assert not records_by_key(org, "Task", "em:acc")
