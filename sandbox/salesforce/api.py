@@ -374,6 +374,18 @@ class Api:
             "done": start + size >= len(result.rows),
             "records": [result.render(r) for r in rows],
         }
+        if tooling_api:
+            # The Tooling API's query result carries these too, as a real org's recording shows
+            # (https://developer.salesforce.com/docs/atlas.en-us.api_tooling.meta/api_tooling/intro_rest_resources.htm).
+            records = page["records"]
+            page = {
+                "size": len(records),
+                "totalSize": page["totalSize"],
+                "done": page["done"],
+                "queryLocator": None,
+                "entityTypeName": records[0]["attributes"]["type"] if records else None,
+                "records": records,
+            }
         if not page["done"]:
             if key is None:
                 key = f"01g8c{next(self._locators):010d}IAA"

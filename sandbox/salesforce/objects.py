@@ -74,6 +74,8 @@ EMAIL_STATUSES = ("0", "1", "2", "3", "4", "5")
 #: EmailMessage's JunctionIdList fields (contacts, leads and users addressed).
 JUNCTION_FIELDS = ("ToIds", "CcIds", "BccIds")
 PHONE_FIELDS = ("Phone", "MobilePhone", "HomePhone", "OtherPhone")
+SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.")
+INDUSTRIES = ("Technology", "Healthcare", "Finance", "Retail", "Other")
 
 
 def _combobox(name: str, values: tuple[str, ...]) -> Field:
@@ -135,15 +137,18 @@ def _objects() -> dict[str, list[Field]]:
             _pl(
                 "Type", ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")
             ),
-            _pl("Industry", ("Technology", "Healthcare", "Finance", "Retail", "Other")),
+            _pl("Industry", INDUSTRIES),
             _t("AnnualRevenue", "currency"),
             _t("NumberOfEmployees", "int"),
+            _s("BillingCity", 40),
             _s("BillingCountry", 80),
+            _ta("Description", 32000),
             _ref("ParentId", ("Account",), "Parent"),
             _owner(),
             _ro("LastActivityDate", "date"),
         ],
         "Contact": [
+            _pl("Salutation", SALUTATIONS),
             _s("FirstName", 40),
             _req(_s("LastName", 80)),
             _ro("Name", "string", 121),
@@ -156,6 +161,8 @@ def _objects() -> dict[str, list[Field]]:
             _ro("LastActivityDate", "date"),
         ],
         "Lead": [
+            _pl("Salutation", SALUTATIONS),
+            _pl("Industry", INDUSTRIES),
             _s("FirstName", 40),
             _req(_s("LastName", 80)),
             _ro("Name", "string", 121),
