@@ -517,6 +517,7 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
             now=_as_of(args.as_of),
             dry_run=args.dry_run,
             delivery=delivery,
+            progress=_delivery_progress,
         )
     stuck = _undelivered(summary) if delivery is not None else None
     if args.json:
@@ -546,6 +547,12 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
         _err().print(f"error: {stuck}", markup=False, highlight=False)
         return EXIT_PROBLEM
     return EXIT_OK
+
+
+def _delivery_progress(done: int, of: int) -> None:
+    """``rules run`` on stderr while Slack takes the messages (every 25, at Slack's pace)."""
+    if done % 25 == 0:
+        _err().print(f"delivering to Slack: {done}/{of}", markup=False, highlight=False)
 
 
 def _undelivered(summary: dict[str, Any]) -> str | None:

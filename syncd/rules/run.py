@@ -64,6 +64,7 @@ def run_rules(
     now: datetime,
     dry_run: bool = False,
     delivery: SlackDelivery | None = None,
+    progress: Callable[[int, int], None] | None = None,
     pipeline: Pipeline | None = None,
 ) -> dict[str, Any]:
     """Evaluate the rules, update flags, queue and deliver deal messages; return a summary.
@@ -111,7 +112,7 @@ def run_rules(
     if not dry_run:
         dispatch.queue(store, plan)
         if delivery is not None:
-            delivered = delivery.deliver(store.alerts, now=lambda: now)
+            delivered = delivery.deliver(store.alerts, now=lambda: now, progress=progress)
         dispatch.settle(store, plan)
     accounts = plan.accounts
     return {

@@ -141,7 +141,11 @@ def test_outage_queues_then_delivers_each_once(
     assert s.deliver(store.alerts, now=ft.wall)["sent"] == 0  # still down: the next one waits too
     slack.outage(0)
     ft.now += timedelta(minutes=6)
-    assert s.deliver(store.alerts, now=ft.wall)["sent"] == 5
+    seen: list[tuple[int, int]] = []
+    assert (
+        s.deliver(store.alerts, now=ft.wall, progress=lambda d, n: seen.append((d, n)))["sent"] == 5
+    )
+    assert seen == [(1, 5), (2, 5), (3, 5), (4, 5)]  # what `rules run` shows
     assert s.deliver(store.alerts, now=ft.wall)["sent"] == 0
     assert sorted(m.text for m in slack.messages) == sorted(payload(n)["text"] for n in range(5))
     assert all(store.alerts.get(i).status == "sent" for i in ids)
@@ -162,3 +166,11 @@ def test_html_view_lists_messages(slack: SlackSandbox, ft: FakeTime) -> None:
     with urllib.request.urlopen(slack.url + "/") as resp:  # noqa: S310 (loopback sandbox)
         page = resp.read().decode()
     assert "1 messages" in page and "Deal 1" in page
+
+
+def test_backoff_doubles_to_an_hour_and_retry_after_wins() -> None:
+    from syncd.alerts.slack import requeue_after
+
+    waits = [requeue_after(n).total_seconds() / 60 for n in range(6)]
+    assert waits == [5, 10, 20, 40, 60, 60]
+    assert requeue_after(3, retry_after=30).total_seconds() == 30
