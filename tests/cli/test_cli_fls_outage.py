@@ -1,9 +1,11 @@
 """A real org's field-level security, end to end through the CLI against the sandbox org.
 
 setup → doctor all ok → ``sync`` of an mbox export writes every expected Task once (WhoId,
-OwnerId) → a second ``sync`` changes nothing. With the grant removed: doctor names field-level
-security, ``sync`` exits non-zero, nothing is dead-lettered; ``setup`` repairs the grant and the
-next ``sync`` writes everything that waited, with no ``deadletter retry``.
+OwnerId, and the rep's own day: mail sent 18:30 in Los Angeles, already the next day in UTC, is
+dated that day for a rep in Chicago) → a second ``sync`` changes nothing. With the grant
+removed: doctor names field-level security, ``sync`` exits non-zero, nothing is
+dead-lettered; ``setup`` repairs the grant and the next ``sync`` writes everything that waited,
+with no ``deadletter retry``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import mailbox
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,7 +30,10 @@ from test_cli_salesforce import SECRET_ENV, message
 
 from syncd.cli import main
 
+LA = ZoneInfo("America/Los_Angeles")
 REP = "ana@ourco.com"
+#: 18:30 in Los Angeles two days ago: 02:30 UTC (or 01:30) the next day, 20:30 in Chicago.
+EVENING = datetime.combine(datetime.now(LA).date() - timedelta(days=2), time(18, 30), tzinfo=LA)
 CONTACTS = ("alice@globex.com", "bob@globex.com", "carol@initech.com")
 
 
@@ -61,7 +69,10 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     sb = start_sandbox()
     monkeypatch.setenv(SECRET_ENV, sb.client_secret)
     (globex, initech) = sb.insert("Account", [{"Name": "Globex"}, {"Name": "Initech"}])
-    (rep,) = sb.insert("User", [{"Username": REP, "Email": REP, "LastName": "Ana"}])
+    (rep,) = sb.insert(
+        "User",
+        [{"Username": REP, "Email": REP, "LastName": "Ana", "TimeZoneSidKey": "America/Chicago"}],
+    )
     ids = sb.insert(
         "Contact",
         [
@@ -73,7 +84,9 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     box = mailbox.mbox(path)
     for i, address in enumerate(CONTACTS * 2):
         sender, to = (address, REP) if i % 2 else (REP, address)
-        box.add(message(sender, to, f"<{i}@thread.example>", f"Renewal {i}"))
+        msg = message(sender, to, f"<{i}@thread.example>", f"Renewal {i}")
+        msg.replace_header("Date", format_datetime(EVENING))
+        box.add(msg)
     box.flush()
     try:
         yield {
@@ -113,6 +126,7 @@ def test_field_level_security_end_to_end(
     assert len(tasks) == 6
     assert {t["OwnerId"] for t in tasks} == {world["rep"]}
     assert Counter(t["WhoId"] for t in tasks) == Counter({w: 2 for w in world["who"].values()})
+    assert {t["ActivityDate"] for t in tasks} == {EVENING.date().isoformat()}  # the rep's day
     stamps = {t["Id"]: t["SystemModstamp"] for t in tasks}
 
     code, out = _run(capsys, "sync", "-c", c, "--json")
