@@ -150,6 +150,10 @@ class AircallConnector(Connector):
         """One unit for the whole company."""
         return [self._settings.mailbox]
 
+    def webhook_receiver(self) -> AircallWebhook | None:
+        """The webhook receiver when ``webhook_token`` is configured."""
+        return self.webhook_app() if self._settings.webhook_token is not None else None
+
     def webhook_app(self) -> AircallWebhook:
         """The WSGI webhook receiver feeding this connector's next pull."""
         ref = self._settings.webhook_token

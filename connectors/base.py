@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from syncd.capture.addresses import InternalParties
 from syncd.capture.normalize import Origin
@@ -159,6 +159,13 @@ class Connector(ABC):
     @abstractmethod
     def mailboxes(self) -> list[str]:
         """The mailboxes this connector captures, as internal users' addresses."""
+
+    def webhook_receiver(self) -> Callable[..., Any] | None:
+        """A WSGI app taking this connector's webhooks when configured; None (the default) else.
+
+        The daemon mounts it at ``/webhooks/<name>``.
+        """
+        return None
 
     @abstractmethod
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:

@@ -63,6 +63,7 @@ from syncd.service.web import Readiness, WebApp, WebhookApp, WebServer
 from syncd.service.workers import Heartbeat, Worker, WorkReport
 
 if TYPE_CHECKING:
+    from connectors.base import Connector
     from syncd.app import App
 
 log = logging.getLogger(__name__)
@@ -84,13 +85,12 @@ def jitter_for(interval: timedelta) -> int:
     return int(min(interval.total_seconds() / 10, MAX_JITTER_SECONDS))
 
 
-def webhook_receivers(connectors: Mapping[str, Any]) -> dict[str, Any]:
-    """``/webhooks/<name>`` receivers for connectors that take webhooks and have a token."""
+def webhook_receivers(connectors: Mapping[str, Connector]) -> dict[str, Any]:
+    """``/webhooks/<name>`` receivers of the connectors that take webhooks (configured)."""
     receivers = {}
     for name, connector in connectors.items():
-        make = getattr(connector, "webhook_app", None)
-        if callable(make) and getattr(connector.settings, "webhook_token", None) is not None:
-            receivers[name] = make()
+        if (receiver := connector.webhook_receiver()) is not None:
+            receivers[name] = receiver
     return receivers
 
 

@@ -28,6 +28,10 @@ CHECK = (
 )
 #: A setting read by string name with a default: what typed sections replace.
 GETATTR_WITH_DEFAULT = re.compile(r"getattr\((settings|self\.settings|cfg|config)[^)]*,")
+#: The same through an attribute path or under a section's name (``connector.settings``, ``slack``).
+GETATTR_ON_A_SECTION = re.compile(
+    r"getattr\([\w.]*\b(settings|config|cfg|capture|slack|sf)\s*,\s*[\"'][^\"']+[\"']\s*,"
+)
 
 
 def _lines(paths: list[Path]) -> list[tuple[str, int, str]]:
@@ -46,7 +50,11 @@ def test_importing_config_loads_no_connector_or_capture_module() -> None:
 
 
 def test_no_setting_is_read_by_name_with_a_fallback() -> None:
-    found = [hit for hit in _lines(SOURCES) if GETATTR_WITH_DEFAULT.search(hit[2])]
+    found = [
+        hit
+        for hit in _lines(SOURCES)
+        if GETATTR_WITH_DEFAULT.search(hit[2]) or GETATTR_ON_A_SECTION.search(hit[2])
+    ]
     assert found == []
 
 
