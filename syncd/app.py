@@ -127,14 +127,15 @@ class App:
 
     @cached_property
     def org_rules(self) -> OrgRules:
-        """What the org decides about records: each rep's day, multi-day events."""
-        from syncd.salesforce.org_features import shared_activities
+        """What the org decides about records: each rep's day, multi-day events, email's record."""
+        from syncd.salesforce.org_features import email_as, shared_activities
 
         salesforce = self.config.salesforce
         return OrgRules(
             zone_of=rep_zones(self.directory, timezone=self.config.service.timezone),
             multiday_events=bool(salesforce and salesforce.multiday_events),
             shared_activities=shared_activities(self.salesforce),
+            email_as=email_as(salesforce.email_as if salesforce else "Task", self.salesforce),
         )
 
     @cached_property

@@ -59,6 +59,12 @@ class Writer(Protocol):
         """Create rows that have no external id (EventRelation)."""
         ...
 
+    def create_messages(
+        self, rows: Sequence[dict[str, Any]], senders: Sequence[str | None]
+    ) -> WriteResult:
+        """Create EmailMessages by their key field, each with its sender's relation."""
+        ...
+
 
 @runtime_checkable
 class DirectoryView(Protocol):

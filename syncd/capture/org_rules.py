@@ -14,6 +14,9 @@
   ``IsParent = true, IsInvitee = false``; at most 50 contacts, or one lead, per Event; an org
   without Shared Activities relates the Who only.
   https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_eventrelation.htm
+- **Enhanced Email.** Where the org has it and ``salesforce.email_as`` asks for it, an email
+  is one EmailMessage with its relations (:mod:`.email_message`), not a Task.
+  https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_emailmessage.htm
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ MAX_EVENT_MINUTES = 14 * ONE_DAY_MINUTES
 MAX_CONTACTS_PER_EVENT = 50
 #: ``salesforce.multiday_events`` when nothing says otherwise (its default lives in the model).
 MULTIDAY_DEFAULT: bool = SalesforceConfig.model_fields["multiday_events"].default
+#: ``salesforce.email_as`` when nothing says otherwise (its default lives in the model).
+EMAIL_AS_DEFAULT: str = SalesforceConfig.model_fields["email_as"].default
 
 
 def zone(name: str | None) -> tzinfo | None:
@@ -55,6 +60,9 @@ class OrgRules:
     multiday_events: bool = MULTIDAY_DEFAULT
     #: Whether the org has Shared Activities (EventRelations beside the Who).
     shared_activities: bool = True
+    #: What an email becomes: "Task", or "EmailMessage" (``salesforce.email_as`` resolved
+    #: against the org: "auto" is never left here).
+    email_as: str = "Task"
 
 
 def rep_zones(directory: Any, *, timezone: str | None = None) -> Callable[[str | None], tzinfo]:

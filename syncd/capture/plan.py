@@ -15,6 +15,12 @@ follow the org's Shared Activities rules (:mod:`.org_rules`): related contacts o
 50 with the Who, none beside a lead, none at all without Shared Activities; each is written
 ``IsParent = true, IsInvitee = false`` (Salesforce would otherwise make it an invitee).
 
+Email under ``email_as = "EmailMessage"`` (:mod:`.email_message`): a new message is one
+EmailMessage write whose ToIds/CcIds Salesforce relates itself, its sender a FromAddress
+relation written with it; a message already written as an EmailMessage gets an
+EmailMessageRelation for each person matched since (a new Contact), once; one already
+written as a Task (before ``email_as`` changed) is kept as it is: history is not duplicated.
+
 A key that appears twice in one batch is planned once (its first occurrence). The Event's
 own Who needs no EventRelation: that is the Who it was written with (``Known.who_id``) when the
 ledger knows it, else the Who matched now. A cancelled meeting that *was* written
@@ -25,13 +31,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
+from syncd.capture.email_message import (
+    Addressed,
+    email_message_fields,
+    relation_ids,
+    sender_id,
+)
 from syncd.capture.match import Match
 from syncd.capture.org_rules import MAX_CONTACTS_PER_EVENT, OrgRules
 from syncd.capture.privacy import Screened
 from syncd.capture.records import event_minutes, fields_for, sobject_for, too_long
-from syncd.model import Activity, Meeting, Skip, SkipReason
+from syncd.model import Activity, Email, Meeting, Skip, SkipReason
+
+EMAIL_MESSAGE = "EmailMessage"
 
 
 @dataclass(frozen=True)
@@ -42,12 +56,36 @@ class Write:
     match: Match
     sobject: str
     fields: dict[str, Any]
+    #: An EmailMessage's sender (User, Contact or Lead): its FromAddress relation.
+    sender_id: str | None = None
+    #: Everyone an EmailMessage relates once written (its ToIds, CcIds and sender).
+    related: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MessageRelation:
+    """An EmailMessageRelation to create: a person matched after the message was written."""
+
+    sobject: ClassVar[str] = "EmailMessageRelation"
+    key: str
+    message_id: str
+    relation_id: str
+    relation_type: str
+
+    def fields(self) -> dict[str, Any]:
+        """The EmailMessageRelation record."""
+        return {
+            "EmailMessageId": self.message_id,
+            "RelationId": self.relation_id,
+            "RelationType": self.relation_type,
+        }
 
 
 @dataclass(frozen=True)
 class Relation:
     """An EventRelation to create: an invitee matched after (or beside) the Event's Who."""
 
+    sobject: ClassVar[str] = "EventRelation"
     key: str
     event_id: str
     relation_id: str
@@ -71,7 +109,7 @@ class Plan:
 
     writes: list[Write] = field(default_factory=list)
     seen: list[Activity] = field(default_factory=list)
-    relations: list[Relation] = field(default_factory=list)
+    relations: list[Relation | MessageRelation] = field(default_factory=list)
     unmatched: list[tuple[Activity, Match]] = field(default_factory=list)
     skips: list[Skip] = field(default_factory=list)
     #: The match every activity was planned with, by key.
@@ -99,9 +137,16 @@ def plan(
     known: Mapping[str, Known],
     matches: Mapping[str, Match],
     org: OrgRules | None = None,
+    parties: Mapping[str, tuple[Addressed, ...]] | None = None,
 ) -> Plan:
-    """Sort ``activities`` into writes, sightings, relations, unmatched and skips."""
+    """Sort ``activities`` into writes, sightings, relations, unmatched and skips.
+
+    ``parties`` (by key) are each email's addresses and their records, for EmailMessages.
+    """
     org = org or OrgRules()
+    parties = parties or {}
+    as_message = org.email_as == EMAIL_MESSAGE
+    messages = {k: v.salesforce_id for k, v in known.items() if v.sobject == EMAIL_MESSAGE}
     out = Plan(matches=dict(matches))
     planned: set[str] = set()
     for activity in activities:
@@ -119,6 +164,13 @@ def plan(
                 out.relations.extend(
                     Relation(activity.key, existing.salesforce_id, p) for p in people
                 )
+            elif existing.sobject == EMAIL_MESSAGE:
+                ids = relation_ids(parties.get(activity.key, ()))
+                out.relations.extend(
+                    MessageRelation(activity.key, existing.salesforce_id, rid, kind)
+                    for rid, kind in ids.items()
+                    if rid not in existing.related
+                )
             continue
         if cancelled and existing is None:
             out.skips.append(
@@ -134,6 +186,13 @@ def plan(
             out.skips.append(
                 Skip(activity.source_id, SkipReason.EVENT_TOO_LONG, detail, activity.key)
             )
+            continue
+        if as_message and isinstance(activity, Email):
+            people = parties.get(activity.key, ())
+            row = email_message_fields(activity, found, people, messages)
+            related = tuple(relation_ids(people))
+            write = Write(activity, found, EMAIL_MESSAGE, row, sender_id(people), related)
+            out.writes.append(write)
             continue
         sobject = sobject_for(activity)
         out.writes.append(Write(activity, found, sobject, fields_for(activity, found, org)))

@@ -42,7 +42,8 @@ def _units(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def _cut(text: str | None, limit: int) -> str | None:
+def cut(text: str | None, limit: int) -> str | None:
+    """``text`` cut to ``limit`` UTF-16 units, whole characters, with an ellipsis when cut."""
     if text is None:
         return None
     if _units(text) <= limit:
@@ -58,7 +59,8 @@ def _cut(text: str | None, limit: int) -> str | None:
     return "".join(kept) + "…"
 
 
-def _stamp(value: datetime) -> str:
+def stamp(value: datetime) -> str:
+    """A UTC datetime as Salesforce writes one."""
     return value.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
 
 
@@ -67,13 +69,13 @@ def subject_for(activity: Activity) -> str:
     subject = activity.subject.strip()
     if isinstance(activity, Call):
         label = _CALL_TYPES.get(activity.call_direction, "Phone")
-        return _cut(f"Call: {subject}" if subject else f"{label} call", SUBJECT_MAX) or ""
+        return cut(f"Call: {subject}" if subject else f"{label} call", SUBJECT_MAX) or ""
     subject = subject or "(no subject)"
     if isinstance(activity, Email):
         subject = f"Email: {subject}"
     elif isinstance(activity, Meeting) and activity.cancelled:
         subject = f"Canceled: {subject}"
-    return _cut(subject, SUBJECT_MAX) or ""
+    return cut(subject, SUBJECT_MAX) or ""
 
 
 _NO_RULES = OrgRules()
@@ -101,14 +103,14 @@ def fields_for(activity: Activity, found: Match, org: OrgRules = _NO_RULES) -> d
     if found.owner_id:
         row["OwnerId"] = found.owner_id
     if activity.body:
-        row["Description"] = _cut(activity.body, DESCRIPTION_MAX)
+        row["Description"] = cut(activity.body, DESCRIPTION_MAX)
     if isinstance(activity, Meeting):
         event = _event_fields(activity, org.multiday_events)
         note = event.pop("Description", None)
         row.update(event)
         if note:
             text = f"{activity.body}\n\n{note}" if activity.body else note
-            row["Description"] = _cut(text, DESCRIPTION_MAX)
+            row["Description"] = cut(text, DESCRIPTION_MAX)
     else:
         day = activity.occurred_at.astimezone(org.zone_of(found.owner_id)).date()
         row.update({"Status": "Completed", "Priority": "Normal", "ActivityDate": day.isoformat()})
@@ -124,25 +126,25 @@ def _event_fields(meeting: Meeting, multiday: bool) -> dict[str, Any]:
     minutes = event_minutes(meeting)
     # Without multi-day events the org refuses anything over a day: write the first 24 hours
     # and say in the Description when it really ends, rather than lose the meeting.
-    cut = not multiday and minutes > ONE_DAY_MINUTES
+    shortened = not multiday and minutes > ONE_DAY_MINUTES
     if meeting.all_day:
         row["IsAllDayEvent"] = True
         row["ActivityDate"] = meeting.start.date().isoformat()
-        row["DurationInMinutes"] = ONE_DAY_MINUTES if cut else minutes
+        row["DurationInMinutes"] = ONE_DAY_MINUTES if shortened else minutes
     else:
         row["IsAllDayEvent"] = False
-        row["StartDateTime"] = _stamp(meeting.start)
-        end = meeting.start + timedelta(minutes=ONE_DAY_MINUTES) if cut else meeting.end
-        row["EndDateTime"] = _stamp(end)
-    if cut:
+        row["StartDateTime"] = stamp(meeting.start)
+        end = meeting.start + timedelta(minutes=ONE_DAY_MINUTES) if shortened else meeting.end
+        row["EndDateTime"] = stamp(end)
+    if shortened:
         last = meeting.end - timedelta(days=1) if meeting.all_day else meeting.end
-        until = last.date().isoformat() if meeting.all_day else _stamp(last)
+        until = last.date().isoformat() if meeting.all_day else stamp(last)
         row["Description"] = (
             f"Multi-day event until {until} ({minutes // ONE_DAY_MINUTES} days); shown as one "
             "day because this org does not enable multi-day events."
         )
     if meeting.location:
-        row["Location"] = _cut(meeting.location, LOCATION_MAX)
+        row["Location"] = cut(meeting.location, LOCATION_MAX)
     row["ShowAs"] = "Free" if meeting.cancelled else "Busy"
     return row
 
@@ -154,11 +156,11 @@ def _call_fields(call: Call) -> dict[str, Any]:
         "CallDurationInSeconds": max(0, int(call.duration_seconds)),
     }
     if call.disposition:
-        row["CallDisposition"] = _cut(call.disposition, DISPOSITION_MAX)
+        row["CallDisposition"] = cut(call.disposition, DISPOSITION_MAX)
     if call.recording_url:
         # The connector passes a recording link on only when ``recording_links = true``;
         # it goes in the Description, after any captured body, so reps can open it.
         text = f"Recording: {call.recording_url}"
-        row["Description"] = _cut(text if not call.body else f"{call.body}\n\n{text}",
+        row["Description"] = cut(text if not call.body else f"{call.body}\n\n{text}",
                                   DESCRIPTION_MAX)  # fmt: skip
     return row

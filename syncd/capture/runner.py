@@ -25,11 +25,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from syncd.capture.addresses import InternalParties
+from syncd.capture.email_message import addressed, parent_key
 from syncd.capture.match import DEFAULT_POLICY, Match, match
 from syncd.capture.org_rules import OrgRules, rep_zones
 from syncd.capture.plan import (
+    EMAIL_MESSAGE,
     Decisions,
     Known,
+    MessageRelation,
     Plan,
     Relation,
     Write,
@@ -38,7 +41,7 @@ from syncd.capture.plan import (
 )
 from syncd.capture.privacy import PrivacyRules, screen
 from syncd.errors import CursorExpired
-from syncd.model import Activity, Batch, activity_from_dict
+from syncd.model import Activity, Batch, Email, activity_from_dict
 from syncd.ports import DirectoryView, Writer
 from syncd.state import LedgerEntry, Store, Transaction
 from syncd.state.cursors import DEFAULT_STREAM
@@ -296,7 +299,11 @@ class Runner:
     def plan(self, mailbox: str, activities: Iterable[Activity]) -> Plan:
         """Look up the ledger and match, then plan."""
         activities = list(activities)
-        ledger = self.store.ledger.lookup([a.key for a in activities])
+        as_message = self.org.email_as == EMAIL_MESSAGE
+        emails = [a for a in activities if isinstance(a, Email)] if as_message else []
+        # The messages replied to, in the same ledger look-up: a reply links to its parent.
+        parents = {k for a in emails if (k := parent_key(a))}
+        ledger = self.store.ledger.lookup([a.key for a in activities] + sorted(parents))
         known = {
             key: Known(
                 e.sobject,
@@ -311,19 +318,26 @@ class Runner:
             a.key: match(a, self.directory, internal=internal, policy=self.policy)
             for a in activities
         }
-        return plan(activities, known, matches, self.org)
+        parties = {a.key: addressed(a, self.directory) for a in emails}
+        return plan(activities, known, matches, self.org, parties)
 
     def _write(self, connector: str, mailbox: str, the_plan: Plan) -> _Written:
         entries: list[LedgerEntry] = []
         failed: list[tuple[Write, Any]] = []
         deferred: list[Any] = []
         calls = 0
-        relations: list[Relation] = list(the_plan.relations)
-        for sobject in ("Task", "Event"):
+        relations: list[Relation | MessageRelation] = list(the_plan.relations)
+        related: dict[str, set[str]] = {}
+        for sobject in ("Task", "Event", EMAIL_MESSAGE):
             writes = the_plan.writes_for(sobject)
             if not writes:
                 continue
-            outcome = self.writer.upsert(sobject, [w.fields for w in writes])
+            if sobject == EMAIL_MESSAGE:
+                outcome = self.writer.create_messages(
+                    [w.fields for w in writes], [w.sender_id for w in writes]
+                )
+            else:
+                outcome = self.writer.upsert(sobject, [w.fields for w in writes])
             calls += outcome.calls
             by_key = {w.activity.key: w for w in writes}
             for failure in outcome.failed:
@@ -335,6 +349,9 @@ class Runner:
                     relations_for_new_event(write, sf_id, self.org) if sobject == "Event" else []
                 )
                 relations.extend(new_relations)
+                if write.related:
+                    # Salesforce related them with the message (ToIds, CcIds, the sender).
+                    related.setdefault(key, set()).update(write.related)
                 entries.append(
                     LedgerEntry(
                         key=key,
@@ -348,17 +365,16 @@ class Runner:
                         match_trace=write.match.as_dict(),
                     )
                 )
-        related: dict[str, set[str]] = {}
-        if relations:
-            outcome = self.writer.create(
-                "EventRelation",
-                [r.fields() for r in relations],
-            )
+        for kind in ("EventRelation", "EmailMessageRelation"):
+            rows = [r for r in relations if r.sobject == kind]
+            if not rows:
+                continue
+            outcome = self.writer.create(kind, [r.fields() for r in rows])
             calls += outcome.calls
             # create() keys rows by position; a relation that failed is tried again on the
-            # next sighting of the meeting, so it is never lost.
+            # next sighting of the item, so it is never lost.
             for position in outcome.written:
-                rel = relations[int(position)]
+                rel = rows[int(position)]
                 related.setdefault(rel.key, set()).add(rel.relation_id)
         return entries, failed, deferred, calls, related
 

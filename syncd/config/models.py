@@ -110,9 +110,10 @@ class SalesforceConfig(Section):
     jwt_audience: HttpsUrl | None = None
     api_version: ApiVersion = "60.0"
     ca_bundle: Path | None = None
-    # "EmailMessage" (Enhanced Email) is not written yet: accepting it would silently write
-    # Tasks anyway, so it is refused until the writer supports it.
-    email_as: Literal["Task"] = "Task"
+    #: How captured mail is written: "Task" (TaskSubtype Email), "EmailMessage" (Enhanced
+    #: Email: one EmailMessage with its relations; the org must have it) or "auto" (EmailMessage
+    #: where the org's describe has it, Task otherwise).
+    email_as: Literal["Task", "EmailMessage", "auto"] = "Task"
     api_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.2
     timeout: Duration = timedelta(seconds=30)
     #: Whether the org enables multi-day events (Setup → Activity Settings): Events over 24

@@ -5,8 +5,10 @@ and Event as a unique external id that this user can read and edit (a field that
 hidden by field-level security is told apart from a missing one: each has its own fix), the
 integration user may create and update Task, Event and EventRelation, and the API budget is
 below the point where syncd stops writing; then which Event rules apply (multi-day events from
-the config, Shared Activities from the org). Checks that need a login are reported as skipped
-when the login fails, so the first problem is the one to fix. Nothing here writes to the org.
+the config, Shared Activities from the org) and what an email becomes (``salesforce.email_as``
+against the org's Enhanced Email; EmailMessage's key field is checked when it is in force).
+Checks that need a login are reported as skipped when the login fails, so the first problem is
+the one to fix. Nothing here writes to the org.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from syncd.capture.org_rules import MULTIDAY_DEFAULT
+from syncd.capture.org_rules import EMAIL_AS_DEFAULT, MULTIDAY_DEFAULT
 from syncd.config import SalesforceConfig
 from syncd.errors import AuthExpired, Permanent, SyncdError, Transient
 from syncd.salesforce.client import SalesforceClient
 from syncd.salesforce.grants import PERMISSION_SET, existing_fields
-from syncd.salesforce.org_features import event_rules
+from syncd.salesforce.org_features import email_rule, event_rules
 from syncd.salesforce.writer import KEY_FIELD
 
 PERMISSION_OBJECTS = ("Task", "Event", "EventRelation")
@@ -96,7 +98,9 @@ def _key_field(client: SalesforceClient, described: dict[str, dict[str, Any]]) -
     """Tell "missing" from "hidden by field-level security" from "read-only", with the fix."""
     out = []
     defined: set[str] | None = None  # objects whose key field exists, asked only when needed
-    for sobject in ("Task", "Event"):
+    for sobject in described:
+        if sobject == "EventRelation":
+            continue
         name = f"{sobject}.{KEY_FIELD}"
         fields = {f["name"]: f for f in described[sobject].get("fields", [])}
         key = fields.get(KEY_FIELD)
@@ -175,12 +179,13 @@ def run_doctor(
     client = client_factory()
     try:
         multiday = settings.multiday_events if settings is not None else MULTIDAY_DEFAULT
-        return _checks(client, multiday)
+        email_as = settings.email_as if settings is not None else EMAIL_AS_DEFAULT
+        return _checks(client, multiday, email_as)
     finally:
         client.close()
 
 
-def _checks(client: SalesforceClient, multiday_events: bool) -> list[Check]:
+def _checks(client: SalesforceClient, multiday_events: bool, email_as: str) -> list[Check]:
     checks = [_reach(client)]
     if not checks[0].ok:
         return checks
@@ -192,11 +197,16 @@ def _checks(client: SalesforceClient, multiday_events: bool) -> list[Check]:
         return checks
     try:
         described = {s: client.describe(s) for s in ("Task", "Event", "EventRelation")}
+        name, ok, detail, in_force = email_rule(email_as, client)
+        if in_force == "EmailMessage":
+            described["EmailMessage"] = client.describe("EmailMessage")
         checks += _key_field(client, described)
         checks += _permissions(described)
         checks.append(_budget(client))
         rules = event_rules(described["EventRelation"], multiday_events)
         checks += [Check(name, True, detail) for name, detail in rules]
+        fix = "" if ok else "turn on Enhanced Email (Setup → Enhanced Email) or change email_as"
+        checks.append(Check(name, ok, detail, fix))
     except SyncdError as exc:
         checks.append(Check("salesforce: describe", False, str(exc), "see the error above"))
     return checks

@@ -82,7 +82,8 @@ class _Pending(Transient):
     """Some records of a chunk failed with a retryable per-record error."""
 
 
-def _first_error(result: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+def first_error(result: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    """The first error of a per-record result: code, message and the fields it names."""
     errors = result.get("errors") or [{}]
     err = errors[0]
     code = str(err.get("statusCode") or err.get("errorCode") or "UNKNOWN")
@@ -122,6 +123,14 @@ class ActivityWriter:
         """Create rows that have no external id (EventRelation); keys are row positions."""
         keyed = [(str(i), dict(row)) for i, row in enumerate(rows)]
         return self._run(sobject, "composite/sobjects", "POST", keyed, created_default=True)
+
+    def create_messages(
+        self, rows: Sequence[dict[str, Any]], senders: Sequence[str | None]
+    ) -> WriteResult:
+        """Create EmailMessages by key, each with its sender's relation (:mod:`.email_writer`)."""
+        from syncd.salesforce.email_writer import create_messages
+
+        return create_messages(self.client, rows, senders, chunk_size=self.chunk_size)
 
     def _run(
         self,
@@ -193,7 +202,7 @@ class ActivityWriter:
                             result.written[key] = (str(res.get("id")), created)
                             progressed = True
                             continue
-                        code, message, fields = _first_error(res)
+                        code, message, fields = first_error(res)
                         refusal = org_wide_refusal(sobject, KEY_FIELD, code, message, fields)
                         if refusal is not None:
                             raise refusal  # no record is to blame: they all stay pending

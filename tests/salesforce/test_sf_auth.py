@@ -91,10 +91,12 @@ def test_doctor_reports_every_check_ok(org: Any) -> None:
         "salesforce: API budget",
         "salesforce: multi-day events",
         "salesforce: event relations",
+        "salesforce: email written as",
     ]
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
-    assert "multiday_events = false" in checks[-2].detail
-    assert "Shared Activities on" in checks[-1].detail
+    assert "multiday_events = false" in checks[-3].detail
+    assert "Shared Activities on" in checks[-2].detail
+    assert 'email_as = "Task": each email is a Task' in checks[-1].detail
 
 
 def test_doctor_explains_a_bad_login_and_skips_the_rest(org: Any) -> None:

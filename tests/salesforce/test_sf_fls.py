@@ -43,9 +43,11 @@ def test_doctor_tells_missing_from_hidden_and_setup_ends_the_loop() -> None:
             "field Activity.Syncd_Key__c (Text 255, External ID, Unique) on Task and Event": (
                 "exists"
             ),
+            "field EmailMessage.Syncd_Key__c (Text 255, External ID, Unique)": "created",
             f"permission set {PERMISSION_SET}": "created",
             "read+edit on Task.Syncd_Key__c": "created",
             "read+edit on Event.Syncd_Key__c": "created",
+            "read+edit on EmailMessage.Syncd_Key__c": "created",
             f"{PERMISSION_SET} assigned to the API user {sb.auth.run_as_user_id}": "created",
         }
         after = run_doctor(lambda: make_client(sb))
@@ -83,20 +85,24 @@ def test_a_read_only_grant_is_named_by_doctor(sandbox: Any) -> None:
         run_setup(make_client(sandbox))
 
 
-def test_a_later_emailmessage_key_field_is_granted_by_the_next_setup(sandbox: Any) -> None:
-    client = make_client(sandbox)
-    steps = _outcomes(run_setup(client))
-    assert "read+edit on EmailMessage.Syncd_Key__c" not in steps  # no such field yet
-    metadata = {"label": "Syncd Key", "type": "Text", "length": 255, "externalId": True}
-    client.restful(
-        "tooling/sobjects/CustomField/",
-        method="POST",
-        json={"FullName": "EmailMessage.Syncd_Key__c", "Metadata": metadata},
-    )
-    steps = _outcomes(run_setup(client))
-    assert steps["read+edit on EmailMessage.Syncd_Key__c"] == "created"
-    fields = {f["name"] for f in make_client(sandbox).describe("EmailMessage")["fields"]}
-    assert "Syncd_Key__c" in fields
+def test_setup_gives_emailmessage_its_key_field_only_where_the_org_has_it() -> None:
+    sb = start_sandbox()
+    try:
+        sb.disable_enhanced_email()
+        steps = _outcomes(run_setup(make_client(sb)))
+        assert not any("EmailMessage" in what for what in steps)
+    finally:
+        sb.stop()
+    sb = start_sandbox()
+    try:
+        steps = _outcomes(run_setup(make_client(sb)))
+        assert steps["field EmailMessage.Syncd_Key__c (Text 255, External ID, Unique)"] == "created"
+        assert steps["read+edit on EmailMessage.Syncd_Key__c"] == "created"
+        described = make_client(sb).describe("EmailMessage")["fields"]
+        key = {f["name"]: f for f in described}["Syncd_Key__c"]
+        assert key["externalId"] and key["unique"] and key["createable"]
+    finally:
+        sb.stop()
 
 
 def test_setup_refused_by_the_org_says_how_to_do_it_by_hand(
