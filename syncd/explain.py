@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from connectors.base import ConnectorContext
 from syncd.capture.invitations import meetings, normalize_mail, parse_calendar
 from syncd.capture.match import Match
+from syncd.capture.org_rules import MULTIDAY_DEFAULT, OrgRules, rep_zones
 from syncd.capture.plan import Decisions, Plan
 from syncd.capture.privacy import PrivacyRules, apply_body, decide
 from syncd.capture.records import fields_for, sobject_for
@@ -129,7 +130,16 @@ def _explain_file(
         report["outcome"] = f"skipped before privacy rules: {result.reason}"
         return report
     activity = result
-    runner = Runner(app.store, None, directory, rules, policy=config.capture.opportunity_policy)
+    # The org's rules as a pass applies them (the rep's day, multi-day events), read offline.
+    org = OrgRules(
+        zone_of=rep_zones(directory, timezone=config.service.timezone),
+        multiday_events=(
+            config.salesforce.multiday_events if config.salesforce else MULTIDAY_DEFAULT
+        ),
+    )
+    runner = Runner(
+        app.store, None, directory, rules, policy=config.capture.opportunity_policy, org=org
+    )
     decided = runner.decide(box, [activity])
     key = activity.key
     report["activity"] = activity_summary(activity)
@@ -149,12 +159,14 @@ def _explain_file(
         found = the_plan.matches[key]
         report["match"] = {"available": True, "reached": True, "policy": runner.policy}
         report["match"] |= found.as_dict()
-    report["record"] = _record(activity, kept, the_plan)
+    report["record"] = _record(activity, kept, the_plan, org)
     report["outcome"] = _outcome(app.store, decided, report)
     return report
 
 
-def _record(activity: Activity, kept: Activity | None, the_plan: Plan | None) -> dict[str, Any]:
+def _record(
+    activity: Activity, kept: Activity | None, the_plan: Plan | None, org: OrgRules
+) -> dict[str, Any]:
     """The fields the plan writes; else those the activity would have once matched."""
     write = (
         next((w for w in the_plan.writes if w.activity.key == activity.key), None)
@@ -167,7 +179,7 @@ def _record(activity: Activity, kept: Activity | None, the_plan: Plan | None) ->
     screened = kept or activity
     return {
         "sobject": sobject_for(screened),
-        "fields": fields_for(screened, found or Match()),
+        "fields": fields_for(screened, found or Match(), org),
         "complete": found is not None,
     }
 

@@ -69,6 +69,8 @@ def rep_zones(directory: Any, *, timezone: str | None = None) -> Callable[[str |
     """The owner's zone: User.TimeZoneSidKey, else ``timezone``, else the org's, else UTC."""
 
     def zone_of(owner_id: str | None) -> tzinfo:
+        if directory is None:  # offline (``syncd explain`` without Salesforce)
+            return zone(timezone) or UTC
         return (
             zone(directory.time_zone_of(owner_id))
             or zone(timezone)

@@ -43,3 +43,9 @@ def test_activity_date_is_the_owners_local_day() -> None:
         for owner in ("005CHI", "005TOKYO")
     }
     assert days == {"005CHI": "2026-11-18", "005TOKYO": "2026-11-19"}
+
+
+def test_offline_the_service_zone_or_utc() -> None:
+    """``syncd explain`` without Salesforce has no directory: service.timezone, else UTC."""
+    assert rep_zones(None, timezone="Europe/Paris")("005X") == ZoneInfo("Europe/Paris")
+    assert rep_zones(None)("005X") is UTC
