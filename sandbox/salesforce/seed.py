@@ -149,6 +149,7 @@ def seed_csv(store: Store, directory: str | Path) -> SeedReport:
     with store.lock:
         # Loaded history replaces the rows the store would otherwise derive from each insert.
         store.derive_history = "OpportunityHistory" not in files
+        store.loading = True
         try:
             for name in order:
                 obj = store.schema.get(name)
@@ -164,6 +165,7 @@ def seed_csv(store: Store, directory: str | Path) -> SeedReport:
                 counts[name] = len(rows)
         finally:
             store.derive_history = True
+            store.loading = False
     log.info(
         "seeded sandbox org from CSV: %s; columns not modelled, ignored: %s",
         dict(counts),

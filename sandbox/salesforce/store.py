@@ -75,6 +75,8 @@ class Store:
         self.stage_cache: dict[str, dict[str, Any]] | None = None
         #: Org settings (:mod:`sandbox.salesforce.activity_rules`): Events over 24 hours.
         self.multiday_events = False
+        #: True while a seed loads: what a real org exported is not validated again.
+        self.loading = False
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -110,6 +110,30 @@ TASKS = [
 ]
 
 
+EVENTS = [
+    {
+        "Id": "00U5g00000EvNtAEAV",
+        "WhoId": "0035g00000ZxCvBAAV",
+        "Subject": "Three-day offsite",
+        "StartDateTime": "2023-11-06 16:00:00",
+        "EndDateTime": "2023-11-09 16:00:00",
+        "DurationInMinutes": "4320",
+        "OwnerId": "0055g00000AbCdEAAV",
+    }
+]
+RELATIONS = [
+    # A Shared Activities org exports the Who's own relation row too.
+    {
+        "Id": "0RE5g00000ReLaAGAV",
+        "EventId": "00U5g00000EvNtAEAV",
+        "RelationId": "0035g00000ZxCvBAAV",
+        "IsParent": "true",
+        "IsInvitee": "false",
+        "IsWhat": "false",
+    },
+]
+
+
 def _write(folder: Path, name: str, rows: list[dict[str, str]]) -> None:
     with (folder / f"{name}.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), quoting=csv.QUOTE_ALL)
@@ -123,11 +147,23 @@ def test_a_real_export_loads_every_row(tmp_path: Path) -> None:
         ("Account", ACCOUNTS),
         ("Contact", CONTACTS),
         ("Task", TASKS),
+        ("Event", EVENTS),
+        ("EventRelation", RELATIONS),
     ):
         _write(tmp_path, name, rows)
     with SalesforceSandbox() as sb:
         report = sb.seed_csv(tmp_path)
-        assert dict(report) == {"User": 2, "Account": 1, "Contact": 1, "Task": 1}
+        assert dict(report) == {
+            "User": 2,
+            "Account": 1,
+            "Contact": 1,
+            "Task": 1,
+            "Event": 1,
+            "EventRelation": 1,
+        }
+        # An org with multi-day events exported a 3-day Event: it loads though the sandbox
+        # org (multi-day events off) would refuse it through the API.
+        assert sb.count("Event") == 1 and sb.count("EventRelation") == 1
         # Columns not modelled are named, not fatal.
         assert "CompanyName" in report.ignored_columns["User"]
         assert "BillingLatitude" in report.ignored_columns["Account"]
