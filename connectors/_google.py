@@ -26,7 +26,7 @@ import json
 import stat
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,6 +82,25 @@ class GoogleSettings(ConnectorSettings):
                 " or oauth_tokens_dir (per-user refresh tokens)"
             )
         return self
+
+    def file_problems(self) -> Iterator[tuple[str, str]]:
+        """Each named mailbox's OAuth token file: present and mode 0600 (as pulls require)."""
+        if self.oauth_tokens_dir is None:
+            return
+        folder = Path(self.oauth_tokens_dir)
+        if not folder.is_dir():
+            yield "oauth_tokens_dir", f"{folder} is not a directory"
+            return
+        for mailbox in self.named_mailboxes():
+            path = folder / f"{mailbox}.json"
+            if not path.is_file():
+                yield "oauth_tokens_dir", f"no token file {path.name} for {mailbox}"
+            elif (mode := path.stat().st_mode) & (stat.S_IRWXG | stat.S_IRWXO):
+                yield (
+                    "oauth_tokens_dir",
+                    f"{path} is mode {stat.S_IMODE(mode):04o}: run chmod 600 on it (a token file"
+                    " others can read is refused)",
+                )
 
 
 class QuotaMeter:

@@ -50,10 +50,19 @@ def load_config(path: str | os.PathLike[str], types: Registry | None = None) -> 
 
 
 def check_config(
-    path: str | os.PathLike[str], types: Registry | None = None
+    path: str | os.PathLike[str],
+    types: Registry | None = None,
+    *,
+    secrets: bool = True,
+    runnable: bool = False,
 ) -> tuple[Config, list[Problem]]:
-    """:func:`load_config` plus the outside checks; returns the config and the warnings."""
-    return config_loader.check_config(path, (types or builtins()).settings_models())
+    """:func:`load_config` plus the outside checks; returns the config and the warnings.
+
+    ``secrets=False`` for commands that only read the local store; ``runnable=True`` for
+    check-config, run, sync and backfill (an empty config has nothing to run).
+    """
+    models = (types or builtins()).settings_models()
+    return config_loader.check_config(path, models, secrets=secrets, runnable=runnable)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """The ``syncd`` command line: the product's interface for operators.
 
 Each sub-command is a small function taking the parsed arguments and returning an exit code.
-Exit codes: 0 success, 1 the command ran and found a problem, 2 bad configuration or usage.
+Exit codes: 0 success, 1 the command ran and found a problem or an operational failure
+stopped it, 2 bad configuration or usage, 130 interrupted. A failure prints one line with its
+cause and fix (:mod:`syncd.cli_errors`); ``syncd --debug …`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import json
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -19,7 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 from syncd import __version__
-from syncd.errors import ConfigError, Problem, SyncdError
+from syncd.cli_errors import describe
+from syncd.errors import ConfigError, Problem
 
 log = logging.getLogger("syncd.cli")
 
@@ -43,12 +47,16 @@ def _print_config_error(err: ConfigError) -> None:
     console.print(str(err), markup=False, highlight=False)
 
 
-def _load(args: argparse.Namespace) -> Any:
-    """Load and validate the config named by ``-c``, setting up logging from it."""
+def _load(args: argparse.Namespace, *, secrets: bool = True, runnable: bool = False) -> Any:
+    """Load and validate the config named by ``-c``, setting up logging from it.
+
+    ``secrets=False`` for commands that read only the local store; ``runnable=True`` for those
+    that capture (checked before anything, a state file included, is created).
+    """
     from syncd.app import check_config
     from syncd.logs import setup_logging
 
-    config, warnings = check_config(Path(args.config))
+    config, warnings = check_config(Path(args.config), secrets=secrets, runnable=runnable)
     setup_logging(
         log_format=config.service.log_format,
         level=config.service.log_level,
@@ -66,7 +74,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the configuration; every problem is listed with its key path."""
     from syncd.app import check_config
 
-    config, warnings = check_config(Path(args.config))
+    config, warnings = check_config(Path(args.config), runnable=True)
     err = _err()
     for warning in warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
@@ -93,7 +101,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Show, per connector and mailbox, the cursor, last run, last success and counts."""
     from syncd.state import Store
 
-    config = _load(args)
+    config = _load(args, secrets=False)
     store = Store.open(config.state.url)
     try:
         status = store.status()
@@ -150,16 +158,17 @@ def render_status(data: dict[str, Any], console: Console) -> None:
     )
 
 
-def _app(args: argparse.Namespace, *, writes: bool = True) -> Any:
+def _app(args: argparse.Namespace, *, writes: bool = True, captures: bool = False) -> Any:
     """The App for ``args``; a writing command holds a SQLite store against a second process."""
     from syncd.app import App
 
-    return App(_load(args), hold=f"syncd {args.command}" if writes else None)
+    config = _load(args, secrets=writes, runnable=captures)
+    return App(config, hold=f"syncd {args.command}" if writes else None)
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One capture pass over every connector and mailbox (or the chosen ones), then exit."""
-    with _app(args) as app:
+    with _app(args, captures=True) as app:
         results = app.sync(args.connector, args.mailbox)
         failed = [r for r in results if not r.complete]
         rows = [
@@ -317,9 +326,9 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     from syncd.app import App
     from syncd.backfill import Backfill, UnitReport, parse_since
 
-    config = _load(args)
+    since = parse_since(args.since, datetime.now(UTC).date())  # a usage error comes first
+    config = _load(args, runnable=True)
     with App(config, hold="syncd backfill") as app:
-        since = parse_since(args.since, app.clock().date())
         tasks: dict[tuple[str, str], Any] = {}
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=_err(), disable=args.json) as bar:
@@ -379,7 +388,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from syncd.service.drain import Drain
     from syncd.service.scheduler import Service
 
-    config = _load(args)
+    config = _load(args, runnable=True)
     drain = Drain()  # backoff waits end early when a stop would otherwise wait for them
     with App(config, sleep=drain.sleep, hold="syncd run") as app:
         service = Service(app, drain=drain)
@@ -432,6 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Capture sales activity into Salesforce and flag deals at risk.",
     )
     parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of a failure (for bug reports)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("demo", help="run the whole product once against the sandbox world")
@@ -688,19 +700,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except ConfigError as err:
-        _print_config_error(err)
-        return EXIT_CONFIG
-    except SyncdError as err:
-        from syncd.service.outages import fix_for, stops
-
-        text = f"error: {err}"
-        if stops(err) and "fix:" not in text:  # credentials refused, budget spent
-            text += f"\nfix: {fix_for(err)}"
-        _err().print(text, markup=False, highlight=False)
-        return EXIT_PROBLEM
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # noqa: BLE001 - every failure ends as one line (--debug: traceback)
+        if args.debug:
+            traceback.print_exc()
+        line, code = describe(err)
+        if isinstance(err, ConfigError):
+            _print_config_error(err)
+        else:
+            _err().print(line, markup=False, highlight=False)
+        return code
 
 
 if __name__ == "__main__":

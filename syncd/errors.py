@@ -50,14 +50,25 @@ class Problem:
 class ConfigError(SyncdError):
     """The configuration has one or more problems; all of them are listed at once."""
 
-    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+    def __init__(
+        self,
+        problems: Iterable[Problem],
+        source: str | None = None,
+        *,
+        warnings: Iterable[Problem] = (),
+    ) -> None:
         self.problems = list(problems)
+        #: What check-config would warn about: shown beside the problems, not instead.
+        self.warnings = list(warnings)
         self.source = source
         head = f"{source}: " if source else ""
         count = len(self.problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{head}{count} configuration {noun}:\n{lines}")
+        text = f"{head}{count} configuration {noun}:\n{lines}"
+        if self.warnings:
+            text += "\nwarnings:\n" + "\n".join(f"  - {w}" for w in self.warnings)
+        super().__init__(text)
 
 
 class Transient(SyncdError):

@@ -82,16 +82,46 @@ def exposure_warnings(config: Config, lines: Mapping[str, int]) -> list[Problem]
     return [Problem("service.listen", message, lines.get("service.listen"))]
 
 
+def runnable_problems(config: Config, lines: Mapping[str, int]) -> list[Problem]:
+    """What ``run``, ``sync`` and ``backfill`` need beyond a valid file (an empty one is valid)."""
+    problems = []
+    if config.salesforce is None:
+        problems.append(
+            Problem("salesforce", "missing: run, sync and backfill need a [salesforce] table"
+                    " (see config.example.toml)")
+        )  # fmt: skip
+    if not any(c.enabled for c in config.connectors):
+        problems.append(
+            Problem("connectors", "no enabled [[connectors]] table: there is nothing to capture",
+                    lines.get("connectors"))
+        )  # fmt: skip
+    return problems
+
+
+def by_line(problems: list[Problem]) -> list[Problem]:
+    """``problems`` in file order; those without a line last, in their own order."""
+    return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
+
+
 def check_config(
-    path: str | os.PathLike[str], connector_types: ConnectorTypes
+    path: str | os.PathLike[str],
+    connector_types: ConnectorTypes,
+    *,
+    secrets: bool = True,
+    runnable: bool = False,
 ) -> tuple[Config, list[Problem]]:
-    """Load, then check referenced env vars and files; return the config and the warnings."""
+    """Load, then check referenced env vars and files; return the config and the warnings.
+
+    ``secrets=False`` leaves the secrets unread (commands that only read the local store);
+    ``runnable=True`` also asks for what run/sync need (:func:`runnable_problems`). Problems
+    come sorted by line, with every warning beside them.
+    """
     path = Path(path)
     config, problems, raw, lines = _load(path, connector_types)
     warnings: list[Problem] = []
     failed = {p.path for p in problems}
     refs = config.secret_refs() if config is not None else _raw_refs(raw, "", path.resolve().parent)
-    for key, ref in refs:
+    for key, ref in refs if secrets else ():
         if key in failed:
             continue
         line = line_of(key, lines)
@@ -115,8 +145,14 @@ def check_config(
             )
     if config is not None:
         warnings.extend(exposure_warnings(config, lines))
+        for i, connector in enumerate(config.connectors):
+            for field, message in connector.file_problems():
+                key = f"connectors[{i}].{field}"
+                problems.append(Problem(key, message, line_of(key, lines)))
+        if runnable:
+            problems.extend(runnable_problems(config, lines))
     if problems or config is None:
-        raise ConfigError(problems, source=str(path))
+        raise ConfigError(by_line(problems), source=str(path), warnings=by_line(warnings))
     log.info("config checked: %d connectors, %d warnings", len(config.connectors), len(warnings))
     return config, warnings
 

@@ -195,6 +195,14 @@ class ConnectorSettings(Section):
         """The mailboxes this table names itself (``"salesforce_users"`` names none)."""
         return () if isinstance(self.mailboxes, str) else self.mailboxes
 
+    def file_problems(self) -> Iterator[tuple[str, str]]:
+        """(key under this table, problem) for files the connector will read (``check-config``).
+
+        A connector that refuses a file at run time (a token file readable by others) says so
+        here, so ``check-config`` fails where ``sync`` would.
+        """
+        return iter(())
+
 
 #: The settings model of each connector type, by ``type``: the loader's only knowledge of the
 #: connectors, handed to it by the wiring layer (``connectors.base.Registry.settings_models``).

@@ -112,7 +112,9 @@ class _Session(requests.Session):
         """Send with a timeout; failures become syncd errors (see :mod:`.errors`)."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self._timeout
-        where = f"{method!s} {urlsplit(str(url)).path}"
+        parts = urlsplit(str(url))
+        # The host too: offline, "unreachable on GET  (ConnectionError)" named nothing.
+        where = f"{method!s} {parts.netloc}{parts.path or '/'}"
         try:
             resp = super().request(method, url, *args, **kwargs)
         except requests.RequestException as exc:
