@@ -90,8 +90,8 @@ def test_check_config_warns_about_an_exposed_listener_without_a_token(
     _, warnings = check_config(exposed)
     assert [w.path for w in warnings] == ["service.listen"]
     assert "token_env" in warnings[0].message and warnings[0].line == 5
-    assert main(["check-config", "-c", str(exposed)]) == 0
-    assert "service.listen" in capsys.readouterr().err
+    assert main(["check-config", "-c", str(exposed)]) == 2  # no connector: not runnable
+    assert "warnings:\n  - service.listen (line 5)" in capsys.readouterr().err
     for service in ('listen = "0.0.0.0:9464"\ntoken_env = "' + TOKEN_ENV + '"',
                     'listen = "[::1]:9464"', 'listen = "localhost:9464"'):  # fmt: skip
         assert check_config(write(tmp_path, service))[1] == []
