@@ -35,6 +35,10 @@ class TokenBucket:
 
     def reserve(self, units: int, now: datetime) -> float:
         """Take ``units``; the seconds to wait before spending them."""
+        if now < self.stamp:
+            # The clock went back (another clock: a test's, or a stepped system clock): start
+            # afresh rather than refill nothing until it catches up with the old stamp.
+            self.tokens, self.stamp = self.capacity, now
         elapsed = max(0.0, (now - self.stamp).total_seconds())
         self.tokens = min(self.capacity, self.tokens + elapsed * self.rate)
         self.stamp = max(now, self.stamp)
@@ -62,10 +66,14 @@ class QuotaPacer:
         project_per_minute: int,
         clock: Callable[[], datetime],
         sleep: Callable[[float], None],
+        time_source: object = None,
     ) -> None:
         self.user_per_minute = user_per_minute
         self.project_per_minute = project_per_minute
         self.clock = clock
+        # Buckets are per time source too: connectors on the same clock share them (the
+        # daemon's are all on the system clock); a test's simulated clock gets its own.
+        self._source = id(time_source)
         self.sleep = sleep
         self.waited = 0.0
 
@@ -77,10 +85,10 @@ class QuotaPacer:
 
     def take(self, project: str, user: str, units: int) -> None:
         """Reserve ``units`` for ``user`` of ``project``; sleep until they may be spent."""
-        now = self.clock()
         with _LOCK:
-            mine = self._bucket((project, user), self.user_per_minute, now)
-            shared = self._bucket((project, "*"), self.project_per_minute, now)
+            now = self.clock()  # read under the lock: one clock never steps back between takes
+            mine = self._bucket((self._source, project, user), self.user_per_minute, now)
+            shared = self._bucket((self._source, project, "*"), self.project_per_minute, now)
             wait = max(mine.reserve(units, now), shared.reserve(units, now))
         if wait > 0:
             self.waited += wait

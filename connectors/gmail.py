@@ -148,6 +148,7 @@ class GmailConnector(Connector):
             self._settings.quota_project_per_minute,
             self.context.now,
             sleep or self.context.sleep,
+            time_source=self.context.clock,
         )
         self._services: dict[str, tuple[Any, str]] = {}
         self._projects: dict[str, str] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from google_helpers import FakeClock, deliver_mail, key_file
 
+from connectors._google_quota import TokenBucket
 from connectors.base import ConnectorContext
 from connectors.gmail import GmailConnector, GmailSettings
 from sandbox.google import GoogleSandbox
@@ -107,3 +108,11 @@ def test_the_emulator_refuses_by_user_by_project_and_by_concurrency(clock: FakeC
     quota.leave("gmail", "a")
     assert quota.enter("gmail", "a") is None
     assert quota.refused == {"userRateLimitExceeded": 1, "rateLimitExceeded": 1, "concurrent": 1}
+
+
+def test_a_bucket_starts_afresh_when_its_clock_goes_back() -> None:
+    # A reservation reached far below zero, then a clock an hour earlier (another connector's,
+    # or a stepped system clock): waits must not grow until that clock catches up.
+    bucket = TokenBucket(6_000, NOW + timedelta(hours=1))
+    assert bucket.reserve(5_000, NOW + timedelta(hours=1)) > 0
+    assert bucket.reserve(5, NOW) == 0
