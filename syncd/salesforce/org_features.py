@@ -83,7 +83,7 @@ def email_rule(setting: str, client: Any) -> tuple[str, bool, str, str | None]:
     """``syncd doctor``'s line on what an email becomes: name, ok, detail, the sObject in force."""
     name = "salesforce: email written as"
     if setting == "Task":
-        detail = 'salesforce.email_as = "Task": each email is a Task (TaskSubtype Email)'
+        detail = f'salesforce.email_as = "{setting}": each email is a Task (TaskSubtype Email)'
         return name, True, detail, "Task"
     if enhanced_email(client):
         detail = (
