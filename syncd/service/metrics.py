@@ -177,6 +177,13 @@ class Metrics:
             ["scope", "error_class"],
             registry=r,
         )
+        self.alert_flags = Counter(
+            "syncd_alert_flags",
+            "Flags of each rules run by what became of them (sent, merged, suppressed, failed,"
+            " queued)",
+            ["account"],
+            registry=r,
+        )
         self.alert_delivery_paused = Gauge(
             "syncd_alert_delivery_paused",
             "1 while Slack refuses the token and alert delivery waits for it (auth.test)",

@@ -205,7 +205,14 @@ class Service:
 
     def rules_job(self) -> None:
         """Evaluate the deal rules, update flags, queue the owners' alerts; wake delivery."""
-        self.org_job("rules", lambda: scheduled_rules(self.app))
+
+        def run() -> None:
+            summary = scheduled_rules(self.app)
+            for account, n in summary["alerts"].items():
+                if account != "suppressed_by" and n:
+                    self.metrics.alert_flags.labels(account).inc(n)
+
+        self.org_job("rules", run)
         self.wake_delivery()
 
     def digest_job(self, *, weekly: bool) -> None:

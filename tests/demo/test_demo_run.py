@@ -73,6 +73,11 @@ def test_rules_ran_over_the_org_and_alerts_reached_slack(summary: dict[str, Any]
     # every alert sent is one message the Slack sandbox received
     assert 0 < rules["alerts_sent"] == rules["slack_messages"]
     assert rules["alerts_requeued"] == 0
+    # The first run: one digest per rep, never a burst; every flag accounted for.
+    assert rules["first_run"] and rules["alerts_sent"] <= rules["flagged_deals"]
+    acc = rules["alerts"]
+    assert acc["sent"] + acc["merged"] + acc["suppressed"] + acc["failed"] == rules["flags"]
+    assert acc["queued"] == 0 and acc["merged"] > 0
 
 
 def test_summary_is_json_of_counts_only(summary: dict[str, Any]) -> None:

@@ -92,16 +92,20 @@ def test_revoked_token_loses_no_alert(
         with App(load_config(config)) as app:
             # The status page and the metric show the pause and what waits.
             service = Service(app, listen="")
-            service.alerts_job()
+            # A rules run now: its flags ride in queued messages (pending), accounted so; it
+            # wakes delivery, whose one refused request pauses it.
+            service.rules_job()
             metrics = service.metrics.exposition().decode()
+            assert 'syncd_alert_flags_total{account="suppressed"}' in metrics
             assert "syncd_alert_delivery_paused 1.0" in metrics
+            assert api_calls(slack) == 3
+            service.alerts_job()  # paused: auth.test only
+            assert slack.calls["/api/auth.test"] == 1 and api_calls(slack) == 4
             page = Client(service.web_app).get("/").get_data(as_text=True)
             assert f"Slack alerts queued: <b>{len(queued)}</b>" in page
             assert "invalid_auth" in page and slack.token not in page
             delivery = app.slack_delivery
-            assert delivery.paused is not None and api_calls(slack) == 3
-            delivery.deliver(app.store.alerts, now=app.clock)  # paused: auth.test only
-            assert slack.calls["/api/auth.test"] == 1 and api_calls(slack) == 4
+            assert delivery.paused is not None
             # The token is fixed (same token object, now valid): auth.test passes, all go.
             slack.token = "xoxb-revoked"
             counts = delivery.deliver(app.store.alerts, now=app.clock)
