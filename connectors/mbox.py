@@ -7,7 +7,10 @@ message starts at a line beginning ``From `` (as ``mailbox.mbox`` splits them); 
 message are kept, so even a message with large attachments costs the size of its headers;
 a multipart or ``text/calendar`` message also keeps up to 256 KiB of its body, where an
 invitation's ``text/calendar`` part would be: a mail with METHOD:REQUEST or CANCEL is captured
-as the meeting, keyed by its iCalUID (:mod:`syncd.capture.invitations`).
+as the meeting, keyed by its iCalUID (:mod:`syncd.capture.invitations`). Memory follows a
+budget, not message sizes (:mod:`connectors._mbox_reader`): a batch ends at
+``capture.batch_bytes`` of kept mail, a body is kept up to ``capture.max_message_bytes``, and a
+message with megabytes of headers is the named skip ``too_large``.
 
 Cursor: ``mbox:1:<byte offset>:<fingerprint>``. The offset is where the next message starts;
 the fingerprint hashes the file's first 4 KiB and the 256 bytes before the offset, so appending
@@ -26,13 +29,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import BinaryIO, ClassVar
 
 from connectors._cursor import CursorFormat
 from connectors._file_import import FileImport, FileImportSettings
+from connectors._mbox_reader import MAX_HEADER_BYTES, Budget, read_messages
 from connectors.base import register
 from syncd.capture.invitations import normalize_mail
 from syncd.capture.item_guard import guard
@@ -44,9 +47,7 @@ from syncd.model import Activity, Batch, Skip, SkipReason
 CURSOR = CursorFormat("mbox", "an mbox cursor", (int, str))
 _HEAD = 4096
 #: Body bytes kept of a multipart or text/calendar message, to find an invitation's part.
-_INVITE_BYTES = 256 * 1024
 _TAIL = 256
-_QUOTED_FROM = re.compile(rb"^>(>*From )")
 _ZONE = re.compile(r"^[+-]\d{4}$")
 
 
@@ -89,13 +90,6 @@ def from_line_time(line: bytes) -> datetime | None:
         return None
 
 
-@dataclass(slots=True)
-class _Raw:
-    offset: int
-    from_line: bytes
-    data: bytes
-
-
 @register
 class MboxConnector(FileImport):
     """One mbox file, one mailbox, pulled in file order."""
@@ -129,43 +123,6 @@ class MboxConnector(FileImport):
             raise CursorExpired("the mbox cursor does not point at a message")
         return offset
 
-    def _read(
-        self, handle: BinaryIO, start: int, limit: int, keep_body: bool
-    ) -> tuple[list[_Raw], int, bool]:
-        """Up to ``limit`` raw messages from ``start``; returns (messages, next offset, prefix)."""
-        handle.seek(start)
-        found: list[_Raw] = []
-        current: _Raw | None = None
-        lines: list[bytes] = []
-        in_headers = True
-        prefix = False
-        maybe_invite, kept = False, 0
-        while True:
-            pos = handle.tell()
-            line = handle.readline()
-            if not line or line.startswith(b"From "):
-                if current is not None:
-                    current.data = b"".join(lines)
-                    found.append(current)
-                    current = None
-                if not line or len(found) >= limit:
-                    return found, pos, prefix
-                current, lines, in_headers = _Raw(pos, line, b""), [], True
-                maybe_invite, kept = False, 0
-                continue
-            if current is None:
-                prefix = True  # text before the first From line: not an mbox message
-                continue
-            if in_headers and line[:13].lower() == b"content-type:":
-                kind = line[13:].strip().lower()
-                # A calendar part can only be the whole message or inside a multipart one.
-                maybe_invite = kind.startswith((b"multipart/", b"text/calendar"))
-            if in_headers or keep_body or (maybe_invite and kept < _INVITE_BYTES):
-                lines.append(_QUOTED_FROM.sub(rb"\1", line))
-                kept += 0 if in_headers else len(line)
-            if in_headers and line in (b"\n", b"\r\n"):
-                in_headers = False
-
     def pull(self, mailbox: str, cursor: str | None, *, limit: int | None = None) -> Batch:
         """The next messages after ``cursor``, normalised; malformed ones become skips."""
         origin: Origin = self.context.origin(self.name, mailbox)
@@ -178,8 +135,10 @@ class MboxConnector(FileImport):
         with handle:
             size = self.path.stat().st_size
             start = self._resume(handle, cursor, size)
-            raws, next_offset, prefix = self._read(
-                handle, start, max(1, limit or self.page_size), origin.capture_body
+            capture = self.context.capture
+            budget = Budget(capture.batch_bytes, capture.max_message_bytes)
+            raws, next_offset, prefix = read_messages(
+                handle, start, max(1, limit or self.page_size), origin.capture_body, budget
             )
             fingerprint = _fingerprint(handle, next_offset)
         activities: list[Activity] = []
@@ -188,6 +147,9 @@ class MboxConnector(FileImport):
             skips.append(Skip("0", SkipReason.UNPARSEABLE, "text before the first From line"))
         for raw in raws:
             sid = str(raw.offset)
+            if raw.oversized:
+                skips.append(Skip(sid, SkipReason.TOO_LARGE, f"headers over {MAX_HEADER_BYTES}"))
+                continue
             result = guard(
                 sid,
                 lambda raw=raw, sid=sid: normalize_mail(  # type: ignore[misc]

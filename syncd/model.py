@@ -90,6 +90,8 @@ class SkipReason(StrEnum):
     FUTURE_DATE = "future_date"
     #: Converting the item raised; the detail names the exception class (a bug to report).
     ITEM_ERROR = "item_error"
+    #: Too big to read within the memory budget (an mbox message with megabytes of headers).
+    TOO_LARGE = "too_large"
     #: A meeting over 14 days: no Salesforce org accepts such an Event.
     EVENT_TOO_LONG = "event_too_long"
 

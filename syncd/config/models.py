@@ -165,6 +165,10 @@ class CaptureConfig(Section):
     opportunity_policy: Literal[
         "contact_role_then_single_open", "contact_role_only", "account_only"
     ] = "contact_role_then_single_open"
+    #: Bytes of raw mail one batch may hold (mbox import); a batch ends when it is reached.
+    batch_bytes: Annotated[int, Field(ge=1024 * 1024)] = 64 * 1024 * 1024
+    #: Body bytes kept of one message when bodies are captured; the rest is dropped.
+    max_message_bytes: Annotated[int, Field(ge=64 * 1024)] = 10 * 1024 * 1024
     backfill_days: Annotated[int, Field(ge=1, le=3650)] = 90
     default_region: RegionCode = "US"
 

@@ -192,6 +192,7 @@ def test_every_filter_reason_has_a_row() -> None:
         SkipReason.MISSED_CALL,
         SkipReason.FUTURE_DATE,
         SkipReason.ITEM_ERROR,
+        SkipReason.TOO_LARGE,
         SkipReason.EVENT_TOO_LONG,
     }
     assert covered | not_privacy == set(SkipReason)
