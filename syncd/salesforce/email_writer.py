@@ -59,7 +59,7 @@ def create_messages(
         extra={
             "sobject": SOBJECT,
             "written": len(result.written),
-            "created": result.created,
+            "new": result.created,
             "failed": len(result.failed),
             "deferred": len(result.deferred),
             "calls": result.calls,

@@ -186,11 +186,18 @@ def _key(message_id: str) -> str:
 
 
 def write_config(
-    path: Path, state_url: str, sb: dict[str, Any], world: World, *, interval: str | None = None
+    path: Path,
+    state_url: str,
+    sb: dict[str, Any],
+    world: World,
+    *,
+    interval: str | None = None,
+    email_as: str | None = None,
 ) -> None:
     """A syncd config: the state store, the sandbox org, one mbox connector per rep.
 
     ``interval``: each connector's ``interval`` (``syncd run``); unset, the default applies.
+    ``email_as``: ``salesforce.email_as``; unset, the default applies.
     """
     lines = [
         f'[state]\nurl = "{state_url}"\n',
@@ -199,7 +206,9 @@ def write_config(
         'auth = "client_credentials"',
         f'client_id = "{sb["client_id"]}"',
         f'client_secret_env = "{SECRET_ENV}"',
-        f'ca_bundle = "{sb["ca_bundle"]}"\n',
+        f'ca_bundle = "{sb["ca_bundle"]}"',
+        *([f'email_as = "{email_as}"'] if email_as else []),
+        "",
         "[capture]",
         f'internal_domains = ["{INTERNAL_DOMAIN}"]\n',
     ]
@@ -222,12 +231,26 @@ class SandboxProcess(sandbox.process.SandboxProcess):
     def __init__(self, seed: Path) -> None:
         super().__init__(seed, timeout=10)
 
-    def touched_since(self, when: datetime) -> set[str]:
-        """Keys of Tasks created or updated (an upsert replay updates) at or after ``when``."""
+    def touched_since(self, when: datetime, sobject: str = "Task") -> set[str]:
+        """Keys of records created or updated (an upsert replay updates) at or after ``when``."""
         stamp = when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        # A formatted timestamp, not outside input: nothing to inject.
-        soql = f"SELECT Syncd_Key__c FROM Task WHERE LastModifiedDate >= {stamp}"  # noqa: S608
+        # A formatted timestamp and a fixed object name, not outside input: nothing to inject.
+        soql = f"SELECT Syncd_Key__c FROM {sobject} WHERE LastModifiedDate >= {stamp}"  # noqa: S608
         return {r["Syncd_Key__c"] for r in self.query(soql)[1]}
+
+    def count(self, sobject: str) -> int:
+        """``SELECT COUNT() FROM sobject``."""
+        return self.query(f"SELECT COUNT() FROM {sobject}")[0]  # noqa: S608
+
+    def keyed(self, sobject: str) -> list[tuple[str, str]]:
+        """Every record of ``sobject`` as (``Syncd_Key__c``, Id), duplicates kept."""
+        records = self.query(f"SELECT Id, Syncd_Key__c FROM {sobject}")[1]  # noqa: S608
+        return [(r["Syncd_Key__c"], r["Id"]) for r in records]
+
+    def ever_updated(self, sobject: str) -> int:
+        """Records of ``sobject`` changed after their creation (LastModifiedDate moved)."""
+        rows = self.query(f"SELECT CreatedDate, LastModifiedDate FROM {sobject}")[1]  # noqa: S608
+        return sum(1 for r in rows if r["CreatedDate"] != r["LastModifiedDate"])
 
 
 def syncd_env(secret: str) -> dict[str, str]:
