@@ -20,7 +20,7 @@ from syncd.capture.org_rules import OrgRules
 from syncd.capture.runner import Runner
 from syncd.errors import ConfigError
 from syncd.salesforce.directory import Directory
-from syncd.salesforce.org_features import email_as
+from syncd.salesforce.org_features import email_as, email_rule
 from syncd.state import Store
 
 
@@ -224,5 +224,9 @@ def test_without_enhanced_email_auto_writes_tasks_and_emailmessage_is_an_error(
             email_as("EmailMessage", client)
         assert "salesforce.email_as" in str(refused.value)
         assert "Enhanced Email" in str(refused.value)
+        _name, ok, detail, in_force = email_rule("auto", client)
+        assert ok and in_force == "Task" and "Enhanced Email is off" in detail
+        _name, ok, detail, in_force = email_rule("EmailMessage", client)
+        assert not ok and in_force is None and "Setup → Enhanced Email" in detail
     finally:
         client.close()
