@@ -75,6 +75,8 @@ class Mailbox:
     events: dict[str, Item] = field(default_factory=dict)
     #: Series masters, fetched by id (calendarView delta returns only instances).
     masters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: eventMessage id → the id of its event in this calendar (the ``event`` navigation).
+    message_events: dict[str, str] = field(default_factory=dict)
 
     def _bump(self) -> int:
         self.seq += 1

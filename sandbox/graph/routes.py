@@ -9,6 +9,10 @@ messages) and is echoed in ``Preference-Applied``.
 
 ``internetMessageHeaders`` is returned only on GET of a single message with ``$select``, as
 Graph documents; in delta it is silently left out.
+
+Meeting requests and cancellations are ``eventMessage`` items (``@odata.type`` on every
+listing, derived properties selected by type cast, the ``event`` navigation by ``$expand`` or
+path): :mod:`sandbox.graph.event_messages`.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from sandbox.graph import event_messages
 from sandbox.graph.data import Item, Mailbox, SyncStateGone, parse_time
 from sandbox.graph.shapes import event_view, list_items, message_view
 from sandbox.graph.throttle import Verdict
@@ -111,9 +116,13 @@ def _bad(message: str, code: str = "BadRequest") -> GraphError:
 def _select(body: dict[str, Any], props: set[str] | None, allowed: set[str]) -> dict[str, Any]:
     if props is None:
         return {k: v for k, v in body.items() if k != "internetMessageHeaders"}
-    out = {k: body[k] for k in props | {"id"} if k in body and k in allowed}
-    if "@odata.etag" in body:  # Graph sends the etag whatever $select says
-        out = {"@odata.etag": body["@odata.etag"]} | out
+    if allowed is MESSAGE_PROPS:
+        allowed = event_messages.selectable(allowed)
+    picked = (event_messages.pick(body, p) for p in props | {"id"} if p in allowed)
+    out = dict(p for p in picked if p is not None)
+    for note in ("@odata.type", "@odata.etag"):  # sent whatever $select says
+        if note in body:
+            out = {note: body[note]} | out
     return out
 
 
@@ -121,6 +130,8 @@ def _parse_select(value: str | None, allowed: set[str]) -> set[str] | None:
     if value is None:
         return None
     props = {p.strip() for p in value.split(",") if p.strip()}
+    if allowed is MESSAGE_PROPS:
+        allowed = event_messages.selectable(allowed)
     unknown = sorted(props - allowed)
     if unknown:
         raise _bad(f"Could not find a property named '{unknown[0]}' on type 'message'.")
@@ -249,13 +260,14 @@ class Routes:
         if len(rest) == 2 and rest[0] in ("messages", "events"):
             self._count(f"{rest[0]}_get")
             allowed = MESSAGE_PROPS if rest[0] == "messages" else EVENT_PROPS
-            self._only(query, {"$select"})
+            self._only(query, {"$select", "$expand"} if rest[0] == "messages" else {"$select"})
             props = _parse_select(query.get("$select"), allowed)
             if rest[0] == "messages":
-                item = mailbox.messages.get(rest[1])
-                if item is None or item.removed:
-                    raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
-                body = message_view(item.body)
+                body = message_view(self._message(mailbox, rest[1]))
+                if "$expand" in query:
+                    selected = body if props is None else _select(body, props, allowed)
+                    linked = self._event_of(mailbox, rest[1], body, query["$expand"])
+                    return 200, selected | linked, {}
             else:
                 found = mailbox.masters.get(rest[1])
                 event = mailbox.events.get(rest[1])
@@ -263,7 +275,47 @@ class Routes:
                     raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
                 body = event_view(found if found is not None else event.body, mailbox)  # type: ignore[union-attr]
             return 200, (body if props is None else _select(body, props, allowed)), {}
+        if rest[:1] == ["messages"] and rest[2:] == ["microsoft.graph.eventMessage", "event"]:
+            self._count("messages_event")
+            self._only(query, {"$select"})
+            body = self._message(mailbox, rest[1])
+            if not event_messages.is_event_message(body):
+                raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
+            props = _parse_select(query.get("$select"), EVENT_PROPS)
+            cast = "microsoft.graph.eventMessage/event"
+            shown = self._event_of(mailbox, rest[1], body, cast)["event"]
+            if shown is None:
+                raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
+            return 200, shown if props is None else _select(shown, props, EVENT_PROPS), {}
         raise GraphError(400, "BadRequest", "Resource not found for the segment.")
+
+    @staticmethod
+    def _message(mailbox: Mailbox, message_id: str) -> dict[str, Any]:
+        item = mailbox.messages.get(message_id)
+        if item is None or item.removed:
+            raise GraphError(404, "ErrorItemNotFound", "The item was not found.")
+        return item.body
+
+    @staticmethod
+    def _event_of(
+        mailbox: Mailbox, message_id: str, body: dict[str, Any], expand: str
+    ) -> dict[str, Any]:
+        """``{"event": …}``: the eventMessage's event in this calendar (see event_messages)."""
+        event_id = mailbox.message_events.get(message_id)
+        item = mailbox.events.get(event_id or "")
+        stored = mailbox.masters.get(event_id or "") or (
+            item.body if item is not None and not item.removed else None
+        )
+
+        def select(event: dict[str, Any], props: str | None) -> dict[str, Any]:
+            wanted = _parse_select(props, EVENT_PROPS)
+            return event if wanted is None else _select(event, wanted, EVENT_PROPS)
+
+        found = event_messages.expanded(
+            expand, stored, lambda e: event_view(e, mailbox), select, _bad
+        )
+        # The cast names a type this message is not: nothing to expand (OData type cast).
+        return found if event_messages.is_event_message(body) else {}
 
     @staticmethod
     def _only(query: dict[str, str], allowed: set[str]) -> None:

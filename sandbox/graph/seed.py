@@ -1,7 +1,8 @@
 """Build Outlook messages and events in Graph's shape, and seed a demo world.
 
-``add_message`` and ``add_meeting``/``add_series`` put items in a :class:`GraphSandbox` mailbox
-exactly as Graph returns them (recipients as ``{"emailAddress": {...}}``, dateTimeTimeZone in
+``add_message``, ``add_meeting_message`` (an eventMessage: meeting request or cancellation)
+and ``add_meeting``/``add_series`` put items in a :class:`GraphSandbox` mailbox exactly as
+Graph returns them (recipients as ``{"emailAddress": {...}}``, dateTimeTimeZone in
 UTC, per-instance ``iCalUId`` for occurrences of a series with ``seriesMasterId`` and
 ``originalStart``). ``seed_demo`` fills the rep mailboxes for the lead's demo world.
 """
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sandbox.graph import event_messages
 from sandbox.graph.data import event_time, graph_time, make_id
 from sandbox.graph.server import GraphSandbox
 
@@ -144,6 +146,41 @@ def add_series(
         )
         ids.append(box.put_event(body))
     return ids
+
+
+def add_meeting_message(
+    sandbox: GraphSandbox,
+    mailbox: str,
+    *,
+    event_id: str | None,
+    kind: str = "meetingRequest",
+    **message: Any,
+) -> str:
+    """A meeting request or cancellation (``kind``: a ``meetingMessageType``) in a mail folder.
+
+    The message is an ``eventMessage`` (:mod:`sandbox.graph.event_messages`) whose ``event``
+    is ``event_id`` in ``mailbox``'s calendar (None: the event is not there); its
+    ``startDateTime``/``endDateTime`` are the event's. Returns the message id.
+    """
+    box = sandbox.add_user(mailbox)
+    item_id = add_message(sandbox, mailbox, **message)
+    item = box.messages[item_id]
+    stored = box.masters.get(event_id or "") or (
+        box.events[event_id].body if event_id in box.events else {}
+    )
+    item.body.update(
+        {
+            "@odata.type": event_messages.TYPES[kind],
+            "meetingMessageType": kind,
+            "startDateTime": stored.get("start"),
+            "endDateTime": stored.get("end"),
+            "isAllDay": bool(stored.get("isAllDay")),
+            "type": stored.get("type", "singleInstance"),
+        }
+    )
+    if event_id is not None:
+        box.message_events[item_id] = event_id
+    return item_id
 
 
 def seed_demo(

@@ -10,9 +10,11 @@ Identity: ``GET /{tenant}/v2.0/.well-known/openid-configuration`` and
 an hour of the sandbox clock; a bad or expired bearer gets 401 InvalidAuthenticationToken.
 
 Graph (``/v1.0``): ``users/{id|upn}/mailFolders/{folder}/messages/delta``,
-``users/{id}/messages/{id}``, ``users/{id}/events/{id}``, ``users/{id}/calendarView/delta`` and
-``$batch`` (at most 20 requests). Unknown query options → 400, as Graph does. Throttling is
-:mod:`sandbox.graph.throttle`; routes live in :mod:`sandbox.graph.routes`.
+``users/{id}/messages/{id}`` (``$expand`` of an eventMessage's event, and
+``.../microsoft.graph.eventMessage/event``), ``users/{id}/events/{id}``,
+``users/{id}/calendarView/delta`` and ``$batch`` (at most 20 requests). Unknown query
+options → 400, as Graph does. Throttling is :mod:`sandbox.graph.throttle`; routes live in
+:mod:`sandbox.graph.routes`.
 """
 
 from __future__ import annotations

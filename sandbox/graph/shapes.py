@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sandbox.graph import event_messages
 from sandbox.graph.data import Mailbox, parse_time
 
 _MESSAGE_FILTER = re.compile(r"^receivedDateTime\s+(ge|gt)\s+'?([^'\s]+)'?$", re.IGNORECASE)
@@ -51,6 +52,8 @@ def message_view(body: dict[str, Any]) -> dict[str, Any]:
         "categories": [],
         "replyTo": [],
     }
+    if event_messages.is_event_message(body):
+        defaults |= event_messages.defaults(body)
     return defaults | body
 
 

@@ -11,6 +11,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import requests
+
 from connectors.base import ConnectorContext
 from connectors.outlook_mail import OutlookMailConnector, OutlookMailSettings
 from sandbox.graph import GraphSandbox
@@ -37,6 +39,22 @@ class FakeClock:
         with self._lock:
             self.slept.append(seconds)
             self._now += timedelta(seconds=max(0.0, seconds))
+
+
+def app_token(sandbox: GraphSandbox) -> str:
+    """An app-only access token from the sandbox's token endpoint, fetched with requests."""
+    answer = requests.post(
+        f"{sandbox.authority}/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": sandbox.client_id,
+            "client_secret": sandbox.client_secret,
+            "scope": "https://graph.microsoft.com/.default",
+        },
+        verify=sandbox.ca_bundle,
+        timeout=10,
+    )
+    return str(answer.json()["access_token"])
 
 
 def secret_env(sandbox: GraphSandbox) -> SecretRef:

@@ -18,7 +18,14 @@ from datetime import timedelta
 import pytest
 import requests
 from conftest import Crm
-from graph_helpers import NOW, FakeClock, calendar_connector, graph_settings, mail_connector
+from graph_helpers import (
+    NOW,
+    FakeClock,
+    app_token,
+    calendar_connector,
+    graph_settings,
+    mail_connector,
+)
 
 from connectors._graph import _gate
 from connectors.base import ConnectorContext
@@ -68,17 +75,7 @@ def test_the_emulator_runs_batch_members_four_at_once_and_counts_each(
     graph: GraphSandbox,
 ) -> None:
     ids = fill(graph, ANA, 20)
-    token = requests.post(
-        f"{graph.authority}/oauth2/v2.0/token",
-        data={
-            "grant_type": "client_credentials",
-            "client_id": graph.client_id,
-            "client_secret": graph.client_secret,
-            "scope": "https://graph.microsoft.com/.default",
-        },
-        verify=graph.ca_bundle,
-        timeout=10,
-    ).json()["access_token"]
+    token = app_token(graph)
     # Another request of the app to this mailbox is in flight: 3 slots are left.
     assert graph.throttle.enter(graph.client_id, ANA).ok
     payload = {
