@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -407,3 +407,17 @@ class GraphClient:
 
         retry.call(once, self.policy, sleep=self.sleep)
         return results
+
+
+def series_uids(client: GraphClient, mailbox: str, masters: Iterable[str]) -> dict[str, str | None]:
+    """Each series master's ``iCalUId`` (one ``$batch`` member per master)."""
+    paths = {m: f"/users/{mailbox}/events/{m}?$select=iCalUId" for m in sorted(set(masters))}
+    if not paths:
+        return {}
+    bodies = client.batch_get(mailbox, paths.values())
+    found: dict[str, str | None] = {}
+    for master, path in paths.items():
+        body = bodies.get(path) or {}
+        uid = body.get("iCalUId") if isinstance(body, Mapping) else None
+        found[master] = str(uid) if uid else None
+    return found

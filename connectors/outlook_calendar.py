@@ -44,7 +44,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from connectors._graph import GraphClient, GraphSettings
+from connectors._graph import GraphClient, GraphSettings, series_uids
 from connectors._graph_calendar_cursor import CalendarCursor
 from connectors._pages import page_items
 from connectors.base import Connector, ConnectorContext, register
@@ -239,14 +239,8 @@ class OutlookCalendarConnector(Connector):
             for e in events
             if e.get("seriesMasterId") and (mailbox, str(e["seriesMasterId"])) not in self._series
         }
-        if not wanted:
-            return
-        paths = {m: f"/users/{mailbox}/events/{m}?$select=iCalUId" for m in sorted(wanted)}
-        bodies = self.client.batch_get(mailbox, paths.values())
-        for master, path in paths.items():
-            body = bodies.get(path) or {}
-            uid = body.get("iCalUId") if isinstance(body, Mapping) else None
-            self._series[(mailbox, master)] = str(uid) if uid else None
+        for master, uid in series_uids(self.client, mailbox, wanted).items():
+            self._series[(mailbox, master)] = uid
 
     def _normalise(
         self, mailbox: str, state: CalendarCursor, items: list[Any]

@@ -23,6 +23,11 @@ is returned only on GET of a single message, never in delta. Fetching it costs r
 with ``fetch_headers = true`` each page's messages are read through ``$batch`` (20 per
 request, ≤4 in parallel), about one extra request per 20 messages; by default (false) the
 privacy filter works from addresses, folders and subjects alone.
+
+Meetings: a delta item typed ``eventMessageRequest`` or ``eventMessage`` (a meeting request or
+cancellation) is read once more, in the same ``$batch`` as the headers, for its
+``meetingMessageType`` and its ``event``, and becomes that meeting
+(:mod:`connectors._graph_invitations`): one extra request per such message.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from connectors._graph import GraphClient, GraphSettings
+from connectors._graph import GraphClient, GraphSettings, series_uids
+from connectors._graph_invitations import is_meeting_message, lookup_path, masters_of, meeting
 from connectors._pages import page_items
 from connectors.base import Connector, ConnectorContext, register
 from syncd.capture.item_guard import guard
@@ -123,7 +129,7 @@ class OutlookMailConnector(Connector):
     """Outlook mail of each configured mailbox, through per-folder delta queries."""
 
     type: ClassVar[str] = "outlook_mail"
-    kinds: ClassVar[frozenset[str]] = frozenset({"email"})
+    kinds: ClassVar[frozenset[str]] = frozenset({"email", "meeting"})
     settings_model: ClassVar[type[ConnectorSettings]] = OutlookMailSettings
     page_size: ClassVar[int] = 100
     cursor_kind: ClassVar[str] = "Graph delta/next link per folder"
@@ -211,15 +217,18 @@ class OutlookMailConnector(Connector):
         """Delta items of one folder → activities and named skips (``@removed`` ignored)."""
         origin = self.context.origin(self.name, mailbox)
         live = [m for m in items if isinstance(m, Mapping) and "@removed" not in m]
-        extra: dict[str, Any] = {}
-        if self._settings.fetch_headers and live:
-            paths = {
-                str(m.get("id")): f"/users/{mailbox}/messages/{m.get('id')}"
-                "?$select=internetMessageHeaders"
-                for m in live
-            }
-            bodies = self.client.batch_get(mailbox, paths.values())
-            extra = {mid: bodies.get(path) or {} for mid, path in paths.items()}
+        headers = self._settings.fetch_headers
+        paths: dict[str, str] = {}
+        for m in live:
+            mid = str(m.get("id"))
+            if is_meeting_message(m):  # one lookup reads its kind, its event (and headers)
+                paths[mid] = lookup_path(mailbox, mid, headers=headers)
+            elif headers:
+                paths[mid] = f"/users/{mailbox}/messages/{mid}?$select=internetMessageHeaders"
+        bodies = self.client.batch_get(mailbox, paths.values()) if paths else {}
+        extra = {mid: bodies.get(path) or {} for mid, path in paths.items()}
+        meetings = {mid for mid, body in extra.items() if "meetingMessageType" in body}
+        series = series_uids(self.client, mailbox, masters_of(extra[m] for m in meetings))
         activities: list[Activity] = []
         skips: list[Skip] = []
         for message in items:
@@ -229,6 +238,13 @@ class OutlookMailConnector(Connector):
             if "@removed" in message:
                 continue  # a deleted message: what was captured stays captured
             mid = str(message.get("id") or "?")
+            if mid in meetings:
+                found = guard(
+                    mid, lambda i=mid: meeting(extra[i], origin, source_id=i, series=series)
+                )
+                if found is not None:
+                    (skips if isinstance(found, Skip) else activities).append(found)  # type: ignore[arg-type]
+                    continue
             result = guard(mid, lambda m=message, i=mid: self._message(m, i, folder, extra, origin))
             if isinstance(result, Skip):
                 skips.append(result)
