@@ -25,17 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import ConnectorContext
+from syncd.capture.email_message import email_message_fields
 from syncd.capture.invitations import meetings, normalize_mail, parse_calendar
 from syncd.capture.match import Match
-from syncd.capture.org_rules import MULTIDAY_DEFAULT, OrgRules, rep_zones
-from syncd.capture.plan import Decisions, Plan
+from syncd.capture.org_rules import EMAIL_AS_DEFAULT, MULTIDAY_DEFAULT, OrgRules, rep_zones
+from syncd.capture.plan import EMAIL_MESSAGE, Decisions, Plan
 from syncd.capture.privacy import PrivacyRules, apply_body, decide
 from syncd.capture.records import fields_for, sobject_for
 from syncd.capture.runner import Runner
 from syncd.config import Config
 from syncd.errors import SyncdError
-from syncd.model import Activity, Skip, SkipReason, activity_from_dict
+from syncd.model import Activity, Email, Skip, SkipReason, activity_from_dict
 from syncd.ports import StateStore
+from syncd.salesforce.org_features import email_as
 
 if TYPE_CHECKING:
     from syncd.app import App
@@ -136,6 +138,7 @@ def _explain_file(
         multiday_events=(
             config.salesforce.multiday_events if config.salesforce else MULTIDAY_DEFAULT
         ),
+        email_as=_email_as(app, directory is not None),
     )
     runner = Runner(
         app.store, None, directory, rules, policy=config.capture.opportunity_policy, org=org
@@ -174,9 +177,15 @@ def _record(
         else None
     )
     if write is not None:
-        return {"sobject": write.sobject, "fields": write.fields, "complete": True}
+        record = {"sobject": write.sobject, "fields": write.fields, "complete": True}
+        if write.sobject == EMAIL_MESSAGE:
+            record["relations"] = message_relations(write.fields, write.sender_id)
+        return record
     found = the_plan.matches.get(activity.key) if the_plan is not None else None
     screened = kept or activity
+    if org.email_as == EMAIL_MESSAGE and isinstance(screened, Email):
+        fields = email_message_fields(screened, found or Match(), ())
+        return {"sobject": EMAIL_MESSAGE, "fields": fields, "complete": found is not None}
     return {
         "sobject": sobject_for(screened),
         "fields": fields_for(screened, found or Match(), org),
@@ -184,12 +193,35 @@ def _record(
     }
 
 
+def _email_as(app: App, online: bool) -> str:
+    """What an email becomes, as a pass decides it; "auto" asks the org only when online."""
+    setting = app.config.salesforce.email_as if app.config.salesforce else EMAIL_AS_DEFAULT
+    if not online or setting == "Task":
+        return "Task" if setting == "auto" else setting
+    try:
+        return email_as(setting, app.salesforce)
+    except SyncdError:
+        return "Task"
+
+
+def message_relations(fields: dict[str, Any], sender: str | None) -> list[dict[str, str]]:
+    """The EmailMessageRelation rows an EmailMessage gets: its sender, ToIds and CcIds."""
+    rows = [{"RelationId": sender, "RelationType": "FromAddress"}] if sender else []
+    for junction, kind in (("ToIds", "ToAddress"), ("CcIds", "CcAddress")):
+        rows += [{"RelationId": rid, "RelationType": kind} for rid in fields.get(junction, ())]
+    return rows
+
+
 def _outcome(store: StateStore, decided: Decisions, report: dict[str, Any]) -> str:
     decision = report["decision"]
     if decision is None:
         return "kept by privacy rules; matching needs Salesforce (no directory available)"
     if decision == "written":
-        return f"would upsert a {report['record']['sobject']} by Syncd_Key__c"
+        sobject = report["record"]["sobject"]
+        if sobject == EMAIL_MESSAGE:
+            n = len(report["record"].get("relations", ()))
+            return f"would create an EmailMessage by Syncd_Key__c, with {n} relation(s)"
+        return f"would upsert a {sobject} by Syncd_Key__c"
     if decision == "already_written":
         entry = store.ledger.get(report["key"])
         return (

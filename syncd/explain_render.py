@@ -68,6 +68,8 @@ def render(report: dict[str, Any], console: Console) -> None:
         for name, value in record["fields"].items():
             table.add_row(name, str(value))
         console.print(table)
+        for rel in record.get("relations", ()):
+            _line(console, "relation", f"{rel['RelationType']} {rel['RelationId']}")
         if not record["complete"]:
             _line(console, "note", "WhoId, WhatId and OwnerId come from the directory")
 

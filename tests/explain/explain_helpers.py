@@ -55,7 +55,13 @@ def start_org() -> tuple[Any, str, str, str]:
 
 
 def write_config(
-    tmp_path: Path, sb: Any | None, mbox: Path, *, backfill_days: int = 90, body: bool = False
+    tmp_path: Path,
+    sb: Any | None,
+    mbox: Path,
+    *,
+    backfill_days: int = 90,
+    body: bool = False,
+    email_as: str = "Task",
 ) -> Path:
     """A syncd.toml with an mbox connector; ``sb`` None means no [salesforce] table."""
     salesforce = ""
@@ -67,6 +73,7 @@ auth = "client_credentials"
 client_id = "{sb.client_id}"
 client_secret_env = "{SECRET_ENV}"
 ca_bundle = "{sb.ca_bundle}"
+email_as = "{email_as}"
 """
     config = tmp_path / "syncd.toml"
     config.write_text(

@@ -165,3 +165,41 @@ def test_unknown_key_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixt
     assert report["outcome"].startswith("unknown key")
     assert main(["explain", "-c", str(config), "--eml", str(tmp_path / "absent.eml")]) == 2
     assert "--eml" in capsys.readouterr().err
+
+
+def test_explain_shows_the_emailmessage_and_its_relations_then_sync_writes_it(
+    tmp_path: Path, org: tuple[Any, str, str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sb, account, user, contact = org
+    message = raw_message("alice@globex.com", REP, "<e1@globex.com>", "Renewal")
+    mbox = tmp_path / "ana.mbox"
+    write_mbox(mbox, [message])
+    eml = tmp_path / "e1.eml"
+    eml.write_text(message)
+    config = write_config(tmp_path, sb, mbox, email_as="auto")
+    assert main(["setup", "salesforce", "-c", str(config)]) == 0
+    capsys.readouterr()
+
+    report = explain_json(config, "--eml", str(eml), capsys=capsys)
+    record = report["record"]
+    assert record["sobject"] == "EmailMessage"
+    assert record["fields"]["ToIds"] == [user] and record["fields"]["RelatedToId"] == account
+    assert record["fields"]["Status"] == "1" and record["fields"]["Incoming"] is True
+    assert record["relations"] == [
+        {"RelationId": contact, "RelationType": "FromAddress"},
+        {"RelationId": user, "RelationType": "ToAddress"},
+    ]
+    assert report["outcome"] == "would create an EmailMessage by Syncd_Key__c, with 2 relation(s)"
+    assert main(["explain", "-c", str(config), "--eml", str(eml)]) == 0
+    assert f"FromAddress {contact}" in capsys.readouterr().out
+    assert sb.count("EmailMessage") == 0  # explain writes nothing
+
+    assert main(["sync", "-c", str(config), "--json"]) == 0
+    capsys.readouterr()
+    (written,) = sb.records("EmailMessage")
+    got = {
+        (r["RelationId"], r["RelationType"])
+        for r in sb.records("EmailMessageRelation")
+        if r["EmailMessageId"] == written["Id"]
+    }
+    assert got == {(r["RelationId"], r["RelationType"]) for r in record["relations"]}
