@@ -50,7 +50,7 @@ from syncd.capture.normalize_email import normalize_email
 from syncd.config import ConnectorSettings
 from syncd.config.types import Tuple
 from syncd.errors import CursorExpired
-from syncd.model import Activity, Batch, Email, Skip, SkipReason
+from syncd.model import Activity, Batch, Email, Meeting, Skip, SkipReason
 
 _PREFIX = "graph-mail:1:"
 _SELECT = (
@@ -229,6 +229,7 @@ class OutlookMailConnector(Connector):
         extra = {mid: bodies.get(path) or {} for mid, path in paths.items()}
         meetings = {mid for mid, body in extra.items() if "meetingMessageType" in body}
         series = series_uids(self.client, mailbox, masters_of(extra[m] for m in meetings))
+        window = self.context.backfill_start()
         activities: list[Activity] = []
         skips: list[Skip] = []
         for message in items:
@@ -242,6 +243,8 @@ class OutlookMailConnector(Connector):
                 found = guard(
                     mid, lambda i=mid: meeting(extra[i], origin, source_id=i, series=series)
                 )
+                if isinstance(found, Meeting) and found.occurred_at < window:
+                    found = Skip(mid, SkipReason.OUTSIDE_WINDOW, key=found.key)  # as gmail, mbox
                 if found is not None:
                     (skips if isinstance(found, Skip) else activities).append(found)  # type: ignore[arg-type]
                     continue

@@ -23,8 +23,9 @@ from graph_helpers import NOW, FakeClock, app_token, calendar_connector, mail_co
 from connectors.base import ConnectorContext
 from connectors.mbox import MboxConnector, MboxSettings
 from sandbox.graph import GraphSandbox
-from sandbox.graph.seed import add_meeting_message, add_message, event_body
+from sandbox.graph.seed import add_meeting_message, add_message, add_series, event_body
 from syncd.config import CaptureConfig
+from syncd.model import Meeting
 
 ANA = "ana@ourco.com"  # Microsoft 365
 CAPTURE = CaptureConfig(internal_domains=["ourco.com"])
@@ -56,7 +57,7 @@ def _mail(n: int, subject: str, **extra: Any) -> dict[str, Any]:
     )
 
 
-def _mbox_invitation(tmp_path: Path, uid: str, at: datetime) -> Path:
+def _mbox_invitation(tmp_path: Path, uid: str, at: datetime, rrule: str | None = None) -> Path:
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//syncd tests//EN")
     calendar.add("version", "2.0")
@@ -66,6 +67,8 @@ def _mbox_invitation(tmp_path: Path, uid: str, at: datetime) -> Path:
     vevent.add("dtstart", at)
     vevent.add("dtend", at + timedelta(minutes=30))
     vevent.add("summary", "Pricing review")
+    if rrule:
+        vevent.add("rrule", icalendar.vRecur.from_ical(rrule))
     vevent.add("organizer", "mailto:alice@globex.com")
     vevent.add("attendee", f"mailto:{ANA}")
     calendar.add_component(vevent)
@@ -118,20 +121,49 @@ def test_a_meeting_in_outlook_mail_calendar_and_mbox_is_one_event_and_a_cancella
 
     # The Outlook calendar and an mbox invitation see the same meetings under the same keys.
     crm.runner.run(calendar_connector(graph, clock, (ANA,), capture=CAPTURE), ANA)
-    settings = MboxSettings(
-        type="mbox",
-        name="mbox",
-        path=str(_mbox_invitation(tmp_path, "pricing@globex.com", PRICING_AT)),
-        mailbox=ANA,
-        since=date(2026, 1, 1),
-    )
-    context = ConnectorContext(clock=clock.now, capture=CAPTURE)
-    crm.runner.run(MboxConnector(settings, context), ANA)
+    invitation = _mbox_invitation(tmp_path, "pricing@globex.com", PRICING_AT)
+    crm.runner.run(_mbox(tmp_path, clock, invitation), ANA)
     assert {e["Syncd_Key__c"] for e in crm.records("Event")} == set(events)  # still 2 Events
     assert len(crm.records("Task")) == 1
     pricing_key = by_subject["Pricing review"]["Syncd_Key__c"]
     seen = {s.connector for s in crm.store.ledger.sightings(pricing_key)}
     assert seen == {"outlook", "outlook-calendar", "mbox"}
+
+
+def _mbox(tmp_path: Path, clock: FakeClock, path: Path) -> MboxConnector:
+    settings = MboxSettings(
+        type="mbox", name="mbox", path=str(path), mailbox=ANA, since=date(2026, 1, 1)
+    )
+    return MboxConnector(settings, ConnectorContext(clock=clock.now, capture=CAPTURE))
+
+
+def test_series_invitations_and_occurrence_updates_are_keyed_as_the_calendar_keys_them(
+    graph: GraphSandbox, clock: FakeClock, tmp_path: Path
+) -> None:
+    starts = [NOW + timedelta(days=d) for d in (1, 8, 15)]
+    fields = dict(organizer="alice@globex.com", attendees=[ANA, "bob@globex.com"])
+    occurrences = add_series(
+        graph, ANA, ical_uid="weekly@globex.com", starts=starts, subject="Weekly", **fields
+    )
+    (master,) = graph.mailbox(ANA).masters
+    add_meeting_message(graph, ANA, event_id=master, **_mail(1, "Weekly"))
+    add_meeting_message(graph, ANA, event_id=occurrences[1], **_mail(2, "Weekly (moved)"))
+    old = _meeting(graph, "old@globex.com", "Old", NOW - timedelta(days=400))
+    add_meeting_message(graph, ANA, event_id=old, **_mail(3, "Old"))
+
+    batch = mail_connector(graph, clock, (ANA,), capture=CAPTURE).pull(ANA, None)
+    assert all(isinstance(a, Meeting) for a in batch.activities)
+    mail_keys = [a.key for a in batch.activities]
+    assert [s.reason.value for s in batch.skips] == ["outside_window"]  # a 400-day-old meeting
+    # 3 meeting messages: 3 lookups in one $batch, and the series master's UID in one more.
+    assert graph.requests["batch"] == 2 and graph.requests["batch_member"] == 4
+
+    calendar = calendar_connector(graph, clock, (ANA,), capture=CAPTURE).pull(ANA, None)
+    by_start = {a.occurred_at: a.key for a in calendar.activities if isinstance(a, Meeting)}
+    assert mail_keys == [by_start[starts[0]], by_start[starts[1]]]
+    weekly = _mbox_invitation(tmp_path, "weekly@globex.com", starts[0], "FREQ=WEEKLY;COUNT=3")
+    (mbox,) = _mbox(tmp_path, clock, weekly).pull(ANA, None).activities
+    assert mbox.key == mail_keys[0]
 
 
 def test_an_invitation_whose_event_is_gone_is_a_named_skip_and_answers_stay_email(
