@@ -51,6 +51,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: A relation the org already has.
+DUPLICATE = "DUPLICATE_VALUE"
+
 #: What one batch's writes produced: ledger entries, permanent failures, deferred records,
 #: Salesforce calls spent, and EventRelations created per activity key.
 _Written = tuple[list[LedgerEntry], list[tuple[Write, Any]], list[Any], int, dict[str, set[str]]]
@@ -372,8 +375,10 @@ class Runner:
             outcome = self.writer.create(kind, [r.fields() for r in rows])
             calls += outcome.calls
             # create() keys rows by position; a relation that failed is tried again on the
-            # next sighting of the item, so it is never lost.
-            for position in outcome.written:
+            # next sighting of the item, so it is never lost. DUPLICATE_VALUE says the org
+            # relates that person already (a ledger that lost it): related, not retried.
+            done = [*outcome.written, *(f.key for f in outcome.failed if f.code == DUPLICATE)]
+            for position in done:
                 rel = rows[int(position)]
                 related.setdefault(rel.key, set()).add(rel.relation_id)
         return entries, failed, deferred, calls, related

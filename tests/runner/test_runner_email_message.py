@@ -230,3 +230,28 @@ def test_without_enhanced_email_auto_writes_tasks_and_emailmessage_is_an_error(
         assert not ok and in_force is None and "Setup → Enhanced Email" in detail
     finally:
         client.close()
+
+
+def test_a_relation_the_org_already_has_is_recorded_not_retried(
+    mail: Capture, tmp_path: Path
+) -> None:
+    raw = email_bytes(REPS[0], ["alice@globex.com", "eve@globex.com"], message_id="<dup@o.com>")
+    mail.connector.add(REPS[0], "email", raw)
+    run_all(mail)
+    (message,) = messages(mail.sandbox)
+    (eve,) = mail.sandbox.insert(
+        "Contact", [{"LastName": "Eve", "Email": "eve@globex.com", "AccountId": mail.org.account}]
+    )
+    mail.sandbox.insert(  # an admin related her by hand before syncd saw the mail again
+        "EmailMessageRelation",
+        [{"EmailMessageId": message["Id"], "RelationId": eve, "RelationType": "ToAddress"}],
+    )
+    runner = _runner(mail, mail.store)
+    mail.connector.add(REPS[1], "email", raw)
+    runner.run(mail.connector, REPS[1])
+    entry = mail.store.ledger.get(message["Syncd_Key__c"])
+    assert entry is not None and eve in entry.match_trace["related"]
+    mail.sandbox.reset_counters()
+    mail.connector.add(REPS[2], "email", raw)
+    runner.run(mail.connector, REPS[2])
+    assert not any(label.startswith("composite") for label in mail.sandbox.calls)
