@@ -64,6 +64,21 @@ def carried_flags(payload: Any) -> list[int]:
     return [int(f) for f in flags]
 
 
+def _queued(
+    flag_id: int | None, key: str | None, channel: str, payload: Any, now: datetime
+) -> AlertRow:
+    return AlertRow(
+        flag_id=flag_id,
+        digest_key=key,
+        channel=channel,
+        payload=payload,
+        status="queued",
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
 class Alerts:
     """Enqueue, hand out and settle alerts."""
 
@@ -81,18 +96,8 @@ class Alerts:
         """Queue an alert for delivery now; returns its id."""
         if (flag_id is None) == (digest_key is None):
             raise ValueError("an alert refers to exactly one of flag_id or digest_key")
-        now = self._scope.now()
         with self._scope.session() as session:
-            row = AlertRow(
-                flag_id=flag_id,
-                digest_key=digest_key,
-                channel=channel,
-                payload=payload,
-                status="queued",
-                attempts=0,
-                created_at=now,
-                next_attempt_at=now,
-            )
+            row = _queued(flag_id, digest_key, channel, payload, self._scope.now())
             session.add(row)
             session.flush()
             return row.id
@@ -122,16 +127,7 @@ class Alerts:
         ids: list[int] = []
         with self._scope.session() as session:
             for key, channel, payload in alerts:
-                row = AlertRow(
-                    flag_id=None,
-                    digest_key=key,
-                    channel=channel,
-                    payload=payload,
-                    status="queued",
-                    attempts=0,
-                    created_at=now,
-                    next_attempt_at=now,
-                )
+                row = _queued(None, key, channel, payload, now)
                 session.add(row)
                 session.flush()
                 ids.append(row.id)

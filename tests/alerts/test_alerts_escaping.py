@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
+from alerts_helpers import Time, fixtures
 from rules_helpers import STAGES, at, deal
 
 from sandbox.slack import Message, SlackSandbox
@@ -29,40 +28,12 @@ from syncd.rules.inputs import Change, Pipeline, Stage
 from syncd.rules.run import run_digests, run_rules
 from syncd.state import Store
 
+tm, slack, store = fixtures()
+
 EVIL = "<!channel> <@U123> <https://x|click> & co"
 NOW = datetime(2026, 3, 16, 7, tzinfo=UTC)
 #: What Slack would act on: a special mention, a user mention, a foreign link, a bare "&".
 RAW = re.compile(r"<!|<@|<https://x|& co")
-
-
-class Time:
-    t = 0.0
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
-
-
-@pytest.fixture
-def tm() -> Time:
-    return Time()
-
-
-@pytest.fixture
-def slack(tm: Time) -> Iterator[SlackSandbox]:
-    sb = SlackSandbox(clock=tm.clock).start()
-    sb.add_user("ana@ourco.com")
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 's.db'}", clock=lambda: NOW)
-    yield s
-    s.close()
 
 
 def config(immediate: str = "warning") -> Any:

@@ -6,16 +6,14 @@ when its message is delivered; digests grouped per rep and within Slack's limits
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
+from alerts_helpers import Time, fixtures
 from rules_helpers import STAGES, at, deal
 
 from sandbox.slack import SlackSandbox
@@ -27,39 +25,9 @@ from syncd.rules.inputs import Change, Pipeline
 from syncd.rules.run import run_digests, run_rules
 from syncd.state import Store
 
+tm, slack, store = fixtures()
+
 NOW = datetime(2026, 3, 16, 7, tzinfo=UTC)
-
-
-class Time:
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.now = NOW
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, s: float) -> None:
-        self.t += s
-
-
-@pytest.fixture
-def tm() -> Time:
-    return Time()
-
-
-@pytest.fixture
-def slack(tm: Time) -> Iterator[SlackSandbox]:
-    sb = SlackSandbox(clock=tm.clock).start()
-    sb.add_user("ana@ourco.com")
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path, tm: Time) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 's.db'}", clock=lambda: tm.now)
-    yield s
-    s.close()
 
 
 CONFIG = SimpleNamespace(

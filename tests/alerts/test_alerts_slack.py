@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
+from alerts_helpers import Time, fixtures
 
 from sandbox.slack import SlackSandbox
 from syncd.alerts.blocks import flag_message, list_message
@@ -14,44 +13,14 @@ from syncd.alerts.slack import SlackDelivery, user_target
 from syncd.errors import AuthExpired, Permanent
 from syncd.state import Store
 
-
-class FakeTime:
-    """One clock for the sandbox's rate limit and the sender's pacing; sleeping advances it."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.slept: list[float] = []
-        self.now = datetime(2026, 3, 16, 9, tzinfo=UTC)
-
-    def clock(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
-
-    def wall(self) -> datetime:
-        return self.now
+FakeTime = Time
+tm, slack, store = fixtures()
 
 
 @pytest.fixture
-def ft() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def slack(ft: FakeTime) -> Iterator[SlackSandbox]:
-    sb = SlackSandbox(clock=ft.clock).start()
-    sb.add_user("ana@ourco.com")
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture
-def store(tmp_path: Path, ft: FakeTime) -> Iterator[Store]:
-    s = Store.open(f"sqlite:///{tmp_path / 'state.db'}", clock=ft.wall)
-    yield s
-    s.close()
+def ft(tm: Time) -> Time:
+    """The shared clock: the sandbox's rate limit and the sender's pacing."""
+    return tm
 
 
 def sender(slack: SlackSandbox, ft: FakeTime, **kw: object) -> SlackDelivery:
