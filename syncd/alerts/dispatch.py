@@ -7,6 +7,7 @@ A rules run hands over the flags that are due an alert and those that stay silen
   burst (*suppressed: first_run_digest*);
 - a deal gets a message now only for a new or worsened finding at or above the ``immediate``
   severity; the rest wait for the morning digest (*suppressed: digest*);
+- none during ``quiet_hours`` (*suppressed: quiet_hours*);
 - at most one message per deal per ``per_deal`` interval (*suppressed: daily_limit*), and
   none while a queued message still carries the deal's flags (*suppressed: pending*);
 - flags in their cool-down or snoozed stay silent (*suppressed: cooldown / snoozed*).
@@ -20,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from syncd.alerts.slack import user_target
 from syncd.config import SlackAlerts
@@ -44,11 +46,31 @@ class Policy:
     immediate: int | None
     #: At most one message per deal within this interval.
     per_deal: timedelta
+    #: No message at once from the first time to the second (wrapping midnight), in ``zone``.
+    quiet: tuple[time, time] | None = None
+    zone: ZoneInfo | None = None
 
     @classmethod
-    def from_config(cls, slack: SlackAlerts) -> Policy:
-        """From ``[alerts.slack]`` (``immediate`` and ``per_deal_interval``)."""
-        return cls(immediate=SEVERITY.get(slack.immediate), per_deal=slack.per_deal_interval)
+    def from_config(cls, slack: SlackAlerts, zone: str | None = None) -> Policy:
+        """From ``[alerts.slack]`` and ``service.timezone`` (None: the host's zone)."""
+        quiet = None
+        if slack.quiet_hours:
+            start, end = slack.quiet_hours.split("-")
+            quiet = (time.fromisoformat(start), time.fromisoformat(end))
+        return cls(
+            immediate=SEVERITY.get(slack.immediate),
+            per_deal=slack.per_deal_interval,
+            quiet=quiet,
+            zone=ZoneInfo(zone) if zone else None,
+        )
+
+    def is_quiet(self, now: datetime) -> bool:
+        """Whether ``now`` falls in the quiet hours."""
+        if self.quiet is None:
+            return False
+        start, end = self.quiet
+        here = now.astimezone(self.zone).time()
+        return start <= here < end if start <= end else (here >= start or here < end)
 
 
 @dataclass
@@ -161,6 +183,8 @@ def plan(
             suppressed = "digest"
         elif st.opportunity_id in busy:
             suppressed = "daily_limit"
+        elif policy.is_quiet(now):
+            suppressed = "quiet_hours"  # the digest or the next run after says it
         else:
             carried = shown + [key(f) for f in st.merged]
             payload = render_deal(st) | {

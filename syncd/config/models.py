@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -258,6 +259,15 @@ class RulesConfig(Section):
     rule: Tuple[Rule] = ()
 
 
+_QUIET = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+def _quiet_hours(value: object) -> str:
+    if not isinstance(value, str) or not _QUIET.fullmatch(value):
+        raise fail("must be HH:MM-HH:MM in service.timezone, e.g. '20:00-08:00'")
+    return value
+
+
 class SlackAlerts(Section):
     """``[alerts.slack]``: where deal alerts and digests go."""
 
@@ -274,6 +284,9 @@ class SlackAlerts(Section):
     immediate: Literal["info", "warning", "critical", "never"] = "critical"
     #: At most one message per deal within this interval.
     per_deal_interval: Duration = timedelta(days=1)
+    #: No deal message at once between these times (``service.timezone``); they wait for the
+    #: digest or the next run after. Digests keep their own schedule.
+    quiet_hours: Annotated[str, PlainValidator(_quiet_hours)] | None = None
     digest: Cron = "0 9 * * 1-5"
     manager_digest: Cron = "0 8 * * 1"
     managers: Tuple[Email] = ()

@@ -82,7 +82,7 @@ def run_rules(
     slack = _slack(config)
     fallback = slack.fallback_channel
     link_base = base_url(config, client)
-    policy = dispatch.Policy.from_config(slack)
+    policy = dispatch.Policy.from_config(slack, config.service.timezone)
     first_run = store.alerts.count() == 0 and not store.flags.list_open()
 
     def render_deal(st: DealStory) -> dict[str, Any]:

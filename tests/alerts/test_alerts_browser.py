@@ -34,6 +34,7 @@ FLAGS = [
     "--window-size=900,900",
 ]  # fmt: skip
 CONFIG = SimpleNamespace(
+    service=SimpleNamespace(timezone=None),
     rules=RulesConfig(early_stage_boundary="Propose"),
     alerts=SimpleNamespace(
         slack=SimpleNamespace(
@@ -44,6 +45,7 @@ CONFIG = SimpleNamespace(
             immediate="warning",
             per_deal_interval=timedelta(days=1),
             takes_clicks=True,
+            quiet_hours=None,
         )
     ),
 )

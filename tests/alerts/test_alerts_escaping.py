@@ -38,6 +38,7 @@ RAW = re.compile(r"<!|<@|<https://x|& co")
 
 def config(immediate: str = "warning") -> Any:
     return SimpleNamespace(
+        service=SimpleNamespace(timezone=None),
         rules=RulesConfig(early_stage_boundary="Propose", pipeline_target=50_000.0),
         alerts=SimpleNamespace(
             slack=SimpleNamespace(
@@ -48,6 +49,7 @@ def config(immediate: str = "warning") -> Any:
                 immediate=immediate,
                 per_deal_interval=timedelta(days=1),
                 takes_clicks=False,
+                quiet_hours=None,
             )
         ),
     )

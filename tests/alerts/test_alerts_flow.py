@@ -31,6 +31,7 @@ NOW = datetime(2026, 3, 16, 7, tzinfo=UTC)
 
 
 CONFIG = SimpleNamespace(
+    service=SimpleNamespace(timezone=None),
     rules=RulesConfig(early_stage_boundary="Propose", pipeline_target=50_000.0),
     alerts=SimpleNamespace(
         slack=SimpleNamespace(
@@ -41,6 +42,7 @@ CONFIG = SimpleNamespace(
             immediate="critical",
             per_deal_interval=timedelta(days=1),
             takes_clicks=False,
+            quiet_hours=None,
         )
     ),
 )
@@ -242,3 +244,25 @@ def test_weekly_digest_lists_attention_groups_at_risk_by_risk_times_amount() -> 
     assert "New this week" in body
     at_risk = body[body.index("*At risk*") :]
     assert at_risk.index("*Deal M*") < at_risk.index("*Deal C*")
+
+
+def test_quiet_hours_hold_deal_messages_until_they_end(
+    store: Store, slack: SlackSandbox, tm: Time
+) -> None:
+    quiet = SimpleNamespace(
+        rules=CONFIG.rules,
+        service=SimpleNamespace(timezone="Europe/Paris"),
+        alerts=SimpleNamespace(
+            slack=SimpleNamespace(**vars(CONFIG.alerts.slack) | {"quiet_hours": "07:30-09:00"})
+        ),
+    )
+    rules_pass(store, slack, tm, 0, config=quiet)  # first run: Bob's digest
+    sent = len(slack.messages)
+    held = rules_pass(store, slack, tm, 25, config=quiet)  # 08:00 in Paris: quiet
+    assert [f["alert_reason"] for f in held["flags"] if f["opportunity_id"] == "006ANA"] == [
+        "quiet_hours"
+    ]
+    assert len(slack.messages) == sent and accounted(held) == len(held["flags"])
+    tm.now += timedelta(hours=1)  # 09:00 in Paris: the quiet hours are over
+    after = rules_pass(store, slack, tm, 25, config=quiet)
+    assert after["alerts_sent"] == 1 and "25 days" in slack.by_channel(ana_dm(slack))[-1].text

@@ -272,3 +272,13 @@ since = "2024-01-01"
     found = problems_of(write(tmp_path, text))
     assert found["connectors[0].region"].message == "must be a string, not integer"
     assert "a date, written unquoted like 2024-01-31" in found["connectors[0].since"].message
+
+
+def test_slack_quiet_hours_are_checked(tmp_path: Path) -> None:
+    text = """\
+[alerts.slack]
+token_env = "SLACK_TOKEN"
+quiet_hours = "25:00-8"
+"""
+    messages = {k: p.message for k, p in problems_of(write(tmp_path, text)).items()}
+    assert "HH:MM-HH:MM" in messages["alerts.slack.quiet_hours"]
