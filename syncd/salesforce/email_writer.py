@@ -13,7 +13,9 @@ The sender's FromAddress EmailMessageRelation needs the new message's id, so bot
 ``POST /composite`` (one API call): the relations reference ``@{msgs[i].id}``. When any message
 of the chunk failed, that reference has no value and Salesforce refuses the relations
 subrequest whole; the relations of the messages that were created are then sent in one more
-call. A first pass costs one call per 200 messages.
+call. A first pass costs one call per 200 messages. A record failing transiently
+(UNABLE_TO_LOCK_ROW) is not written and comes back in ``deferred``: the cursor stays and the
+next pass creates it (or finds it).
 
 https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_emailmessage.htm
 https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_composite_composite.htm

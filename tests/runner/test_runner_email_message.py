@@ -255,3 +255,29 @@ def test_a_relation_the_org_already_has_is_recorded_not_retried(
     mail.connector.add(REPS[2], "email", raw)
     runner.run(mail.connector, REPS[2])
     assert not any(label.startswith("composite") for label in mail.sandbox.calls)
+
+
+def test_a_chunk_with_an_existing_message_still_relates_the_new_ones_senders(
+    mail: Capture, tmp_path: Path
+) -> None:
+    first = email_bytes(REPS[0], ["alice@globex.com"], message_id="<mixed1@ourco.com>")
+    mail.connector.add(REPS[0], "email", first)
+    run_all(mail)
+    second = email_bytes(REPS[0], ["bob@globex.com"], message_id="<mixed2@ourco.com>")
+    mail.connector.add(REPS[0], "email", second)
+    fresh = Store.open(f"sqlite:///{tmp_path / 'mixed.db'}")
+    try:
+        replay = _runner(mail, fresh)  # the first message's ledger row is lost
+        mail.sandbox.reset_counters()
+        replay.run(mail.connector, REPS[0])
+    finally:
+        fresh.close()
+    by_id = {m["MessageIdentifier"]: m for m in messages(mail.sandbox)}
+    assert len(by_id) == 2
+    new = by_id["<mixed2@ourco.com>"]
+    assert (mail.org.users[REPS[0]], "FromAddress") in relations(mail.sandbox, new["Id"])
+    # The senders' subrequest named the failed create's id, so Salesforce refused it whole:
+    # one more call relates the sender of the message that was created.
+    assert mail.sandbox.calls["composite"] == 1
+    assert mail.sandbox.calls["query"] == 1
+    assert mail.sandbox.calls["composite/sobjects:POST"] == 1
