@@ -20,7 +20,7 @@ from typing import Any
 from sandbox.salesforce import effects, email_rules, permissions, validate
 from sandbox.salesforce.errors import ApiError, RecordError
 from sandbox.salesforce.objects import org_schema
-from sandbox.salesforce.schema import Field, Schema, SObjectType
+from sandbox.salesforce.schema import VIEWER, Field, Schema, SObjectType
 from sandbox.salesforce.validate import unique_key
 from sandbox.salesforce.values import format_datetime, make_id, normalize_id
 
@@ -215,8 +215,8 @@ class Store:
                 "CreatedDate": now,
                 "LastModifiedDate": now,
                 "SystemModstamp": now,
-                "CreatedById": self.default_user_id,
-                "LastModifiedById": self.default_user_id,
+                "CreatedById": self.acting_user_id(system),
+                "LastModifiedById": self.acting_user_id(system),
             }
             row.update(values)
             effects.before_write(self, obj, row, None)
@@ -227,6 +227,16 @@ class Store:
             self.put(table, rid, row)
             effects.after_write(self, obj, row, None, system=system)
             return row
+
+    def acting_user_id(self, system: bool = False) -> str | None:
+        """Who a write is stamped with (CreatedById, LastModifiedById).
+
+        The API request's session user, as Salesforce stamps the running user (system fields:
+        https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/system_fields.htm);
+        the org's admin for seeding and system writes.
+        """
+        viewer = None if system else VIEWER.get()
+        return getattr(viewer, "user_id", None) or self.default_user_id
 
     def update(
         self, sobject: str, record_id: str, data: dict[str, Any], *, system: bool = False
@@ -259,6 +269,8 @@ class Store:
                 row["LastModifiedDate"] = now
             if not (system and "SystemModstamp" in values):
                 row["SystemModstamp"] = now
+            if not (system and "LastModifiedById" in values):
+                row["LastModifiedById"] = self.acting_user_id(system)
             effects.before_write(self, obj, row, old)
             validate.check_required(obj, row)
             if obj.name in permissions.PERMISSION_OBJECTS:

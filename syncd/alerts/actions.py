@@ -144,7 +144,15 @@ def new_close_date(click: Click, today: date) -> date | None:
     return None
 
 
-def perform(click: Click, *, store: Any, salesforce: Any, actor: str | None, now: datetime) -> str:
+def perform(
+    click: Click,
+    *,
+    store: Any,
+    salesforce: Any,
+    actor: str | None,
+    now: datetime,
+    as_rep: bool = False,
+) -> str:
     """Do what the click asks; returns the line that replaces the buttons."""
     opp = click.opportunity_id
     who = f"<@{click.slack_user}>" if click.slack_user else "someone"
@@ -177,7 +185,12 @@ def perform(click: Click, *, store: Any, salesforce: Any, actor: str | None, now
         done = "Marked handled"
     else:
         raise ValueError(f"unknown action {click.action}")
-    record = {"action": click.action, "slack_user": click.slack_user, "user_id": actor}
+    record = {
+        "action": click.action,
+        "slack_user": click.slack_user,
+        "user_id": actor,
+        "as_rep": as_rep,  # done in Salesforce with the rep's own session
+    }
     for f in flags:
         if f.rule in cleared:
             store.flags.resolve(f.id)

@@ -141,6 +141,8 @@ def receiver(app: Any) -> Interactivity | None:
     The work runs on the receiver's own thread with its own Salesforce client and Slack
     client (the capture thread's are never shared). The actor is the Salesforce User whose
     email is the clicking Slack user's, when there is one; it is recorded with the action.
+    With JWT bearer sign-in the Opportunity is updated as that user (their own session);
+    otherwise, or when they cannot sign in, as the integration user.
     """
     from syncd.alerts.actions import perform, updated_blocks
     from syncd.alerts.slack import SlackDelivery
@@ -152,22 +154,42 @@ def receiver(app: Any) -> Interactivity | None:
     if slack is None or not slack.takes_clicks or slack.signing_secret is None:
         return None
     delivery = SlackDelivery.from_config(slack, api_url=slack.api_url)
-    clients: list[Any] = []
+    sf = app.config.salesforce
+    clients: dict[str, Any] = {}
 
-    def salesforce() -> Any:
-        if not clients:
-            clients.append(SalesforceClient.from_config(app.config.salesforce))
-        return clients[0]
+    def salesforce(username: str = "") -> Any:
+        """The integration user's client, or (JWT bearer) one signed in as ``username``."""
+        if username not in clients:
+            settings = sf.model_copy(update={"username": username}) if username else sf
+            clients[username] = SalesforceClient.from_config(settings)
+        return clients[username]
 
     def do(click: Click) -> None:
         client = salesforce()
         email = delivery.user_email(click.slack_user)
-        actor = None
+        actor, acting = None, client
         if email:
-            rows = client.query_page(select(["Id"], "User", where_eq("Email", email)))
-            actor = next((r["Id"] for r in rows.get("records", [])), None)
+            query = select(["Id", "Username"], "User", where_eq("Email", email))
+            row = next(iter(client.query_page(query).get("records", [])), None)
+            actor = row["Id"] if row else None
+            if row and sf.auth == "jwt":
+                # The JWT bearer flow signs in as any pre-authorised user: the change is the
+                # rep's own in Salesforce (LastModifiedById), not the integration user's.
+                try:
+                    acting = salesforce(row["Username"])
+                    acting.login()
+                except SyncdError:
+                    log.info("slack action: rep cannot sign in, done as the integration user")
+                    acting = client
         try:
-            line = perform(click, store=app.store, salesforce=client, actor=actor, now=app.clock())
+            line = perform(
+                click,
+                store=app.store,
+                salesforce=acting,
+                actor=actor,
+                now=app.clock(),
+                as_rep=acting is not client,
+            )
         except (SyncdError, ValueError) as err:
             log.warning("slack action not done", extra={"action": click.action}, exc_info=True)
             line = f":warning: Could not do that ({type(err).__name__}); try again in Salesforce."

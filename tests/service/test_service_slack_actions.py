@@ -21,8 +21,18 @@ SLACK_ENV = "SYNCD_TEST_ACTIONS_SLACK_TOKEN"
 SIGNING_ENV = "SYNCD_TEST_ACTIONS_SIGNING_SECRET"
 
 
-def actions_config(org: Any, slack: SlackSandbox) -> Path:
-    text = org.config.read_text() + (
+KEY_ENV = "SYNCD_TEST_ACTIONS_SF_KEY"
+
+
+def actions_config(org: Any, slack: SlackSandbox, auth: str) -> Path:
+    text = org.config.read_text()
+    if auth == "jwt":  # the JWT bearer flow: the service can sign in as the rep
+        text = text.replace(
+            'auth = "client_credentials"',
+            f'auth = "jwt"\nusername = "{org.sb.username}"\nprivate_key_env = "{KEY_ENV}"\n'
+            'jwt_audience = "https://login.salesforce.com"',
+        ).replace(f'client_secret_env = "{SECRET_ENV}"\n', "")
+    text += (
         "\n[alerts.slack]\n"
         f'token_env = "{SLACK_ENV}"\n'
         f'signing_secret_env = "{SIGNING_ENV}"\n'
@@ -35,8 +45,9 @@ def actions_config(org: Any, slack: SlackSandbox) -> Path:
     return path
 
 
+@pytest.mark.parametrize("auth", ["client_credentials", "jwt"])
 def test_signed_click_moves_close_date_resolves_flag_updates_message(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, auth: str
 ) -> None:
     org = start_org(tmp_path)
     slack = SlackSandbox().start()
@@ -63,7 +74,8 @@ def test_signed_click_moves_close_date_resolves_flag_updates_message(
         monkeypatch.setenv(SECRET_ENV, org.sb.client_secret)
         monkeypatch.setenv(SLACK_ENV, slack.token)
         monkeypatch.setenv(SIGNING_ENV, slack.signing_secret)
-        with App(load_config(actions_config(org, slack))) as app:
+        monkeypatch.setenv(KEY_ENV, org.sb.jwt_private_key_pem)
+        with App(load_config(actions_config(org, slack, auth))) as app:
             # Not the first run after installation (that one is a digest): alerted before.
             app.store.alerts.mark_sent(app.store.alerts.enqueue("channel:#x", {}, digest_key="x"))
             service = Service(app, listen="")
@@ -98,6 +110,9 @@ def test_signed_click_moves_close_date_resolves_flag_updates_message(
             assert resolved is not None and resolved.state == "resolved"
             (action,) = resolved.details["actions"]
             assert action["slack_user"] == ana and action["user_id"] == owner
+            # With JWT the rep's own session made the change; else the integration user's.
+            assert action["as_rep"] is (auth == "jwt")
+            assert (record["LastModifiedById"] == owner) is (auth == "jwt")
             service.slack_actions.stop()
             assert service.slack_actions.done == 1  # the retry was acknowledged, not redone
     finally:
