@@ -7,8 +7,9 @@ incoming webhook.
   (no header: ``not_authed``). Web API errors are HTTP 200 with ``{"ok": false, "error": …}``.
 - Block Kit limits: more than 50 blocks or a section text over 3,000 characters →
   ``invalid_blocks``; a ``text`` over 40,000 characters → ``msg_too_long``.
-- Rate limit: about one message per second per channel, on an injectable clock; a faster
-  post gets HTTP 429 ``ratelimited`` with ``Retry-After``.
+- Rate limit: about one message per second per channel, and per method its rate tier's calls
+  a minute (:data:`TIERS`), on an injectable clock; over it, HTTP 429 ``ratelimited`` with
+  ``Retry-After``.
 - Faults: ``outage(n)`` answers the next ``n`` requests with HTTP 503.
 - Interactivity: ``click(message, action_id, user, …)`` does what Slack does when a person
   clicks a button (https://api.slack.com/interactivity/handling#payloads): POSTs a
@@ -51,6 +52,14 @@ MAX_SECTION_TEXT = 3000
 MAX_TEXT = 40000
 BOT_TOKEN = "xoxb-sandbox-bot-token"
 SIGNING_SECRET = "sandbox-signing-secret"
+#: Calls a minute per method before ``ratelimited`` (https://api.slack.com/apis/rate-limits;
+#: users.lookupByEmail, conversations.open and chat.update are Tier 3, users.info Tier 4).
+TIERS = {
+    "users.lookupByEmail": 50,
+    "conversations.open": 50,
+    "chat.update": 50,
+    "users.info": 100,
+}
 #: Slack shows an error when the app has not answered an interaction within this.
 ACK_SECONDS = 3.0
 
@@ -107,6 +116,7 @@ class SlackSandbox(Emulator):
         self._last_post: dict[str, float] = {}
         self._outage = 0
         self.updated = threading.Condition(self._lock)
+        self._tier_calls: dict[str, list[float]] = {}
         self.webhook_path = "/services/T000/B000/sandboxhook"
         self.webhook_channel = "#alerts-webhook"
 
@@ -175,6 +185,9 @@ class SlackSandbox(Emulator):
         if auth != f"Bearer {self.token}":
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         method = path[len("/api/") :]
+        wait = self._over_tier(method)
+        if wait:
+            return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
         handler = {
             "auth.test": self._auth_test,
             "users.lookupByEmail": self._lookup,
@@ -214,6 +227,20 @@ class SlackSandbox(Emulator):
         if users not in self.users.values():
             return 200, {"ok": False, "error": "user_not_found"}, {}
         return 200, {"ok": True, "channel": {"id": "D" + users[1:]}}, {}
+
+    def _over_tier(self, method: str) -> int:
+        """Seconds to wait when ``method`` is over its rate tier this minute, else 0."""
+        per_minute = TIERS.get(method)
+        if per_minute is None:
+            return 0
+        with self._lock:
+            now = self.clock()
+            recent = [t for t in self._tier_calls.get(method, []) if t > now - 60.0]
+            if len(recent) >= per_minute:
+                self._tier_calls[method] = recent
+                return max(1, math.ceil(recent[0] + 60.0 - now))
+            self._tier_calls[method] = [*recent, now]
+            return 0
 
     def _info(self, args: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         uid = str(args.get("user", ""))

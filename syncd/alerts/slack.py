@@ -2,8 +2,9 @@
 
 App mode: a DM to the deal owner (``users.lookupByEmail``, cached, then
 ``conversations.open``), else the fallback channel. Webhook mode: every message to the one
-channel of an incoming webhook. About one message per second per channel (paced on an
-injectable clock and sleep); a 429's Retry-After is honoured through :mod:`syncd.retry`.
+channel of an incoming webhook. About one message per second per channel, and the other methods
+within their Slack rate tier's calls a minute (:data:`TIERS`), paced on an injectable clock
+and sleep; a 429's Retry-After is honoured through :mod:`syncd.retry`.
 Alerts that cannot be delivered (Slack 5xx, outage, network) stay queued for a later pass,
 retried with exponential backoff (5 minutes doubling to an hour, or Slack's Retry-After), and
 each is marked sent exactly when Slack accepted it, so it goes out once.
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,16 @@ PER_CHANNEL_INTERVAL = 1.0
 #: attempt up to :data:`REQUEUE_MAX`).
 REQUEUE_AFTER = timedelta(minutes=5)
 REQUEUE_MAX = timedelta(hours=1)
+#: Calls a minute per Web API method, by Slack's rate tiers
+#: (https://api.slack.com/apis/rate-limits; Tier 3: 50+, Tier 4: 100+ a minute; each method's
+#: page names its tier). chat.postMessage is paced per channel instead (about one a second).
+TIERS = {
+    "users.lookupByEmail": 50,  # Tier 3
+    "conversations.open": 50,  # Tier 3
+    "chat.update": 50,  # Tier 3
+    "users.info": 100,  # Tier 4
+    "auth.test": 100,  # Special, generous: Tier 4 here
+}
 #: Slack's answers for a token that no longer works: delivery pauses until it does.
 AUTH_ERRORS = frozenset(
     {
@@ -123,6 +134,7 @@ class SlackDelivery:
         self._dms: dict[str, str] = {}
         self._last_post: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
+        self._recent: dict[str, deque[float]] = {}
         #: Why delivery is paused (a refused token), or None.
         self.paused: str | None = None
 
@@ -140,8 +152,23 @@ class SlackDelivery:
 
     # -- Web API calls -------------------------------------------------------------------
 
+    def _tier(self, method: str) -> None:
+        """Wait while ``method`` used its Slack rate tier's calls of the last minute."""
+        per_minute = TIERS.get(method)
+        if per_minute is None:
+            return
+        recent = self._recent.setdefault(method, deque())
+        now = self._clock()
+        while recent and recent[0] <= now - 60.0:
+            recent.popleft()
+        if len(recent) >= per_minute:
+            self._sleep(recent[0] + 60.0 - now)
+            recent.popleft()
+        recent.append(self._clock())
+
     def _api(self, method: str, **kwargs: Any) -> Any:
         assert self._web is not None
+        self._tier(method)
         self.calls[method] += 1
         try:
             return self._web.api_call(method, **kwargs)

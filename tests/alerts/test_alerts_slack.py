@@ -143,3 +143,32 @@ def test_backoff_doubles_to_an_hour_and_retry_after_wins() -> None:
     waits = [requeue_after(n).total_seconds() / 60 for n in range(6)]
     assert waits == [5, 10, 20, 40, 60, 60]
     assert requeue_after(3, retry_after=30).total_seconds() == 30
+
+
+def test_method_rate_tiers_paced_by_the_sender_enforced_by_the_sandbox(
+    slack: SlackSandbox, ft: FakeTime
+) -> None:
+    import requests
+
+    emails = [f"rep{i}@ourco.com" for i in range(60)]
+    for e in emails:
+        slack.add_user(e)
+    s = sender(slack, ft)
+    for e in emails:
+        s.post(user_target(e), payload(1))
+    # users.lookupByEmail and conversations.open are Tier 3 (50 a minute): the 51st of each
+    # waited for the minute to pass instead of drawing a 429 (no call was repeated).
+    assert slack.calls["/api/users.lookupByEmail"] == 60
+    assert slack.calls["/api/conversations.open"] == 60
+    assert len(slack.messages) == 60 and sum(ft.slept) >= 59
+    # A client that does not pace is refused as Slack refuses it.
+    ft.t += 61.0  # a fresh minute
+    session = requests.Session()
+    session.trust_env = False
+    auth = {"Authorization": f"Bearer {slack.token}"}
+    answers = [
+        session.get(f"{slack.api_url}users.lookupByEmail", params={"email": e}, headers=auth)
+        for e in emails[:51]
+    ]
+    assert {r.status_code for r in answers[:50]} == {200} and answers[50].status_code == 429
+    assert int(answers[50].headers["Retry-After"]) >= 1
