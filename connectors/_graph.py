@@ -271,7 +271,9 @@ class GraphClient:
         if not token:
             error = result.get("error", "unknown") if isinstance(result, dict) else "unknown"
             if error in ("invalid_client", "unauthorized_client", "invalid_grant"):
-                raise AuthExpired(f"Graph refused the app credentials: {error}")
+                raise AuthExpired(
+                    f"Graph refused the app credentials: {error}", connector_wide=True
+                )
             raise Transient(f"no Graph token: {error}")
         return str(token)
 

@@ -158,7 +158,9 @@ class RingCentralConnector(Connector):
                 data={"grant_type": JWT_GRANT, "assertion": s.jwt.resolve()},
             )
         except (Permanent, AuthExpired) as exc:
-            raise AuthExpired("RingCentral refused the client or the JWT credential") from exc
+            raise AuthExpired(
+                "RingCentral refused the client or the JWT credential", connector_wide=True
+            ) from exc
         self._token = str(response.json()["access_token"])
         return self._token
 

@@ -128,7 +128,9 @@ class ZoomPhoneConnector(Connector):
                 auth=(s.client_id, s.client_secret.resolve()),
             )
         except (Permanent, AuthExpired) as exc:
-            raise AuthExpired("Zoom refused the app's client or account id") from exc
+            raise AuthExpired(
+                "Zoom refused the app's client or account id", connector_wide=True
+            ) from exc
         self._token = str(response.json()["access_token"])
         return self._token
 

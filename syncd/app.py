@@ -203,11 +203,38 @@ class App:
                     yield connector, mailbox
 
     def sync(
-        self, only_connector: str | None = None, only_mailbox: str | None = None
+        self,
+        only_connector: str | None = None,
+        only_mailbox: str | None = None,
+        *,
+        stopped: list[tuple[str, Exception]] | None = None,
     ) -> list[PassResult]:
-        """Re-match the unmatched queue against the fresh directory, then one pass per unit."""
+        """Re-match the unmatched queue against the fresh directory, then one pass per unit.
+
+        With a ``stopped`` list, an outage confined to one mailbox or one connector (its
+        credentials refused, a mailbox an access policy leaves out: :func:`scope_of`) is
+        appended to it as ``(scope, error)`` and the other units go on; a connector-wide one
+        skips that connector's other mailboxes. An org-wide cause (Salesforce refusing the
+        sign-in or every write, the budget spent) and any other failure are raised at once.
+        """
+        from syncd.service.outages import SALESFORCE, scope_of, stops
+
         self.rematch()
-        return [self.runner.run(c, m) for c, m in self.units(only_connector, only_mailbox)]
+        results: list[PassResult] = []
+        paused: set[str] = set()
+        for connector, mailbox in self.units(only_connector, only_mailbox):
+            if connector.name in paused:
+                continue
+            try:
+                results.append(self.runner.run(connector, mailbox))
+            except Exception as exc:
+                scope = scope_of(exc, f"{connector.name}/{mailbox}")
+                if stopped is None or not stops(exc) or scope == SALESFORCE:
+                    raise
+                stopped.append((scope, exc))
+                if scope == connector.name:
+                    paused.add(connector.name)
+        return results
 
     def rematch(self, limit: int = 5000) -> Counter[str]:
         """Write queued unmatched items that the current directory now matches."""

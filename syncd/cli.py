@@ -99,6 +99,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Show, per connector and mailbox, the cursor, last run, last success and counts."""
+    from syncd.service.outage_notes import from_report
     from syncd.state import Store
 
     config = _load(args, secrets=False)
@@ -108,6 +109,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     finally:
         store.close()
     data = status.as_dict()
+    # Units whose latest pass an outage stopped: the cause and the fix, as the status page.
+    data["outages"] = [n.as_dict() for n in from_report(status)]
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return EXIT_OK
@@ -148,6 +151,12 @@ def render_status(data: dict[str, Any], console: Console) -> None:
             cursors,
             counts or "-",
         )
+    for outage in data.get("outages", []):
+        console.print(
+            f"STOPPED: {outage['cause']} ({outage['error_class']}); fix: {outage['fix']}",
+            markup=False,
+            highlight=False,
+        )
     if not units:
         console.print("No connector has run yet.")
     else:
@@ -168,8 +177,11 @@ def _app(args: argparse.Namespace, *, writes: bool = True, captures: bool = Fals
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """One capture pass over every connector and mailbox (or the chosen ones), then exit."""
+    from syncd.service.outages import with_fix
+
+    stopped: list[tuple[str, Exception]] = []
     with _app(args, captures=True) as app:
-        results = app.sync(args.connector, args.mailbox)
+        results = app.sync(args.connector, args.mailbox, stopped=stopped)
         failed = [r for r in results if not r.complete]
         rows = [
             {
@@ -183,7 +195,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             for r in results
         ]
     if args.json:
-        sys.stdout.write(json.dumps({"passes": rows}) + "\n")
+        paused = [{"scope": scope, "error_class": type(e).__name__} for scope, e in stopped]
+        sys.stdout.write(json.dumps({"passes": rows, "paused": paused}) + "\n")
     else:
         table = Table(title="Sync pass", title_justify="left")
         for column in ("connector", "mailbox", "outcomes", "salesforce calls"):
@@ -196,7 +209,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 str(row["salesforce_calls"]),
             )  # fmt: skip
         _out().print(table)
-    return EXIT_PROBLEM if failed else EXIT_OK
+    for scope, exc in stopped:  # one mailbox or connector refused; the others were synced
+        _err().print(f"error: {scope} paused: {with_fix(exc)}", markup=False, highlight=False)
+    return EXIT_PROBLEM if failed or stopped else EXIT_OK
 
 
 def cmd_setup_salesforce(args: argparse.Namespace) -> int:

@@ -101,7 +101,15 @@ class Permanent(SyncdError):
 
 
 class AuthExpired(SyncdError):
-    """Credentials no longer work (invalid_grant, revoked consent): pause and tell ops."""
+    """Credentials no longer work (invalid_grant, revoked consent): pause and tell ops.
+
+    ``connector_wide``: the vendor refused the app itself (a tenant's secret or consent), so
+    every mailbox of the connector is paused, not only the one whose pass met it.
+    """
+
+    def __init__(self, message: str, *, connector_wide: bool = False) -> None:
+        super().__init__(message)
+        self.connector_wide = connector_wide
 
 
 class MailboxDenied(SyncdError):

@@ -58,6 +58,7 @@ from syncd.errors import StoreUnusable
 from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
+from syncd.service.outage_notes import from_tracker
 from syncd.service.outages import SALESFORCE, Outages, scope_of, stops
 from syncd.service.web import Readiness, WebApp, WebhookApp, WebServer
 from syncd.service.workers import Heartbeat, Worker, WorkReport
@@ -129,6 +130,7 @@ class Service:
             intervals=intervals,
             webhooks={} if self.webhook_listen else webhooks,
             token=service.token.resolve() if service.token is not None else None,
+            outages=lambda: from_tracker(self.outages.stopped()),
         )
         self.webhook_app = WebhookApp(webhooks) if self.webhook_listen else None
         self.scheduler: BackgroundScheduler | None = None
@@ -271,6 +273,13 @@ class Service:
             log.exception("listing mailboxes failed", extra={"connector": name})
             self.metrics.error(exc)
             return report
+        if self.outages.active(name) and not self.outages.due(name):
+            log.debug(
+                "capture paused: the connector's credentials are refused", extra={"connector": name}
+            )
+            return report
+        # A mailbox refused on its own waits for its own retry; the others go on.
+        mailboxes = [m for m in mailboxes if self.outages.due(f"{name}/{m}")]
         try:
             tried: list[str] = []
 
@@ -279,8 +288,10 @@ class Service:
                 self._pass(connector, mailbox, should_stop)
 
             def stop() -> bool:
-                # While Salesforce is stopped a round tries one unit (to see it recover), not all.
-                return self.drain.is_set() or (bool(tried) and self.outages.active(SALESFORCE))
+                # While Salesforce or this connector is stopped a round tries one unit (to see
+                # it recover), not all.
+                stopped = self.outages.active(SALESFORCE) or self.outages.active(name)
+                return self.drain.is_set() or (bool(tried) and stopped)
 
             report = self.worker.work(
                 [(name, m) for m in mailboxes],
@@ -331,6 +342,7 @@ class Service:
             self._observe_client()
         self.metrics.passes.labels(connector, "ok" if result.complete else "incomplete").inc()
         self.outages.recovered(SALESFORCE)
+        self.outages.recovered(connector)
         self.outages.recovered(f"{connector}/{mailbox}")
 
     def _observe_client(self) -> None:

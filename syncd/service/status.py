@@ -2,7 +2,10 @@
 
 One table row per (connector, mailbox): its state (ok / lagging / error / waiting), last
 success, lag, the latest error's class and time, its counts and who holds its lease; then the
-unmatched and dead-letter totals and the open deal flags. Inline CSS, no JavaScript, every value
+unmatched and dead-letter totals and the open deal flags. An outage (Salesforce refuses the
+sign-in or every write, the API budget is spent, a connector's credentials or a mailbox are
+refused: :mod:`syncd.service.outage_notes`) is a banner at the top naming the cause and the fix,
+and every unit it stops shows "error". Inline CSS, no JavaScript, every value
 escaped. Only names, counts, times and error class names are shown: never message content,
 participants or secrets (error *messages* can quote a record, so they stay in ``syncd status``).
 """
@@ -16,6 +19,7 @@ from html import escape
 from typing import Any
 
 from syncd.rules.builtin import SEVERITY_NAME
+from syncd.service.outage_notes import OutageNote, stopped_unit
 
 #: A unit is "lagging" when its last success is older than this many intervals.
 LAG_FACTOR = 3
@@ -32,6 +36,8 @@ th{background:#f0f0f0} td.num{text-align:right}
 .error{background:#f8d7da;color:#842029} .waiting{background:#e2e3e5;color:#41464b}
 .totals span{display:inline-block;margin-right:2em;font-size:15px}
 .bad{color:#842029;font-weight:600}
+#outages{background:#f8d7da;border:1px solid #842029;color:#842029;padding:.5em 1em;margin:1em 0}
+#outages p{margin:.3em 0}
 """
 
 
@@ -48,10 +54,15 @@ class PageInfo:
     alerts_problem: str = ""
 
 
-def unit_state(unit: Any, now: datetime, interval: timedelta | None) -> str:
-    """ok, lagging, error or waiting (never succeeded and never failed yet)."""
+def unit_state(
+    unit: Any, now: datetime, interval: timedelta | None, *, stopped: bool = False
+) -> str:
+    """ok, lagging, error or waiting (never succeeded and never failed yet).
+
+    ``stopped``: an outage stops the unit (it shows "error" even if its last pass was fine).
+    """
     last = unit.last_run
-    if last is not None and last.status == "error":
+    if stopped or (last is not None and last.status == "error"):
         return "error"
     if unit.last_success is None:
         return "waiting"
@@ -90,8 +101,8 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(parts)
 
 
-def _unit_row(unit: Any, now: datetime, interval: timedelta | None) -> str:
-    state = unit_state(unit, now, interval)
+def _unit_row(unit: Any, now: datetime, interval: timedelta | None, stopped: bool) -> str:
+    state = unit_state(unit, now, interval, stopped=stopped)
     lag = now - unit.last_success if unit.last_success is not None else None
     error = "—"
     if unit.last_error is not None:
@@ -143,18 +154,34 @@ def _alerts(info: PageInfo) -> str:
     )
 
 
+def _outages(outages: Sequence[OutageNote]) -> str:
+    """The banner: what stopped, why, and the fix (nothing when all runs)."""
+    if not outages:
+        return ""
+    lines = "".join(
+        f"<p><b>Stopped: {escape(n.cause)}</b> ({escape(n.error_class)}). Fix: {escape(n.fix)}</p>"
+        for n in outages
+    )
+    return f'<div id="outages" role="alert">{lines}</div>'
+
+
 def render_page(
     report: Any,
     *,
     intervals: Mapping[str, timedelta] | None = None,
     flags: Sequence[Any] = (),
     info: PageInfo | None = None,
+    outages: Sequence[OutageNote] = (),
 ) -> str:
-    """The whole page for a ``StatusReport``."""
+    """The whole page for a ``StatusReport``; ``outages`` stop the units they cover."""
     info = info or PageInfo()
     intervals = intervals or {}
     now = report.generated_at
-    states = [unit_state(u, now, intervals.get(u.connector)) for u in report.units]
+    stopped = [stopped_unit(outages, u.connector, u.mailbox) for u in report.units]
+    states = [
+        unit_state(u, now, intervals.get(u.connector), stopped=s)
+        for u, s in zip(report.units, stopped, strict=True)
+    ]
     summary = ", ".join(
         f"{states.count(s)} {s}" for s in ("ok", "lagging", "error", "waiting") if states.count(s)
     )
@@ -166,7 +193,10 @@ def render_page(
         )
     )  # fmt: skip
     rows = (
-        "".join(_unit_row(u, now, intervals.get(u.connector)) for u in report.units)
+        "".join(
+            _unit_row(u, now, intervals.get(u.connector), s)
+            for u, s in zip(report.units, stopped, strict=True)
+        )
         or '<tr><td colspan="9">No connector has run yet.</td></tr>'
     )
     ready = (
@@ -181,6 +211,7 @@ def render_page(
 <h1>syncd status</h1>
 <div class="meta">generated {escape(_time(now))} · worker {escape(info.worker_id or "—")} ·
 {ready} · {escape(summary or "no units yet")}</div>
+{_outages(outages)}
 <div class="totals"><span id="unmatched">unmatched: <b>{report.unmatched_total}</b></span>
 <span id="dead-letters"{dead_class}>open dead letters: <b>{report.dead_letters_open}</b></span>
 <span>units: <b>{len(report.units)}</b></span>

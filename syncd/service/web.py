@@ -6,7 +6,8 @@
   the daemon is not stopping; 503 with a JSON ``reason`` otherwise (a load balancer or
   systemd watchdog can act on it).
 - ``/metrics``: Prometheus text exposition from this process's registry.
-- ``/``: the HTML status page.
+- ``/``: the HTML status page, with a banner for every outage (the daemon's tracker and the
+  units whose latest pass stopped on one: :mod:`syncd.service.outage_notes`).
 
 Nothing here reads message content or configuration secrets: only the store's status, counts
 and this process's metrics.
@@ -35,6 +36,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from syncd.service.metrics import CONTENT_TYPE, Metrics
+from syncd.service.outage_notes import OutageNote, from_report, merge
 from syncd.service.status import PageInfo, render_page
 
 if TYPE_CHECKING:
@@ -78,8 +80,11 @@ class WebApp:
         flags: Callable[[], Sequence[Any]] | None = None,
         webhooks: Mapping[str, Callable[..., Iterable[bytes]]] | None = None,
         token: str | None = None,
+        outages: Callable[[], Sequence[OutageNote]] | None = None,
     ) -> None:
         self.store = store
+        #: What this process's tracker has stopped now (the daemon's ``Outages``).
+        self.outages = outages or (lambda: ())
         self.token = token
         self.metrics = metrics
         self.readiness = readiness
@@ -173,7 +178,11 @@ class WebApp:
         except Exception:  # flags are a nicety: the page still shows the units
             log.warning("status page: flags unavailable", exc_info=True)
             flags = []
-        page = render_page(self.store.status(), intervals=self.intervals, flags=flags, info=info)
+        report = self.store.status()
+        outages = merge(self.outages(), from_report(report))
+        page = render_page(
+            report, intervals=self.intervals, flags=flags, info=info, outages=outages
+        )
         return Response(page, mimetype="text/html")
 
 

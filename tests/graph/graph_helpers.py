@@ -108,3 +108,23 @@ def calendar_connector(
     )
     context = ConnectorContext(clock=clock.now, capture=capture)
     return OutlookCalendarConnector(settings, context, sleep=clock.sleep)
+
+
+def outlook_toml(
+    sandbox: GraphSandbox, secret_env: str, mailboxes: tuple[str, ...], **keys: str
+) -> str:
+    """A ``[[connectors]]`` outlook_mail table for a syncd.toml pointing at ``sandbox``."""
+    extra = "".join(f'{key} = "{value}"\n' for key, value in keys.items())
+    listed = ", ".join(f'"{m}"' for m in mailboxes)
+    return f"""
+[[connectors]]
+type = "outlook_mail"
+name = "outlook"
+{extra}tenant_id = "{sandbox.tenant}"
+client_id = "{sandbox.client_id}"
+client_secret_env = "{secret_env}"
+authority_host = "{sandbox.url}"
+graph_url = "{sandbox.graph_url}"
+ca_bundle = "{sandbox.ca_bundle}"
+mailboxes = [{listed}]
+"""

@@ -81,3 +81,15 @@ def org_with_key_field(**kwargs: Any) -> Iterator[Any]:
         yield sb
     finally:
         sb.stop()
+
+
+def salesforce_toml(sb: Any, secret_env: str) -> str:
+    """The ``[salesforce]`` table of a syncd.toml for sandbox ``sb`` (client credentials)."""
+    return f"""
+[salesforce]
+login_url = "{sb.url}"
+auth = "client_credentials"
+client_id = "{sb.client_id}"
+client_secret_env = "{secret_env}"
+ca_bundle = "{sb.ca_bundle}"
+"""

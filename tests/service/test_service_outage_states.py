@@ -1,4 +1,4 @@
-"""The outage tracker on its own: scopes, once-per-change logging, pauses that double."""
+"""The outage tracker on its own: scopes, once-per-change logging, pauses that double; notes."""
 
 from __future__ import annotations
 
@@ -6,10 +6,19 @@ import logging
 
 import pytest
 
-from syncd.errors import AuthExpired, BudgetExhausted, Transient, WritesRefused
+from syncd.errors import AuthExpired, BudgetExhausted, MailboxDenied, Transient, WritesRefused
 from syncd.salesforce.errors import LoginRefused
 from syncd.service.metrics import Metrics
-from syncd.service.outages import MAX_PAUSE, SALESFORCE, Outages, scope_of, stops
+from syncd.service.outage_notes import from_tracker, merge, note
+from syncd.service.outages import (
+    MAX_PAUSE,
+    SALESFORCE,
+    Outages,
+    fix_for,
+    fix_for_class,
+    scope_of,
+    stops,
+)
 
 
 def test_scope_is_salesforce_for_org_wide_causes_and_the_unit_for_a_connectors_credentials() -> (
@@ -53,3 +62,30 @@ def test_each_change_is_logged_once_and_the_pause_doubles_to_its_cap(
     assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
         f"{unit} recovered"
     ]
+
+
+def test_a_refused_app_stops_its_connector_and_a_refused_mailbox_only_itself() -> None:
+    unit = "outlook/ana@ourco.com"
+    app = AuthExpired("Graph refused the app credentials: invalid_client", connector_wide=True)
+    denied = MailboxDenied("Graph refuses the app this mailbox", mailbox="ana@ourco.com")
+    assert scope_of(app, unit) == "outlook"
+    assert stops(denied) and scope_of(denied, unit) == unit
+    assert "ApplicationAccessPolicy" in fix_for(denied)
+    assert fix_for_class("SessionExpired") == fix_for(LoginRefused("x")) != fix_for(app)
+    assert fix_for_class("Transient") == "see `syncd doctor`"
+
+
+def test_notes_merge_the_tracker_and_the_store_and_cover_the_units_they_stop() -> None:
+    live = from_tracker([("outlook", "AuthExpired", "check the credentials")])
+    stored = [
+        note("outlook/ana@ourco.com", "AuthExpired", "check the credentials"),
+        note("gmail/ben@ourco.com", "MailboxDenied", "add it"),
+    ]
+    merged = merge(live, stored)
+    assert [n.scope for n in merged] == ["outlook", "gmail/ben@ourco.com"]
+    assert merged[0].cause == "outlook: the vendor refuses the connector's credentials"
+    assert merged[0].covers("outlook", "cal@ourco.com")
+    assert not merged[1].covers("gmail", "ana@ourco.com")
+    salesforce = note(SALESFORCE, "WritesRefused", "run setup")
+    assert salesforce.covers("gmail", "ana@ourco.com")
+    assert salesforce.cause == "Salesforce refuses every write for one org-wide cause"

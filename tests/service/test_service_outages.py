@@ -2,8 +2,9 @@
 
 - Salesforce refuses the daemon at start (the token endpoint answers ``invalid_grant``, as
   during an org's maintenance or a consent hiccup): the process stays up, /healthz answers,
-  /readyz is 503 naming the directory; once Salesforce answers again the next interval loads
-  the directory, /readyz turns 200 and the mailbox is synced.
+  /readyz is 503 naming the directory, the status page's banner names the cause and the fix;
+  once Salesforce answers again the next interval loads the directory, /readyz turns 200, the
+  banner is gone and the mailbox is synced.
 - The PostgreSQL state store becomes unreachable (a loopback TCP proxy in front of it drops
   every connection and refuses new ones, as in a failover): the daemon stays up, /healthz
   answers, /readyz is 503 naming the store, capture rounds fail without killing it; when the
@@ -75,10 +76,18 @@ def test_salesforce_refusing_at_start_is_not_ready_then_syncs(tmp_path: Path) ->
         assert status == 503
         assert "directory" in json.loads(body)["reason"]
         assert sb.count("Task") == 0
+        # The status page names the cause and the fix before any pass has run.
+        status, page = fetch(f"{base}/")
+        assert status == 200 and 'id="outages"' in page
+        assert "Salesforce refuses to sign syncd in" in page and "LoginRefused" in page
+        assert "connected app" in page  # the fix
+        assert sb.client_secret not in page
 
         sb.faults.clear()
         until("readiness", lambda: fetch(f"{base}/readyz")[0] == 200, proc, 20)
         until("the first pass", lambda: sb.count("Task") == 1, proc, 20)
+        # recovered (the pass that wrote it has finished): no banner
+        until("the banner to go", lambda: 'id="outages"' not in fetch(f"{base}/")[1], proc, 20)
         rc, drained = stop(proc)
     finally:
         if proc.poll() is None:
