@@ -167,7 +167,8 @@ class Metrics:
         )
         self.outage = Gauge(
             "syncd_outage",
-            "1 while a scope (salesforce, or connector/mailbox) is stopped: auth or writes refused",
+            "1 while a scope (salesforce, a connector, or connector/mailbox) is stopped: auth, a "
+            "mailbox or writes refused",
             ["scope"],
             registry=r,
         )

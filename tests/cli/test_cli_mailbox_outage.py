@@ -8,7 +8,10 @@ loopback HTTPS, through ``syncd.cli.main``:
   ``sync`` exits 1; the paused unit's failure is on ``syncd status`` with the same fix; the
   next ``sync`` after the admin's fix writes what waited;
 - the tenant's client secret is refused (invalid_client): the connector is paused after one
-  sign-in attempt, not one per mailbox, and ``sync`` exits 1 with the fix.
+  sign-in attempt, not one per mailbox, and ``sync`` exits 1 with the fix;
+- Google Workspace refuses the service account one mailbox (its delegation: the user is not
+  among the domain's, ``unauthorized_client``): that mailbox is paused, the next one is
+  written, ``syncd status`` prints the outage with its fix.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "salesforce"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graph"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "google"))
 
+from google_helpers import deliver_mail, key_file
 from graph_helpers import outlook_toml
 from sf_helpers import salesforce_toml, start_sandbox
 from test_cli_salesforce import SECRET_ENV
 
+from sandbox.google import GoogleSandbox
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_message
 from syncd.cli import main
@@ -129,3 +135,37 @@ def test_a_refused_tenant_secret_pauses_the_connector_after_one_attempt(
     assert "invalid_client" in lines[0] and "fix:" in lines[0]
     assert sb.count("Task") == 0
     assert graph.requests["token"] - before == 1  # one refusal, not one per mailbox
+
+
+def test_a_gmail_mailbox_whose_delegation_is_refused_pauses_only_that_unit(
+    world: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sb, config = world["sb"], Path(world["config"])
+    with GoogleSandbox() as google:
+        google.add_user(CAL)  # ANA is not a user Google lets the service account act as
+        deliver_mail(google, CAL, 0, 1, datetime.now(UTC) - timedelta(days=1))
+        sb.insert("Contact", [{"LastName": "Buyer", "Email": "buyer0@globex.com"}])
+        key = key_file(google, tmp_path / "google")
+        config.write_text(
+            config.read_text().split("[[connectors]]")[0]
+            + f"""[[connectors]]
+type = "gmail"
+name = "gmail"
+service_account_key_file = "{key}"
+api_endpoint = "{google.url}/"
+ca_bundle = "{google.ca_bundle}"
+mailboxes = ["{ANA}", "{CAL}"]
+"""
+        )
+        capsys.readouterr()
+        assert main(["sync", "-c", str(config)]) == 1
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert lines[0].startswith(f"error: gmail/{ANA} paused: google token refresh refused")
+        assert "unauthorized_client" in lines[0] and "fix:" in lines[0]
+        assert _owners(sb) == [CAL]
+
+        assert main(["status", "-c", str(config)]) == 0
+        out = capsys.readouterr().out
+        assert "STOPPED: gmail: the vendor refuses the connector's credentials (AuthExpired)" in out
