@@ -8,8 +8,9 @@ secret (Entra answers ``invalid_client``, and every access token issued is dropp
   ``syncd_outage`` gauge at 1, no traceback;
 - the connector is paused: each retry (1 s, 2 s, 4 s …) asks for one token, not one per
   mailbox, and the alert is not raised again;
-- the status page shows a banner naming the cause and the fix, both units "error", and
-  ``syncd status --json`` carries the outage;
+- the status page shows a banner naming the cause and the fix (also as headless Chromium
+  renders it, when installed), both units "error", and ``syncd status --json`` carries the
+  outage;
 - the old secret works again: one INFO "recovered", the gauge at 0, the mail that came
   meanwhile is written, the banner is gone.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "graph"))
 
 from graph_helpers import outlook_toml
 from service_helpers import fetch, free_port, start_daemon, start_org, until
+from test_service_browser import render
 
 from sandbox.graph import GraphSandbox
 from sandbox.graph.seed import add_message
@@ -99,6 +102,12 @@ def test_a_revoked_tenant_secret_pauses_the_connector_alerts_once_and_resumes(
             row = next(r for r in page.split("<tr>") if f"<td>{rep}</td>" in r and "outlook" in r)
             assert 'class="state error"' in row
         assert secret not in page and "rotated-by-the-admin" not in page
+        chromium = shutil.which("chromium")
+        if chromium is not None:  # the banner as a browser builds it (skipped without Chromium)
+            dom = render(chromium, f"{web}/", tmp_path / "chrome", tmp_path / "outage.png")
+            banner = re.search(r'<div id="outages" role="alert">(.*?)</div>', dom, re.S)
+            assert banner is not None and "outlook: the vendor refuses" in banner[1]
+            assert (tmp_path / "outage.png").stat().st_size > 1000
         out = subprocess.run(
             [sys.executable, "-m", "syncd.cli", "status", "-c", str(org.config), "--json"],
             capture_output=True,
