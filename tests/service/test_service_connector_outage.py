@@ -12,7 +12,10 @@ secret (Entra answers ``invalid_client``, and every access token issued is dropp
   renders it, when installed), both units "error", and ``syncd status --json`` carries the
   outage;
 - the old secret works again: one INFO "recovered", the gauge at 0, the mail that came
-  meanwhile is written, the banner is gone.
+  meanwhile is written, the banner is gone;
+- an ApplicationAccessPolicy then leaves one mailbox out: only that unit stops (one ERROR line,
+  one alert for ``outlook/<mailbox>``, its row "error", the other's "ok" and its mail written),
+  and it resumes when the policy lets it in again.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def _mail(graph: GraphSandbox, rep: str, n: int) -> None:
 
 
 def _metric(body: str, name: str, scope: str) -> float:
-    found = re.search(rf'^{name}\{{[^}}]*scope="{scope}"[^}}]*\}} (\S+)$', body, re.M)
+    found = re.search(rf'^{name}\{{[^}}]*scope="{re.escape(scope)}"[^}}]*\}} (\S+)$', body, re.M)
     return float(found.group(1)) if found else -1.0
 
 
@@ -130,6 +133,28 @@ def test_a_revoked_tenant_secret_pauses_the_connector_alerts_once_and_resumes(
             10,
         )
         assert 'id="outages"' not in fetch(f"{web}/")[1]
+
+        # An access policy leaves one mailbox out: only that unit waits, the other goes on.
+        graph.deny_access(CAL)
+        for rep in (ANA, CAL):
+            _mail(graph, rep, 2)
+        cal = f"outlook/{CAL}"
+        until("the other mailbox's mail", lambda: sb.count("Task") == written + 2, proc, 30)
+        until(
+            "the mailbox's alert",
+            lambda: _metric(fetch(f"{web}/metrics")[1], "syncd_ops_alerts_total", cal) == 1.0,
+            proc,
+            20,
+        )
+        page = fetch(f"{web}/")[1]
+        assert "outlook: the vendor refuses the app this mailbox" in page
+        rows = {
+            rep: next(r for r in page.split("<tr>") if f"<td>{rep}</td>" in r and "outlook" in r)
+            for rep in (ANA, CAL)
+        }
+        assert 'class="state error"' in rows[CAL] and 'class="state ok"' in rows[ANA]
+        graph.access_denied.clear()  # the admin adds it to the policy's group
+        until("the mailbox's waiting mail", lambda: sb.count("Task") == written + 3, proc, 30)
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=35)
     finally:
@@ -146,5 +171,8 @@ def test_a_revoked_tenant_secret_pauses_the_connector_alerts_once_and_resumes(
     assert len(stopped) == 1 and "ERROR" in stopped[0] and "fix:" in stopped[0], stopped
     assert "invalid_client" in stopped[0]
     assert len([line for line in logs.splitlines() if "outlook recovered" in line]) == 1
+    denied = [line for line in logs.splitlines() if f"outlook/{CAL} stopped:" in line]
+    assert len(denied) == 1 and "ApplicationAccessPolicy" in denied[0], denied
+    assert len([line for line in logs.splitlines() if f"outlook/{CAL} recovered" in line]) == 1
     assert "Traceback" not in logs
     assert secret not in logs and sb.client_secret not in logs
