@@ -149,6 +149,9 @@ def test_field_level_security_end_to_end(
     code, status = _run(capsys, "status", "-c", c, "--json")
     (unit,) = json.loads(status)["units"]
     assert unit["last_run"]["status"] == "error"
+    (outage,) = json.loads(status)["outages"]  # the cause and the fix, as the status page shows
+    assert (outage["scope"], outage["error_class"]) == ("salesforce", "WritesRefused")
+    assert outage["fix"].startswith("run `syncd setup salesforce`")
     assert len(_tasks(sb)) == 6
 
     code, out = _run(capsys, "setup", "salesforce", "-c", c)
