@@ -139,8 +139,19 @@ class Service:
         self._heartbeat: Heartbeat | None = None
         #: Why the daemon stopped itself (the store was replaced or deleted), or None.
         self.fatal: str | None = None
+        # A pass, a lease renewal or a readiness probe may be the first to find it gone.
+        app.store.identity.on_lost = self._store_lost
         #: The latest rounds' reports (at most :data:`REPORTS_KEPT`), newest last.
         self.reports: deque[WorkReport] = deque(maxlen=REPORTS_KEPT)
+
+    def _store_lost(self, exc: Exception) -> None:
+        """The store was deleted or replaced: stop the daemon rather than write on (exit 1)."""
+        if self.fatal is not None:
+            return
+        # Writing on would start over on an empty ledger: every unit stops here.
+        self.fatal = str(exc)
+        log.error("stopping: %s", exc)
+        self.drain.request("the state store is unusable")
 
     def _slack_actions(self) -> dict[str, Any]:
         """``/webhooks/slack``: the deal messages' buttons, when a signing secret is set."""
@@ -331,11 +342,8 @@ class Service:
             self.metrics.passes.labels(connector, "error").inc()
             if stops(exc):
                 self.outages.failed(scope_of(exc, f"{connector}/{mailbox}"), exc)
-            if isinstance(exc, StoreUnusable) and self.fatal is None:
-                # Writing on would start over on an empty ledger: every unit stops here.
-                self.fatal = str(exc)
-                log.error("stopping: %s", exc)
-                self.drain.request("the state store is unusable")
+            if isinstance(exc, StoreUnusable):
+                self._store_lost(exc)
             raise
         finally:
             runner.should_stop = None

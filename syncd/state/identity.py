@@ -12,6 +12,7 @@ every commit of a writing session both are compared with what was read at open; 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, event, inspect, select
@@ -46,12 +47,25 @@ class StoreIdentity:
         self.path = sqlite_path(engine)
         self.file = _file_id(self.path) if self.path is not None else None
         self.store_id: str | None = None
+        #: Told once when the check first fails, wherever the commit came from (a pass, a
+        #: lease renewal, a readiness probe): the daemon stops itself there.
+        self.on_lost: Callable[[StoreReplaced], None] | None = None
+        self._lost: StoreReplaced | None = None
         with engine.connect() as connection:
             if inspect(connection).has_table(StoreIdentityRow.__tablename__):
                 self.store_id = connection.scalar(select(StoreIdentityRow.store_id))
 
     def check(self, session: Session) -> None:
         """Raise :class:`StoreReplaced` unless the store is still the one opened."""
+        try:
+            self._compare(session)
+        except StoreReplaced as exc:
+            first, self._lost = self._lost is None, self._lost or exc
+            if first and self.on_lost is not None:
+                self.on_lost(exc)
+            raise
+
+    def _compare(self, session: Session) -> None:
         if self.path is not None and self.file is not None:
             now = _file_id(self.path)
             if now != self.file:
