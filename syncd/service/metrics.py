@@ -215,3 +215,12 @@ class Metrics:
     def exposition(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+    def flag_accounts(self) -> dict[str, int]:
+        """Flags of this process's rules runs by what became of them (for the status page)."""
+        accounts = ("sent", "merged", "suppressed", "failed", "queued")
+        values = {
+            a: self.registry.get_sample_value("syncd_alert_flags_total", {"account": a}) or 0
+            for a in accounts
+        }
+        return {a: int(v) for a, v in values.items()}

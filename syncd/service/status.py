@@ -13,7 +13,7 @@ participants or secrets (error *messages* can quote a record, so they stay in ``
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import escape
 from typing import Any
@@ -52,6 +52,8 @@ class PageInfo:
     alerts_queued: int = 0
     alerts_failed: int = 0
     alerts_problem: str = ""
+    #: This process's rules runs: flags by what became of them (sent, merged, suppressed, …).
+    flag_accounts: Mapping[str, int] = field(default_factory=dict)
 
 
 def unit_state(
@@ -148,9 +150,11 @@ def _alerts(info: PageInfo) -> str:
     """The alert queue: queued and failed Slack messages, and what holds the queued ones."""
     bad = ' class="bad"' if info.alerts_problem or info.alerts_failed else ""
     why = f" (waiting: {escape(info.alerts_problem)})" if info.alerts_problem else ""
+    accounts = ", ".join(f"{escape(k)} {v}" for k, v in info.flag_accounts.items() if v)
+    flags = f' <span id="flag-accounts">flags: {accounts}</span>' if accounts else ""
     return (
         f'<span id="alerts"{bad}>Slack alerts queued: <b>{info.alerts_queued}</b>, '
-        f"failed: <b>{info.alerts_failed}</b>{why}</span>"
+        f"failed: <b>{info.alerts_failed}</b>{why}</span>{flags}"
     )
 
 

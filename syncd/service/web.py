@@ -172,6 +172,7 @@ class WebApp:
             alerts_queued=queued,
             alerts_failed=failed,
             alerts_problem=problem or "",
+            flag_accounts=self.metrics.flag_accounts(),
         )
         try:
             flags = list(self.flags())

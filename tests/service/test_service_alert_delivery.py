@@ -104,6 +104,7 @@ def test_revoked_token_loses_no_alert(
             page = Client(service.web_app).get("/").get_data(as_text=True)
             assert f"Slack alerts queued: <b>{len(queued)}</b>" in page
             assert "invalid_auth" in page and slack.token not in page
+            assert '<span id="flag-accounts">flags: suppressed ' in page
             delivery = app.slack_delivery
             assert delivery.paused is not None
             # The token is fixed (same token object, now valid): auth.test passes, all go.
