@@ -189,3 +189,19 @@ def test_a_jwt_audience_salesforce_refuses_is_named_by_doctor(org: Any) -> None:
         factory().login()
     login = {c.name: c for c in run_doctor(factory)}["salesforce: login"]
     assert not login.ok and "salesforce.jwt_audience" in login.fix
+
+
+def test_doctor_offline_names_the_host_it_could_not_reach(org: Any) -> None:
+    import socket
+
+    from sf_helpers import credentials
+
+    from syncd.salesforce.client import ClientOptions
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"https://127.0.0.1:{port}"
+    checks = run_doctor(lambda: SalesforceClient(credentials(org), ClientOptions(login_url=url)))
+    assert not checks[0].ok
+    assert f"127.0.0.1:{port}/" in checks[0].detail, checks[0].detail  # was "GET  (…)"
