@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from capture_helpers import NOW
-from conftest import Crm
 from contract import pull_all
+from graph_crm import Crm
 from graph_helpers import FakeClock, calendar_connector
 
 from connectors.outlook_calendar import external_uid

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Crm
+from graph_crm import Crm
 from graph_helpers import NOW, FakeClock, calendar_connector
 
 from connectors._graph_calendar_cursor import CalendarCursor

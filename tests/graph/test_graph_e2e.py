@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from capture_helpers import NOW
-from conftest import Crm
 from google_helpers import gmail_connector
+from graph_crm import Crm
 from graph_helpers import FakeClock, mail_connector
 
 from sandbox.google import GoogleSandbox

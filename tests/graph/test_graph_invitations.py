@@ -17,7 +17,7 @@ from typing import Any
 import icalendar
 import pytest
 import requests
-from conftest import Crm
+from graph_crm import Crm
 from graph_helpers import NOW, FakeClock, app_token, calendar_connector, mail_connector
 
 from connectors.base import ConnectorContext

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 import requests
-from conftest import Crm
+from graph_crm import Crm
 from graph_helpers import (
     NOW,
     FakeClock,
