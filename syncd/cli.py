@@ -533,7 +533,7 @@ def _as_of(value: str | None) -> datetime:
 
 def cmd_rules_run(args: argparse.Namespace) -> int:
     """Evaluate the deal rules; update flags and send alerts unless --dry-run."""
-    from syncd.rules.run import run_rules
+    from syncd.rules.run import rep_zone_of, run_rules
 
     with _app(args) as app:
         delivery = None if args.dry_run else app.slack_delivery
@@ -545,6 +545,7 @@ def cmd_rules_run(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             delivery=delivery,
             progress=_delivery_progress,
+            zone_of=rep_zone_of(app),
         )
     stuck = _undelivered(summary) if delivery is not None else None
     if args.json:

@@ -7,7 +7,7 @@ A rules run hands over the flags that are due an alert and those that stay silen
   burst (*suppressed: first_run_digest*);
 - a deal gets a message now only for a new or worsened finding at or above the ``immediate``
   severity; the rest wait for the morning digest (*suppressed: digest*);
-- none during ``quiet_hours`` (*suppressed: quiet_hours*);
+- none during ``quiet_hours`` in the owning rep's zone (*suppressed: quiet_hours*);
 - at most one message per deal per ``per_deal`` interval (*suppressed: daily_limit*), and
   none while a queued message still carries the deal's flags (*suppressed: pending*);
 - flags in their cool-down or snoozed stay silent (*suppressed: cooldown / snoozed*).
@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from syncd.alerts.slack import user_target
 from syncd.config import SlackAlerts
@@ -46,13 +45,17 @@ class Policy:
     immediate: int | None
     #: At most one message per deal within this interval.
     per_deal: timedelta
-    #: No message at once from the first time to the second (wrapping midnight), in ``zone``.
+    #: No message at once from the first time to the second (wrapping midnight), read in
+    #: the zone of the rep the message is for.
     quiet: tuple[time, time] | None = None
-    zone: ZoneInfo | None = None
+    #: A rep's zone by their User Id (:func:`syncd.capture.org_rules.rep_zones`).
+    zone_of: Callable[[str | None], tzinfo] = lambda _rep: UTC
 
     @classmethod
-    def from_config(cls, slack: SlackAlerts, zone: str | None = None) -> Policy:
-        """From ``[alerts.slack]`` and ``service.timezone`` (None: the host's zone)."""
+    def from_config(
+        cls, slack: SlackAlerts, zone_of: Callable[[str | None], tzinfo] | None = None
+    ) -> Policy:
+        """From ``[alerts.slack]``; ``zone_of`` places each rep's quiet hours."""
         quiet = None
         if slack.quiet_hours:
             start, end = slack.quiet_hours.split("-")
@@ -61,15 +64,15 @@ class Policy:
             immediate=SEVERITY.get(slack.immediate),
             per_deal=slack.per_deal_interval,
             quiet=quiet,
-            zone=ZoneInfo(zone) if zone else None,
+            zone_of=zone_of or (lambda _rep: UTC),
         )
 
-    def is_quiet(self, now: datetime) -> bool:
-        """Whether ``now`` falls in the quiet hours."""
+    def is_quiet(self, now: datetime, rep: str | None = None) -> bool:
+        """Whether ``now`` falls in the quiet hours of ``rep`` (a User Id)."""
         if self.quiet is None:
             return False
         start, end = self.quiet
-        here = now.astimezone(self.zone).time()
+        here = now.astimezone(self.zone_of(rep)).time()
         return start <= here < end if start <= end else (here >= start or here < end)
 
 
@@ -119,6 +122,7 @@ def plan(
     outcome: Outcome,
     owners: Mapping[str, str | None],
     *,
+    reps: Mapping[str, str | None] | None = None,
     policy: Policy,
     first_run: bool,
     busy: set[str],
@@ -131,8 +135,11 @@ def plan(
 ) -> Dispatch:
     """Decide, per deal, what goes out.
 
-    ``busy`` deals already had their message; ``pending`` flags ride in a queued one.
+    ``owners`` maps a deal to its owner's email, ``reps`` to their User Id (whose zone
+    places the quiet hours). ``busy`` deals already had their message; ``pending`` flags
+    ride in a queued one.
     """
+    reps = reps or {}
     ids: dict[tuple[str, str], int | None] = {}
     reasons: dict[tuple[str, str], str] = {}
     accounts: dict[tuple[str, str], Account] = {}
@@ -183,7 +190,7 @@ def plan(
             suppressed = "digest"
         elif st.opportunity_id in busy:
             suppressed = "daily_limit"
-        elif policy.is_quiet(now):
+        elif policy.is_quiet(now, reps.get(st.opportunity_id)):
             suppressed = "quiet_hours"  # the digest or the next run after says it
         else:
             carried = shown + [key(f) for f in st.merged]

@@ -264,7 +264,7 @@ _QUIET = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
 
 def _quiet_hours(value: object) -> str:
     if not isinstance(value, str) or not _QUIET.fullmatch(value):
-        raise fail("must be HH:MM-HH:MM in service.timezone, e.g. '20:00-08:00'")
+        raise fail("must be HH:MM-HH:MM (each rep's local time), e.g. '20:00-08:00'")
     return value
 
 
@@ -284,7 +284,8 @@ class SlackAlerts(Section):
     immediate: Literal["info", "warning", "critical", "never"] = "critical"
     #: At most one message per deal within this interval.
     per_deal_interval: Duration = timedelta(days=1)
-    #: No deal message at once between these times (``service.timezone``); they wait for the
+    #: No deal message at once between these times, in the owning rep's zone (their
+    #: User.TimeZoneSidKey, else ``service.timezone``, else the org's); they wait for the
     #: digest or the next run after. Digests keep their own schedule.
     quiet_hours: Annotated[str, PlainValidator(_quiet_hours)] | None = None
     digest: Cron = "0 9 * * 1-5"

@@ -114,7 +114,7 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
     ``syncd.rules.run.run_rules``), with the Slack sleep on the emulators' simulated time.
     """
     from syncd.app import App, check_config
-    from syncd.rules.run import run_rules
+    from syncd.rules.run import rep_zone_of, run_rules
 
     config, _warnings = check_config(folder / "syncd.toml")
     with App(config, sleep=emulators.time.sleep) as app:
@@ -124,6 +124,7 @@ def run_rules_once(folder: Path, emulators: Any) -> dict[str, Any]:
             app.store,
             now=datetime.now(UTC),
             delivery=app.slack_delivery,
+            zone_of=rep_zone_of(app),
         )
     return {
         "open_deals": result["open_deals"],

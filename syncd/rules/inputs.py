@@ -83,6 +83,8 @@ class Deal:
     close_date: date | None
     created: datetime
     owner_email: str | None = None
+    #: The owning rep's User Id (their zone decides quiet hours).
+    owner_id: str | None = None
     next_step: str | None = None
     last_activity: date | None = None
     fields: dict[str, Any] = field(default_factory=dict)
@@ -135,7 +137,7 @@ def parse_datetime(value: Any) -> datetime:
 def queries(today: date, extra_fields: tuple[str, ...] = ()) -> dict[str, tuple[str, bool]]:
     """The SOQL for one load, by name (all paged; none per opportunity)."""
     base = ["Id", "Name", "StageName", "Amount", "CloseDate", "CreatedDate", "NextStep"]
-    base += ["LastActivityDate", "Owner.Email"]
+    base += ["LastActivityDate", "OwnerId", "Owner.Email"]
     wanted = base + [f for f in extra_fields if f not in base]
     since = (today - timedelta(days=ACTIVITY_WINDOW_DAYS)).isoformat()
     return {
@@ -254,6 +256,7 @@ def assemble(
             close_date=parse_date(r.get("CloseDate")),
             created=parse_datetime(r["CreatedDate"]),
             owner_email=owner.get("Email") if isinstance(owner, dict) else None,
+            owner_id=r.get("OwnerId"),
             next_step=r.get("NextStep"),
             last_activity=parse_date(r.get("LastActivityDate")),
             fields={k: r.get(k) for k in keep} if keep is not None else dict(r),

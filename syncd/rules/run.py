@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from syncd.alerts import digests, dispatch
 from syncd.alerts.actions import buttons
 from syncd.alerts.blocks import deal_message
 from syncd.alerts.slack import SlackDelivery
+from syncd.capture.org_rules import rep_zones
 from syncd.config import Config, SlackAlerts
 from syncd.pipeline_metrics import Report, report
 from syncd.ports import SalesforceApi, StateStore
@@ -47,6 +48,15 @@ def base_url(config: Config, client: SalesforceApi) -> str | None:
     return configured or getattr(client, "instance_url", None)
 
 
+def rep_zone_of(app: App) -> Callable[[str | None], tzinfo]:
+    """Each rep's zone, as capture reads it (User.TimeZoneSidKey, service, org, UTC).
+
+    The directory is read only when quiet hours need it.
+    """
+    directory = app.directory if _slack(app.config).quiet_hours else None
+    return rep_zones(directory, timezone=app.config.service.timezone)
+
+
 def load(config: Config, client: SalesforceApi, store: StateStore, today: date) -> Pipeline:
     """The pipeline as of ``today``, with the fields missing_fields looks at."""
     extra: tuple[str, ...] = ()
@@ -66,8 +76,12 @@ def run_rules(
     delivery: SlackDelivery | None = None,
     progress: Callable[[int, int], None] | None = None,
     pipeline: Pipeline | None = None,
+    zone_of: Callable[[str | None], tzinfo] | None = None,
 ) -> dict[str, Any]:
     """Evaluate the rules, update flags, queue and deliver deal messages; return a summary.
+
+    ``zone_of`` gives a rep's zone by User Id (:func:`rep_zone_of`; without it every rep is in
+    ``service.timezone``, else UTC): quiet hours are the owning rep's.
 
     The summary accounts for every flag (``alerts``): sent, merged, suppressed (by reason),
     failed (with its error) or still queued; they add up to the number of flags.
@@ -82,7 +96,9 @@ def run_rules(
     slack = _slack(config)
     fallback = slack.fallback_channel
     link_base = base_url(config, client)
-    policy = dispatch.Policy.from_config(slack, config.service.timezone)
+    policy = dispatch.Policy.from_config(
+        slack, zone_of or rep_zones(None, timezone=config.service.timezone)
+    )
     first_run = store.alerts.count() == 0 and not store.flags.list_open()
 
     def render_deal(st: DealStory) -> dict[str, Any]:
@@ -98,6 +114,7 @@ def run_rules(
     plan = dispatch.plan(
         outcome,
         {d.id: d.owner_email for d in pipeline.deals},
+        reps={d.id: d.owner_id for d in pipeline.deals},
         policy=policy,
         first_run=first_run,
         busy=store.alerts.recent_deals(now - policy.per_deal),
@@ -246,7 +263,9 @@ def scheduled_rules(app: App) -> dict[str, Any]:
 
     Delivery is the ``alerts`` job's, on its own thread (the caller wakes it).
     """
-    summary = run_rules(app.config, app.salesforce, app.store, now=app.clock())
+    summary = run_rules(
+        app.config, app.salesforce, app.store, now=app.clock(), zone_of=rep_zone_of(app)
+    )
     log.info(
         "rules run",
         extra={

@@ -19,6 +19,7 @@ from rules_helpers import STAGES, at, deal
 from sandbox.slack import SlackSandbox
 from syncd.alerts import digests
 from syncd.alerts.slack import SlackDelivery
+from syncd.capture.org_rules import rep_zones
 from syncd.config.models import RulesConfig
 from syncd.pipeline_metrics import report
 from syncd.rules.inputs import Change, Pipeline
@@ -104,14 +105,31 @@ def rules_pass(
     step: str | None = "demo",
     *extra: Any,
     config: Any = CONFIG,
+    users: dict[str, str] | None = None,
+    zone_of: Any = None,
 ) -> dict:
+    """One rules run over ``world``; ``users`` gives the deals' owners their User Ids."""
+    pipeline = world(tm.now.date(), quiet, step, *extra)
+    for d in pipeline.deals:
+        d.owner_id = (users or {}).get(d.owner_email or "")
     return run_rules(
         config,
         None,
         store,
         now=tm.now,
         delivery=delivery(slack, tm),
-        pipeline=world(tm.now.date(), quiet, step, *extra),
+        pipeline=pipeline,
+        zone_of=zone_of,
+    )
+
+
+def quiet_config(hours: str) -> Any:
+    """CONFIG with these ``quiet_hours`` and the service in Paris."""
+    slack = vars(CONFIG.alerts.slack) | {"quiet_hours": hours}
+    return SimpleNamespace(
+        rules=CONFIG.rules,
+        service=SimpleNamespace(timezone="Europe/Paris"),
+        alerts=SimpleNamespace(slack=SimpleNamespace(**slack)),
     )
 
 
@@ -249,13 +267,7 @@ def test_weekly_digest_lists_attention_groups_at_risk_by_risk_times_amount() -> 
 def test_quiet_hours_hold_deal_messages_until_they_end(
     store: Store, slack: SlackSandbox, tm: Time
 ) -> None:
-    quiet = SimpleNamespace(
-        rules=CONFIG.rules,
-        service=SimpleNamespace(timezone="Europe/Paris"),
-        alerts=SimpleNamespace(
-            slack=SimpleNamespace(**vars(CONFIG.alerts.slack) | {"quiet_hours": "07:30-09:00"})
-        ),
-    )
+    quiet = quiet_config("07:30-09:00")
     rules_pass(store, slack, tm, 0, config=quiet)  # first run: Bob's digest
     sent = len(slack.messages)
     held = rules_pass(store, slack, tm, 25, config=quiet)  # 08:00 in Paris: quiet
@@ -266,3 +278,42 @@ def test_quiet_hours_hold_deal_messages_until_they_end(
     tm.now += timedelta(hours=1)  # 09:00 in Paris: the quiet hours are over
     after = rules_pass(store, slack, tm, 25, config=quiet)
     assert after["alerts_sent"] == 1 and "25 days" in slack.by_channel(ana_dm(slack))[-1].text
+
+
+def test_quiet_hours_are_each_reps_own(store: Store, slack: SlackSandbox, tm: Time) -> None:
+    """07:00 UTC is 08:00 for Ana in Paris (inside 07:30-09:00) and 03:00 for Bob in New York:
+    Ana's new critical deal waits, Bob's goes out, at the same instant."""
+    slack.add_user("bob@ourco.com")
+    users = {"ana@ourco.com": "005ANA", "bob@ourco.com": "005BOB"}
+    zones = {"005ANA": "Europe/Paris", "005BOB": "America/New_York"}
+    # The directory's answers as Salesforce gives them (User.TimeZoneSidKey); the service
+    # zone is Paris, so without each rep's own zone Bob's deal would be held too.
+    directory = SimpleNamespace(time_zone_of=zones.get, org_time_zone="Europe/Paris")
+    config = quiet_config("07:30-09:00")
+    today = tm.now.date()
+    quiet_bob = deal(
+        "006BOB2",
+        owner_email="bob@ourco.com",
+        last_activity=today - timedelta(days=25),
+        history=[Change(at(today - timedelta(days=5)), "Discover", None, None)],
+    )
+    zone_of = rep_zones(directory, timezone=config.service.timezone)
+
+    def rules_run(quiet: int, *extra: Any) -> dict:
+        return rules_pass(
+            store, slack, tm, quiet, "demo", *extra, config=config, users=users, zone_of=zone_of
+        )
+
+    rules_run(0)  # first run: one digest each
+    ana_before = len(slack.by_channel(ana_dm(slack)))
+    bob_dm = "D" + slack.users["bob@ourco.com"][1:]
+    bob_before = len(slack.by_channel(bob_dm))
+    both = rules_run(25, quiet_bob)
+    by_deal = {f["opportunity_id"]: (f["alert"], f["alert_reason"]) for f in both["flags"]}
+    assert by_deal["006ANA"] == ("suppressed", "quiet_hours")
+    assert by_deal["006BOB2"] == ("sent", None)
+    assert both["alerts"]["suppressed_by"].get("quiet_hours") == 1
+    assert accounted(both) == len(both["flags"])
+    assert len(slack.by_channel(ana_dm(slack))) == ana_before
+    assert len(slack.by_channel(bob_dm)) == bob_before + 1
+    assert "Deal 006BOB2" in str(slack.by_channel(bob_dm)[-1].blocks)
