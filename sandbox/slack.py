@@ -10,7 +10,12 @@ incoming webhook.
 - Rate limit: about one message per second per channel, and per method its rate tier's calls
   a minute (:data:`TIERS`), on an injectable clock; over it, HTTP 429 ``ratelimited`` with
   ``Retry-After``.
-- Faults: ``outage(n)`` answers the next ``n`` requests with HTTP 503.
+- Faults: ``outage(n)`` answers the next ``n`` requests with HTTP 503; ``throttle(channel,
+  seconds)`` answers chat.postMessage to that channel with 429 ``ratelimited`` and the
+  seconds left in ``Retry-After`` until they pass, as Slack does when a channel's posting
+  limit is exceeded (https://api.slack.com/methods/chat.postMessage#rate_limiting,
+  https://api.slack.com/apis/rate-limits#headers). ``post_attempts`` records every
+  chat.postMessage answered (clock, channel, HTTP status).
 - Interactivity: ``click(message, action_id, user, …)`` does what Slack does when a person
   clicks a button (https://api.slack.com/interactivity/handling#payloads): POSTs a
   ``block_actions`` payload as ``payload=<json>`` to ``interactivity_url``, signed as Slack
@@ -115,6 +120,9 @@ class SlackSandbox(Emulator):
         self._lock = threading.Lock()
         self._last_post: dict[str, float] = {}
         self._outage = 0
+        self._throttled: dict[str, float] = {}
+        #: Every chat.postMessage answered: (clock, channel, HTTP status).
+        self.post_attempts: list[tuple[float, str, int]] = []
         self.updated = threading.Condition(self._lock)
         self._tier_calls: dict[str, list[float]] = {}
         self.webhook_path = "/services/T000/B000/sandboxhook"
@@ -133,6 +141,11 @@ class SlackSandbox(Emulator):
         """Answer the next ``requests`` requests with HTTP 503."""
         with self._lock:
             self._outage = requests
+
+    def throttle(self, channel: str, seconds: float) -> None:
+        """Rate-limit posts to ``channel`` for ``seconds`` from now (429 with Retry-After)."""
+        with self._lock:
+            self._throttled[channel] = self.clock() + seconds
 
     @property
     def api_url(self) -> str:
@@ -393,8 +406,14 @@ class SlackSandbox(Emulator):
         with self._lock:
             now = self.clock()
             last = self._last_post.get(channel)
+            wait = 0
             if last is not None and now - last < 1.0:
                 wait = max(1, math.ceil(1.0 - (now - last)))
+            if self._throttled.get(channel, now) > now:
+                wait = max(wait, math.ceil(self._throttled[channel] - now))
+            if via == "api":
+                self.post_attempts.append((now, channel, 429 if wait else 200))
+            if wait:
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
             self._last_post[channel] = now
             ts = f"{1_700_000_000 + len(self.messages)}.000100"

@@ -586,6 +586,7 @@ def _delivery_progress(done: int, of: int) -> None:
 def _undelivered(summary: dict[str, Any]) -> str | None:
     """Why nothing could be delivered although messages were due (None: fine)."""
     tried = summary["alerts_requeued"] + summary["alerts_failed"] + summary["alerts_paused"]
+    tried += summary.get("alerts_held", 0)
     if summary["alerts_sent"] or not tried:
         return None
     why = summary.get("delivery_paused") or "Slack refused or could not take them"

@@ -4,7 +4,11 @@ App mode: a DM to the deal owner (``users.lookupByEmail``, cached, then
 ``conversations.open``), else the fallback channel. Webhook mode: every message to the one
 channel of an incoming webhook. About one message per second per channel, and the other methods
 within their Slack rate tier's calls a minute (:data:`TIERS`), paced on an injectable clock
-and sleep; a 429's Retry-After is honoured through :mod:`syncd.retry`.
+and sleep; a 429's Retry-After is honoured through :mod:`syncd.retry`, except for
+chat.postMessage: a 429 there holds that channel until Retry-After passes (nothing is posted
+to it before; https://api.slack.com/apis/rate-limits#headers) while the other channels'
+messages go on; the pass then waits for the hold to end, or leaves that channel's messages
+queued for a later pass when the wait would pass :data:`HOLD_WAIT_MAX`.
 Alerts that cannot be delivered (Slack 5xx, outage, network) stay queued for a later pass,
 retried with exponential backoff (5 minutes doubling to an hour, or Slack's Retry-After), and
 each is marked sent exactly when Slack accepted it, so it goes out once.
@@ -34,7 +38,7 @@ from slack_sdk.webhook import WebhookClient
 
 from syncd import retry
 from syncd.config import SlackAlerts
-from syncd.errors import AuthExpired, Permanent, RateLimited, Transient
+from syncd.errors import AuthExpired, Permanent, RateLimited, SyncdError, Transient
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +48,9 @@ PER_CHANNEL_INTERVAL = 1.0
 #: attempt up to :data:`REQUEUE_MAX`).
 REQUEUE_AFTER = timedelta(minutes=5)
 REQUEUE_MAX = timedelta(hours=1)
+#: Longest a delivery pass waits, in all, for rate-limited channels to open again; past it
+#: their messages stay queued for a later pass.
+HOLD_WAIT_MAX = 60.0
 #: Calls a minute per Web API method, by Slack's rate tiers
 #: (https://api.slack.com/apis/rate-limits; Tier 3: 50+, Tier 4: 100+ a minute; each method's
 #: page names its tier). chat.postMessage is paced per channel instead (about one a second).
@@ -133,6 +140,8 @@ class SlackDelivery:
         self._users: dict[str, str | None] = {}
         self._dms: dict[str, str] = {}
         self._last_post: dict[str, float] = {}
+        #: Channels Slack rate-limited, with the clock time their Retry-After ends.
+        self._held: dict[str, float] = {}
         self.calls: Counter[str] = Counter()
         self._recent: dict[str, deque[float]] = {}
         #: Why delivery is paused (a refused token), or None.
@@ -234,10 +243,9 @@ class SlackDelivery:
 
     def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)
-        if last is not None:
-            wait = PER_CHANNEL_INTERVAL - (self._clock() - last)
-            if wait > 0:
-                self._sleep(wait)
+        # A loop: a float sum can land a hair short of the interval.
+        while last is not None and (wait := PER_CHANNEL_INTERVAL - (self._clock() - last)) > 0:
+            self._sleep(wait)
         self._last_post[channel] = self._clock()
 
     def _post_once(self, channel: str, payload: dict[str, Any]) -> None:
@@ -253,10 +261,45 @@ class SlackDelivery:
             return
         self._api("chat.postMessage", json={"channel": channel, **payload})
 
+    def channel_of(self, target: str) -> str:
+        """Where a queued target's messages go (``webhook`` in webhook mode)."""
+        return "webhook" if self._hook is not None else self.resolve(target)
+
+    def held_for(self, channel: str) -> float:
+        """Seconds until a rate-limited ``channel`` may be posted to again (0: now)."""
+        until = self._held.get(channel)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._held[channel]
+            return 0.0
+        return left
+
     def post(self, target: str, payload: dict[str, Any]) -> None:
-        """Deliver one message now (retrying 429s and 5xx under the policy)."""
-        channel = "webhook" if self._hook is not None else self.resolve(target)
-        retry.call(lambda: self._post_once(channel, payload), POLICY, sleep=self._sleep)
+        """Deliver one message now (retrying 5xx under the policy).
+
+        A 429 holds the channel for its Retry-After and raises :class:`ChannelHeld`; while
+        it is held nothing is posted to it and this raises at once, without asking Slack.
+        """
+        channel = self.channel_of(target)
+        left = self.held_for(channel)
+        if left:
+            raise ChannelHeld(f"Slack rate limit on {channel}: held", retry_after=left)
+        try:
+            retry.call(lambda: self._post_limited(channel, payload), POLICY, sleep=self._sleep)
+        except _Held as held:
+            err = held.error
+            raise ChannelHeld(str(err), retry_after=err.retry_after) from None
+
+    def _post_limited(self, channel: str, payload: dict[str, Any]) -> None:
+        """One post; a 429 holds the channel and ends the try (no retry on this thread)."""
+        try:
+            self._post_once(channel, payload)
+        except RateLimited as err:
+            wait = err.retry_after if err.retry_after is not None else PER_CHANNEL_INTERVAL
+            self._held[channel] = self._clock() + max(float(wait), PER_CHANNEL_INTERVAL)
+            raise _Held(err) from None
 
     def check_auth(self) -> bool:
         """While paused, ask ``auth.test`` whether the token works again (True: resumed)."""
@@ -295,11 +338,26 @@ class SlackDelivery:
             counts["paused"] = len(alerts.due(limit))
             return counts
         due = alerts.due(limit)
-        for done, alert in enumerate(due):
+        todo = deque(due)
+        waited = 0.0
+        done = told = 0
+        while todo:
             if should_stop is not None and should_stop():
                 break
-            if progress is not None and done:
-                progress(done, len(due))
+            alert = self._next(todo)
+            if alert is None:
+                # Every message left is for a rate-limited channel: wait for the first to
+                # open, or leave them queued when that is too long.
+                left = min(self._target_held(a.channel) for a in todo)
+                if waited + left > HOLD_WAIT_MAX:
+                    counts["held"] += len(todo)
+                    break
+                self._sleep(left)
+                waited += left
+                continue
+            if progress is not None and done > told:
+                progress(done, len(due))  # once per message done, not per try
+                told = done
             try:
                 self.post(alert.channel, alert.payload)
             except AuthExpired as err:
@@ -310,24 +368,62 @@ class SlackDelivery:
                 self.paused = str(err)
                 counts["paused"] += 1
                 break
+            except ChannelHeld:
+                # Its channel is held: it goes again once the hold ends, first of them.
+                todo.appendleft(alert)
+                continue
             except Transient as err:
                 # Slack is down or throttling hard: keep this and the rest queued for later.
-                wait = requeue_after(alert.attempts, err.retry_after)
-                alerts.mark_failed(alert.id, str(err), retry_at=now() + wait)
-                counts["requeued"] += 1
-                log.warning("slack: delivery paused, alerts stay queued (%s)", type(err).__name__)
+                counts["requeued"] += self._requeue(alerts, alert, err, now)
                 break
             except Permanent as err:
                 alerts.mark_failed(alert.id, str(err), retry_at=None)
                 counts["failed"] += 1
+                done += 1
                 continue
             alerts.mark_sent(alert.id)
             counts["sent"] += 1
+            done += 1
         log.info(
-            "slack: %d sent, %d requeued, %d failed, %d paused",
+            "slack: %d sent, %d requeued, %d failed, %d paused, %d held",
             counts["sent"],
             counts["requeued"],
             counts["failed"],
             counts["paused"],
+            counts["held"],
         )
         return counts
+
+    def _next(self, todo: deque[Any]) -> Any | None:
+        """The first queued alert whose channel is not held (taken out), or None."""
+        for i, alert in enumerate(todo):
+            if not self._held or not self._target_held(alert.channel):
+                del todo[i]
+                return alert
+        return None
+
+    def _target_held(self, target: str) -> float:
+        """Seconds a target's channel is held; 0 when it is not, or unknown (posting says)."""
+        try:
+            return self.held_for(self.channel_of(target))
+        except SyncdError:
+            return 0.0
+
+    @staticmethod
+    def _requeue(alerts: Any, alert: Any, err: Transient, now: Callable[[], Any]) -> int:
+        wait = requeue_after(alert.attempts, err.retry_after)
+        alerts.mark_failed(alert.id, str(err), retry_at=now() + wait)
+        log.warning("slack: delivery paused, alerts stay queued (%s)", type(err).__name__)
+        return 1
+
+
+class ChannelHeld(RateLimited):
+    """The message's channel is rate-limited: nothing was posted, it waits for the hold."""
+
+
+class _Held(Exception):
+    """A 429 from chat.postMessage, kept from the retry loop (the channel is held instead)."""
+
+    def __init__(self, error: RateLimited) -> None:
+        super().__init__(str(error))
+        self.error = error

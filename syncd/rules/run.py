@@ -145,6 +145,7 @@ def run_rules(
         "alerts_requeued": delivered.get("requeued", 0),
         "alerts_failed": delivered.get("failed", 0),
         "alerts_paused": delivered.get("paused", 0),
+        "alerts_held": delivered.get("held", 0),
         "delivery_paused": getattr(delivery, "paused", None),
         "salesforce_calls": getattr(client, "calls_made", 0) - calls_before,
         "dry_run": dry_run,

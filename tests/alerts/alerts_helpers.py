@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from sandbox.slack import SlackSandbox
+from syncd.alerts.slack import SlackDelivery
 from syncd.state import Store
 
 NOW = datetime(2026, 3, 16, 7, tzinfo=UTC)
@@ -33,6 +34,17 @@ class Time:
 
     def wall(self) -> datetime:
         return self.now
+
+
+def delivery(slack: SlackSandbox, tm: Time) -> SlackDelivery:
+    """A sender to the Slack sandbox on ``tm``'s clock (fallback channel ``#deals``)."""
+    return SlackDelivery(
+        token=slack.token,
+        api_url=slack.api_url,
+        fallback_channel="#deals",
+        sleep=tm.sleep,
+        clock=tm.clock,
+    )
 
 
 def fixtures() -> tuple[Any, Any, Any]:

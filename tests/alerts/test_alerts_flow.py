@@ -13,12 +13,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rules"))
 
-from alerts_helpers import Time, fixtures
+from alerts_helpers import Time, delivery, fixtures
 from rules_helpers import STAGES, at, deal
 
 from sandbox.slack import SlackSandbox
 from syncd.alerts import digests
-from syncd.alerts.slack import SlackDelivery
 from syncd.capture.org_rules import rep_zones
 from syncd.config.models import RulesConfig
 from syncd.pipeline_metrics import report
@@ -84,16 +83,6 @@ def troubled(today: date) -> Any:
         close_date=today - timedelta(days=3),
         next_step=None,
         history=[Change(at(today - timedelta(days=5)), "Negotiate", None, None)],
-    )
-
-
-def delivery(slack: SlackSandbox, tm: Time) -> SlackDelivery:
-    return SlackDelivery(
-        token=slack.token,
-        api_url=slack.api_url,
-        fallback_channel="#deals",
-        sleep=tm.sleep,
-        clock=tm.clock,
     )
 
 

@@ -9,7 +9,7 @@ from alerts_helpers import Time, fixtures
 
 from sandbox.slack import SlackSandbox
 from syncd.alerts.blocks import flag_message, list_message
-from syncd.alerts.slack import SlackDelivery, user_target
+from syncd.alerts.slack import ChannelHeld, SlackDelivery, user_target
 from syncd.errors import AuthExpired, Permanent
 from syncd.state import Store
 
@@ -66,12 +66,19 @@ def test_dm_to_owner_else_fallback_and_lookup_cached(slack: SlackSandbox, ft: Fa
     )
 
 
-def test_429_retry_after_is_honoured(slack: SlackSandbox, ft: FakeTime) -> None:
+def test_429_holds_the_channel_for_retry_after(slack: SlackSandbox, ft: FakeTime) -> None:
     sender(slack, ft).post("channel:#deals", payload(1))
-    # A second sender does not know the channel was just used: Slack answers 429.
-    sender(slack, ft).post("channel:#deals", payload(2))
+    # A second sender does not know the channel was just used: Slack answers 429, and the
+    # channel is held for Retry-After (no sleep here: the delivery loop posts elsewhere).
+    second = sender(slack, ft)
+    for _ in range(2):
+        with pytest.raises(ChannelHeld) as err:
+            second.post("channel:#deals", payload(2))
+        assert err.value.retry_after == 1.0
+    assert slack.calls["/api/chat.postMessage"] == 2 and ft.slept == []
+    ft.t += 1.0
+    second.post("channel:#deals", payload(2))
     assert slack.calls["/api/chat.postMessage"] == 3
-    assert ft.slept == [1.0]
     assert len(slack.by_channel("#deals")) == 2
 
 
