@@ -245,6 +245,8 @@ def test_rules_flag_the_same_deals_from_rest_and_bulk_inputs() -> None:
     rest_deals = {d.id: d for d in by_rest.deals}
     for deal in by_bulk.deals:
         twin = rest_deals[deal.id]
+        # The owner's User Id places their quiet hours (the directory gives their zone).
+        assert deal.owner_id == twin.owner_id and str(deal.owner_id).startswith("005")
         assert (deal.owner_email, deal.amount, deal.close_date, deal.created, deal.next_step) == (
             twin.owner_email,
             twin.amount,
