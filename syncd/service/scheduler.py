@@ -212,7 +212,7 @@ class Service:
             self._observe_client()
 
     def _delivered(self, counts: Mapping[str, int]) -> None:
-        for outcome in ("sent", "requeued", "failed", "paused"):
+        for outcome in ("sent", "requeued", "failed", "paused", "held"):
             if counts.get(outcome):
                 self.metrics.alert_deliveries.labels("slack", outcome).inc(counts[outcome])
 
