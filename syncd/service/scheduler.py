@@ -33,6 +33,9 @@ rounds longer than its interval (a first backfill, a large org) never ran, nor d
 directory refresh.
 More throughput comes from more processes (PostgreSQL leases), not more threads.
 
+A config the org refuses at the first directory load (``salesforce.email_as = "EmailMessage"``
+on an org without Enhanced Email) stops ``start`` with the ConfigError: ``syncd run`` exits 2.
+
 A drain (SIGTERM/SIGINT) stops new units from starting, lets the pass in flight commit its
 batch, shuts the scheduler down waiting for that job, releases the leases, stops the web server
 and returns 0.
@@ -54,7 +57,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
 from syncd.config.durations import cron_trigger
-from syncd.errors import StoreUnusable
+from syncd.errors import ConfigError, StoreUnusable
 from syncd.rules.run import deliver_due, scheduled_digests, scheduled_rules
 from syncd.service.drain import Drain
 from syncd.service.metrics import Metrics
@@ -177,6 +180,8 @@ class Service:
                         connector.context.users_changed()
             else:
                 _ = app.runner  # loads the directory and builds the runner on it
+        except ConfigError:  # the org refuses the config (email_as): no retry can fix it
+            raise
         except Exception as exc:  # readiness reports it; the next run tries again
             if stops(exc):  # credentials refused: one line with the fix, not a trace each time
                 self.outages.failed(SALESFORCE, exc)
@@ -457,9 +462,18 @@ class Service:
                 server.stop()
 
     def start(self) -> None:
-        """Serve the endpoints, load the directory, start the scheduler."""
+        """Serve the endpoints, load the directory, start the scheduler.
+
+        A config the org refuses (``email_as = "EmailMessage"`` without Enhanced Email) is
+        raised here, before any job runs: ``syncd run`` exits 2 with the key and the fix, as
+        ``syncd sync`` does, rather than staying not ready and retrying what cannot succeed.
+        """
         self._serve()
-        self.load_directory()
+        try:
+            self.load_directory()
+        except ConfigError:
+            self._unserve()
+            raise
         self._heartbeat = Heartbeat(self.worker, self.worker.ttl.total_seconds() / 3).start()
         self.scheduler = self.build_scheduler()
         self.scheduler.start()
