@@ -166,6 +166,7 @@ auth = "client_credentials"
 client_id = "{sf.client_id}"
 client_secret_env = "{SECRET_ENV}"
 ca_bundle = "{sf.ca_bundle}"
+email_as = "Task"
 
 [capture]
 internal_domains = ["{DOMAIN}"]

@@ -254,6 +254,7 @@ auth = "client_credentials"
 client_id = "{info["client_id"]}"
 client_secret_env = "{SECRET_ENV}"
 ca_bundle = "{info["ca_bundle"]}"
+email_as = "Task"
 
 [capture]
 internal_domains = ["{INTERNAL}"]

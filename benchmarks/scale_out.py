@@ -261,6 +261,7 @@ auth = "client_credentials"
 client_id = {q(sb.client_id)}
 client_secret_env = {q(SECRET_ENV)}
 ca_bundle = {q(str(sb.ca_bundle))}
+email_as = "Task"
 
 [capture]
 internal_domains = [{q(DOMAIN)}]

@@ -192,12 +192,12 @@ def write_config(
     world: World,
     *,
     interval: str | None = None,
-    email_as: str | None = None,
+    email_as: str = "Task",
 ) -> None:
     """A syncd config: the state store, the sandbox org, one mbox connector per rep.
 
     ``interval``: each connector's ``interval`` (``syncd run``); unset, the default applies.
-    ``email_as``: ``salesforce.email_as``; unset, the default applies.
+    ``email_as``: ``salesforce.email_as``, written always (these tests count email Tasks).
     """
     lines = [
         f'[state]\nurl = "{state_url}"\n',
@@ -207,7 +207,7 @@ def write_config(
         f'client_id = "{sb["client_id"]}"',
         f'client_secret_env = "{SECRET_ENV}"',
         f'ca_bundle = "{sb["ca_bundle"]}"',
-        *([f'email_as = "{email_as}"'] if email_as else []),
+        f'email_as = "{email_as}"',
         "",
         "[capture]",
         f'internal_domains = ["{INTERNAL_DOMAIN}"]\n',

@@ -100,9 +100,7 @@ class Org:
     sobject: str = "Task"
 
 
-def build_org(
-    tmp_path: Path, scenario: Scenario, state_url: str, email_as: str | None = None
-) -> Org:
+def build_org(tmp_path: Path, scenario: Scenario, state_url: str, email_as: str = "Task") -> Org:
     """Seed CSVs and mbox files, start the sandbox process, write the config."""
     rng = random.Random(SEED)
     contacts = write_seed(tmp_path / "seed", rng, reps=3, accounts=60)
@@ -122,8 +120,7 @@ def build_org(
     config = tmp_path / "syncd.toml"
     write_config(config, state_url, sandbox.info, world, email_as=email_as)
     env = syncd_env(sandbox.info["client_secret"])
-    sobject = email_as or "Task"
-    return Org(sandbox, world, config, state_url, create_engine(state_url), env, sobject)
+    return Org(sandbox, world, config, state_url, create_engine(state_url), env, email_as)
 
 
 @pytest.fixture

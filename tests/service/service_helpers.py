@@ -99,6 +99,7 @@ auth = "client_credentials"
 client_id = "{sb.client_id}"
 client_secret_env = "{SECRET_ENV}"
 ca_bundle = "{sb.ca_bundle}"
+email_as = "Task"
 
 [capture]
 internal_domains = ["ourco.com"]
