@@ -62,7 +62,7 @@ class OrgRules:
     shared_activities: bool = True
     #: What an email becomes: "Task", or "EmailMessage" (``salesforce.email_as`` resolved
     #: against the org: "auto" is never left here).
-    email_as: str = EMAIL_AS_DEFAULT
+    email_as: str = "Task"
 
 
 def rep_zones(directory: Any, *, timezone: str | None = None) -> Callable[[str | None], tzinfo]:

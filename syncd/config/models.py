@@ -113,8 +113,8 @@ class SalesforceConfig(Section):
     ca_bundle: Path | None = None
     #: How captured mail is written: "Task" (TaskSubtype Email), "EmailMessage" (Enhanced
     #: Email: one EmailMessage with its relations; the org must have it) or "auto" (EmailMessage
-    #: where the org's describe has it, Task otherwise).
-    email_as: Literal["Task", "EmailMessage", "auto"] = "Task"
+    #: where the org's describe has it, Task otherwise; the default).
+    email_as: Literal["Task", "EmailMessage", "auto"] = "auto"
     api_reserve: Annotated[float, Field(ge=0, lt=1)] = 0.2
     timeout: Duration = timedelta(seconds=30)
     #: Whether the org enables multi-day events (Setup → Activity Settings): Events over 24

@@ -44,7 +44,8 @@ def render(summary: dict[str, Any], console: Console) -> None:
         _table(
             "Written to Salesforce",
             {
-                "emails → Tasks": written["email"],
+                "emails → EmailMessages": written.get("email_messages", 0),
+                "emails → Tasks": written["email"] - written.get("email_messages", 0),
                 "meetings → Events": written["meeting"],
                 "calls → Tasks": written.get("call", 0),
                 "invitees → EventRelations": written["event_relations"],

@@ -23,6 +23,9 @@ from rich.console import Console
 from syncd.demo.render import render
 from syncd.demo.world import KINDS, connector_type, write_config
 
+#: The sObjects whose record counts the summary reports.
+RECORDS = ("Task", "EmailMessage", "Event", "EventRelation")
+
 
 def _calls(counter: Counter[str]) -> dict[str, Any]:
     collections = sum(n for label, n in counter.items() if label.startswith("composite/sobjects"))
@@ -69,6 +72,8 @@ def summarize(world: Any, emulators: Any, passes: list[Any]) -> dict[str, Any]:
         "passes": len(passes),
         "written": {
             "email": written["email"],
+            # salesforce.email_as "auto" (the default): the demo org has Enhanced Email.
+            "email_messages": sandbox.count("EmailMessage"),
             "meeting": written["meeting"],
             "call": written["call"],
             "event_relations": sandbox.count("EventRelation"),
@@ -91,7 +96,7 @@ def summarize(world: Any, emulators: Any, passes: list[Any]) -> dict[str, Any]:
             "calls": _calls(sandbox.calls),
             "calls_by_capture": spent,
             "api_usage": sandbox.api_calls_used,
-            "records": {name: sandbox.count(name) for name in ("Task", "Event", "EventRelation")},
+            "records": {name: sandbox.count(name) for name in RECORDS},
         },
     }
 

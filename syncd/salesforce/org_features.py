@@ -5,7 +5,7 @@
   further EventRelations.
   https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_eventrelation.htm
 - **Enhanced Email**: the API user sees EmailMessage only where the org enables it; describe
-  answers NOT_FOUND otherwise. ``salesforce.email_as = "auto"`` writes EmailMessages where it
+  answers NOT_FOUND otherwise. ``salesforce.email_as`` "auto" writes EmailMessages where it
   is there and Tasks elsewhere; ``"EmailMessage"`` on an org without it is a config error.
   https://developer.salesforce.com/docs/atlas.en-us.object_reference.meta/object_reference/sforce_api_objects_emailmessage.htm
 - **Multi-day events**: not readable through the REST API (it is an Activity Setting), so it
@@ -23,7 +23,7 @@ from syncd.errors import ConfigError, Permanent, Problem
 EMAIL_AS_KEY = "salesforce.email_as"
 NO_ENHANCED_EMAIL = (
     "the org has no EmailMessage for the API user (Enhanced Email is off): turn it on in "
-    'Setup → Enhanced Email, or set email_as = "auto" or "Task"'
+    'Setup → Enhanced Email, or set email_as to "auto" or "Task"'
 )
 
 
@@ -93,7 +93,7 @@ def email_rule(setting: str, client: Any) -> tuple[str, bool, str, str | None]:
         return name, True, detail, "EmailMessage"
     if setting == "auto":
         detail = (
-            'salesforce.email_as = "auto": each email is a Task: the org has no EmailMessage '
+            f'salesforce.email_as = "{setting}": each email is a Task: the org has no EmailMessage '
             "for the API user (Enhanced Email is off)"
         )
         return name, True, detail, "Task"

@@ -22,7 +22,13 @@ SUMMARY: dict[str, Any] = {
         "providers": {"google": {"reps": 8}, "microsoft": {"reps": 8}},
         "calls": 55,
     },
-    "written": {"email": 701, "meeting": 102, "call": 43, "event_relations": 250},
+    "written": {
+        "email": 701,
+        "email_messages": 601,
+        "meeting": 102,
+        "call": 43,
+        "event_relations": 250,
+    },
     "already_written": {"email": 5, "meeting": 6, "call": 0},
     "by_connector_type": {
         "gmail": {"written": 300, "already_written": 2, "skipped": 30, "unmatched": 4}
@@ -58,7 +64,8 @@ def test_render_shows_every_count_with_its_label() -> None:
     render(SUMMARY, Console(file=out, width=120, color_system=None))
     text = out.getvalue()
     for label, count in (
-        ("emails → Tasks", "701"),
+        ("emails → EmailMessages", "601"),
+        ("emails → Tasks", "100"),
         ("meetings → Events", "102"),
         ("calls → Tasks", "43"),
         ("invitees → EventRelations", "250"),

@@ -19,6 +19,7 @@ from sf_helpers import make_client
 from syncd.capture.org_rules import OrgRules
 from syncd.capture.runner import Runner
 from syncd.errors import ConfigError
+from syncd.rules.inputs import load
 from syncd.salesforce.directory import Directory
 from syncd.salesforce.org_features import email_as, email_rule
 from syncd.state import Store
@@ -102,6 +103,9 @@ def test_same_email_in_three_mailboxes_is_one_emailmessage_with_its_relations(
     assert entry.salesforce_id == message["Id"]
     assert {s.mailbox for s in mail.store.ledger.sightings(entry.key)} == set(REPS[:3])
     assert mail.sandbox.calls["composite"] == 1  # message and sender relation at once
+    # The rules learn of this pass's activity from the ledger by deal, EmailMessages included.
+    (deal,) = load(mail.client, NOW.date(), ledger=mail.store.ledger).deals
+    assert deal.id == org.opportunity and deal.last_activity == NOW.date() - timedelta(days=1)
 
 
 def test_a_reply_is_the_next_message_of_the_thread(mail: Capture) -> None:

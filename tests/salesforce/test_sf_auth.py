@@ -85,6 +85,7 @@ def test_doctor_reports_every_check_ok(org: Any) -> None:
         "salesforce: login",
         "salesforce: key field on Task",
         "salesforce: key field on Event",
+        "salesforce: key field on EmailMessage",  # email_as "auto" on an Enhanced Email org
         "salesforce: permissions on Task",
         "salesforce: permissions on Event",
         "salesforce: permissions on EventRelation",
@@ -96,7 +97,7 @@ def test_doctor_reports_every_check_ok(org: Any) -> None:
     assert all(c.ok for c in checks), [c for c in checks if not c.ok]
     assert "multiday_events = false" in checks[-3].detail
     assert "Shared Activities on" in checks[-2].detail
-    assert 'email_as = "Task": each email is a Task' in checks[-1].detail
+    assert 'email_as = "auto": each email is one EmailMessage' in checks[-1].detail
 
 
 def test_doctor_explains_a_bad_login_and_skips_the_rest(org: Any) -> None:

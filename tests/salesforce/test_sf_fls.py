@@ -33,8 +33,11 @@ def test_doctor_tells_missing_from_hidden_and_setup_ends_the_loop() -> None:
 
         # The field alone (what setup used to do) is invisible to the API user.
         assert ensure_key_field(make_client(sb)) == "created"
-        for check in _key_checks(sb).values():
+        for name, check in _key_checks(sb).items():
             assert not check.ok
+            if name.endswith("EmailMessage"):  # the Activity field alone: EmailMessage's is apart
+                assert "does not exist" in check.detail
+                continue
             assert "field-level security" in check.detail
             assert PERMISSION_SET in check.fix and "Read and Edit" in check.fix
 
