@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds between two messages to one channel (Slack allows about one a second).
 PER_CHANNEL_INTERVAL = 1.0
+#: Added to a pacing wait so that clock + wait is past the interval whatever the float rounding.
+PACE_MARGIN = 0.001
 #: How long an undeliverable alert waits in the queue before the next try (doubling per
 #: attempt up to :data:`REQUEUE_MAX`).
 REQUEUE_AFTER = timedelta(minutes=5)
@@ -243,9 +245,10 @@ class SlackDelivery:
 
     def _pace(self, channel: str) -> None:
         last = self._last_post.get(channel)
-        # A loop: a float sum can land a hair short of the interval.
-        while last is not None and (wait := PER_CHANNEL_INTERVAL - (self._clock() - last)) > 0:
-            self._sleep(wait)
+        if last is not None and (wait := PER_CHANNEL_INTERVAL - (self._clock() - last)) > 0:
+            # A margin, not a loop: clock + wait can land a hair short of the interval, and
+            # re-sleeping the remainder (~1e-16 s) need not move a float clock at all.
+            self._sleep(wait + PACE_MARGIN)
         self._last_post[channel] = self._clock()
 
     def _post_once(self, channel: str, payload: dict[str, Any]) -> None:
@@ -352,8 +355,10 @@ class SlackDelivery:
                 if waited + left > HOLD_WAIT_MAX:
                     counts["held"] += len(todo)
                     break
-                self._sleep(left)
-                waited += left
+                # With the margin: sleeping exactly `left` can leave a float clock a hair
+                # short of the hold's end, and the remainder (~1e-16 s) need not move it.
+                self._sleep(left + PACE_MARGIN)
+                waited += left + PACE_MARGIN
                 continue
             if progress is not None and done > told:
                 progress(done, len(due))  # once per message done, not per try

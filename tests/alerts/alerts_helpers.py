@@ -29,6 +29,9 @@ class Time:
         return self.t
 
     def sleep(self, s: float) -> None:
+        # A positive sleep that leaves the clock where it was is a loop that never ends (it
+        # filled 20 GB of `slept` once): fail it here instead.
+        assert s <= 0 or self.t + s > self.t, f"sleep({s!r}) does not move the clock at {self.t!r}"
         self.slept.append(s)
         self.t += s
 

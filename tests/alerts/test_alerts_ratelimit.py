@@ -5,6 +5,8 @@ loopback against the Slack sandbox, on a simulated clock)."""
 
 from __future__ import annotations
 
+import itertools
+
 from alerts_helpers import Time, delivery, fixtures
 
 from sandbox.slack import SlackSandbox
@@ -68,4 +70,22 @@ def test_a_long_retry_after_leaves_the_channel_queued_for_a_later_pass(
     last = s.deliver(store.alerts, now=tm.wall)
     assert last["sent"] == 3
     assert [s for _, s in attempts(slack, "#deals")] == [429, 200, 200, 200]
+    sent_once(slack, store, texts)
+
+
+def test_pacing_one_channel_ends_whatever_the_float_rounding(
+    slack: SlackSandbox, store: Store, tm: Time
+) -> None:
+    # At this clock reading, last + 1.0 rounds a hair (2.2e-16 s) short of a second after
+    # `last`, and sleeping that remainder does not move the clock: a pacing loop that
+    # re-slept the remainder never ended.
+    tm.t = 1.3436424411240122
+    texts = {
+        store.alerts.enqueue("channel:#deals", {"text": f"m{n}"}, digest_key=f"p{n}"): f"m{n}"
+        for n in range(3)
+    }
+    counts = delivery(slack, tm).deliver(store.alerts, now=tm.wall)
+    assert counts["sent"] == 3
+    posted = [t for t, status in attempts(slack, "#deals") if status == 200]
+    assert len(posted) == 3 and all(b - a >= 1.0 for a, b in itertools.pairwise(posted))
     sent_once(slack, store, texts)

@@ -9,7 +9,13 @@ from alerts_helpers import Time, fixtures
 
 from sandbox.slack import SlackSandbox
 from syncd.alerts.blocks import flag_message, list_message
-from syncd.alerts.slack import ChannelHeld, SlackDelivery, user_target
+from syncd.alerts.slack import (
+    PACE_MARGIN,
+    PER_CHANNEL_INTERVAL,
+    ChannelHeld,
+    SlackDelivery,
+    user_target,
+)
 from syncd.errors import AuthExpired, Permanent
 from syncd.state import Store
 
@@ -60,7 +66,7 @@ def test_dm_to_owner_else_fallback_and_lookup_cached(slack: SlackSandbox, ft: Fa
     assert slack.calls["/api/conversations.open"] == 1
     # Three posts to one DM: paced about a second apart without a single 429.
     assert slack.calls["/api/chat.postMessage"] == 4
-    assert sum(ft.slept) == pytest.approx(2.0)
+    assert sum(ft.slept) == pytest.approx(2 * (PER_CHANNEL_INTERVAL + PACE_MARGIN))
     assert "lightning/r/Opportunity/006000000000001AAA/view|*Deal 0*" in str(
         slack.messages[0].blocks
     )
@@ -132,7 +138,7 @@ def test_webhook_mode(slack: SlackSandbox, ft: FakeTime) -> None:
     s.post(user_target("ana@ourco.com"), payload(1))
     s.post(user_target("bob@ourco.com"), payload(2))
     assert [m.via for m in slack.by_channel(slack.webhook_channel)] == ["webhook", "webhook"]
-    assert ft.slept == [pytest.approx(1.0)]
+    assert ft.slept == [pytest.approx(PER_CHANNEL_INTERVAL + PACE_MARGIN)]
 
 
 def test_html_view_lists_messages(slack: SlackSandbox, ft: FakeTime) -> None:
