@@ -115,10 +115,19 @@ def render(summary: dict[str, Any], console: Console) -> None:
         acc = rules["alerts"]
         console.print(
             f"\n{rules['flags']:,} flags on {rules['flagged_deals']:,} deals: "
-            f"{acc['sent']:,} sent, {acc['merged']:,} merged, {acc['suppressed']:,} suppressed "
-            f"{acc['suppressed_by']}, {acc['failed']:,} failed, {acc['queued']:,} queued; "
+            f"{acc['sent']:,} sent, {acc['merged']:,} merged, {acc['suppressed']:,} suppressed"
+            f"{_reasons(acc['suppressed_by'])}, "
+            f"{acc['failed']:,} failed, {acc['queued']:,} queued; "
             f"{rules['alerts_sent']:,} Slack messages "
             f"({'one digest per rep on this first run; ' if rules['first_run'] else ''}"
             f"{rules['alerts_requeued']} requeued; Slack's rate limit cost "
             f"{rules['slack_wait_seconds_simulated']:,} s of simulated waiting)"
         )
+
+
+def _reasons(by_reason: dict[str, int]) -> str:
+    """`` (first run digest 1,064, cool-down 3)``: the reasons in words, most first."""
+    if not by_reason:
+        return ""
+    parts = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " (" + ", ".join(f"{reason.replace('_', ' ')} {n:,}" for reason, n in parts) + ")"

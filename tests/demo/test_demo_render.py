@@ -81,3 +81,17 @@ def test_render_shows_every_count_with_its_label() -> None:
         assert line.split()[-1] == count, (label, line)
     assert "1,234 messages" in text and "google 8, microsoft 8" in text
     assert "opportunity updates" not in text
+
+
+def test_render_names_why_flags_were_suppressed_in_words() -> None:
+    out = io.StringIO()
+    summary = {**SUMMARY, "rules": {**SUMMARY["rules"]}}
+    summary["rules"]["alerts"] = {
+        **SUMMARY["rules"]["alerts"],
+        "suppressed": 1067,
+        "suppressed_by": {"cooldown": 3, "first_run_digest": 1064},
+    }
+    render(summary, Console(file=out, width=200, color_system=None))
+    text = " ".join(out.getvalue().split())
+    assert "1,067 suppressed (first run digest 1,064, cooldown 3)," in text
+    assert "{" not in text
