@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "salesforce"))
 
-from sf_helpers import start_sandbox
+from sf_helpers import salesforce_toml, start_sandbox
 
 from syncd.cli import main
 
@@ -52,14 +52,7 @@ def org(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, 
 [state]
 url = "sqlite:///{tmp_path / "state.db"}"
 
-[salesforce]
-login_url = "{sb.url}"
-auth = "client_credentials"
-client_id = "{sb.client_id}"
-client_secret_env = "{SECRET_ENV}"
-ca_bundle = "{sb.ca_bundle}"
-email_as = "Task"
-
+{salesforce_toml(sb, SECRET_ENV)}
 [capture]
 internal_domains = ["ourco.com"]
 
